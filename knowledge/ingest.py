@@ -1,0 +1,75 @@
+"""Create documents from uploaded files and (re)queue them. The API and the management
+commands both go through these functions."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from django.core.files import File
+from django.db import transaction
+
+from knowledge import status as status_machine
+from knowledge.models import Document, KnowledgeBase, Status
+from knowledge.queue import enqueue_processing
+from stt_models.models import SpeechModel
+
+
+def _digest(upload: File) -> tuple[str, int]:
+    sha, size = hashlib.sha256(), 0
+    for chunk in upload.chunks():
+        sha.update(chunk)
+        size += len(chunk)
+    upload.seek(0)
+    return sha.hexdigest(), size
+
+
+def create_documents(
+    knowledge_base: KnowledgeBase,
+    uploads: Iterable[File],
+    *,
+    stt_model: SpeechModel,
+    options: dict[str, Any] | None = None,
+    owner: Any = None,
+    name: str | None = None,
+) -> list[Document]:
+    """Store each file as a PENDING document and enqueue it after commit. ``name`` applies to a
+    single upload; otherwise each document is named after its file."""
+    uploads = list(uploads)
+    documents = []
+    with transaction.atomic():
+        for upload in uploads:
+            sha256, size = _digest(upload)
+            filename = Path(upload.name or "upload").name
+            doc = Document(
+                knowledge_base=knowledge_base,
+                name=(name if name and len(uploads) == 1 else filename)[:255],
+                sha256=sha256,
+                size=size,
+                stt_model=stt_model,
+                options=dict(options or {}),
+                owner=owner if getattr(owner, "is_authenticated", False) else None,
+                task_id=str(uuid.uuid4()),
+                status_meta={},
+            )
+            doc.file.save(filename, upload, save=False)
+            doc.save()
+            Document.objects.filter(pk=doc.pk).update(status_meta=status_machine.stamp(Status.PENDING))
+            enqueue_processing(doc.pk, doc.task_id)
+            documents.append(doc)
+    for doc in documents:
+        doc.refresh_from_db()
+    return documents
+
+
+def reprocess(document: Document) -> bool:
+    """FAILURE/REVOKED -> PENDING and enqueue again; False when the document is in another state."""
+    task_id = str(uuid.uuid4())
+    with transaction.atomic():
+        if not status_machine.reset_for_reprocess(document.pk, task_id):
+            return False
+        enqueue_processing(document.pk, task_id)
+    return True

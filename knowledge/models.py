@@ -1,0 +1,111 @@
+"""Knowledge bases, their documents (one uploaded media file each) and timestamped paragraphs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from pgvector.django import VectorField
+
+
+class KnowledgeBase(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="knowledge_bases"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Status(models.TextChoices):
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    REVOKE = "REVOKE"  # cancel asked while STARTED; the worker turns it into REVOKED
+    REVOKED = "REVOKED"
+
+
+class Stage(models.TextChoices):
+    NONE = "", "-"
+    TRANSCRIBING = "transcribing"
+    POLISHING = "polishing"
+    INDEXING = "indexing"
+
+
+TERMINAL_STATUSES = (Status.SUCCESS, Status.FAILURE, Status.REVOKED)
+
+
+class Document(models.Model):
+    """One uploaded audio or video file and the state of its processing."""
+
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="documents")
+    name = models.CharField(max_length=255)
+    file = models.FileField(upload_to="documents/%Y/%m/", max_length=500)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.BigIntegerField(default=0)
+    mime = models.CharField(max_length=100, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="seconds")
+    language = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.NONE, blank=True)
+    progress = models.FloatField(default=0.0)
+    error = models.TextField(blank=True)
+    # {"PENDING": iso time, "STARTED": ..., ...}: when each status was last entered.
+    status_meta = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    stt_model = models.ForeignKey(
+        "stt_models.SpeechModel", null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    task_id = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["knowledge_base", "status"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=1), name="document_progress_0_1"),
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="document_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Paragraph(models.Model):
+    """A piece of a document's transcript with the moment it was spoken and its embedding."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="paragraphs")
+    # Denormalised from document so that search filters without a join.
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="paragraphs")
+    position = models.PositiveIntegerField()
+    title = models.CharField(max_length=255, blank=True)
+    content = models.TextField()
+    start = models.FloatField(help_text="seconds from the start of the media")
+    end = models.FloatField(help_text="seconds from the start of the media")
+    # No fixed dimension: each embedding model gets a partial HNSW index on a dimension cast.
+    embedding = VectorField(null=True, blank=True)
+    embedding_model = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["document_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "position"], name="paragraph_document_position"),
+            models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="paragraph_end_after_start"),
+        ]
+        indexes = [models.Index(fields=["knowledge_base", "embedding_model"])]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.position}"

@@ -1,0 +1,135 @@
+"""Probe and decode any audio/video container with PyAV (bundled FFmpeg; no system ffmpeg).
+
+Audio is resampled to 16 kHz mono float32 and yielded chunk by chunk. The container type is
+read from the content, never from the file name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import av
+import numpy as np
+
+SAMPLE_RATE = 16000
+
+_MIME_BY_FORMAT = {
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "aac": "audio/aac",
+    "avi": "video/x-msvideo",
+    "asf": "audio/x-ms-wma",
+    "matroska,webm": "video/webm",
+    "mov,mp4,m4a,3gp,3g2,mj2": "video/mp4",
+}
+
+
+class MediaError(Exception):
+    """The file cannot be used; ``str(exc)`` is a one-line reason for the user."""
+
+
+@dataclass
+class MediaInfo:
+    format_name: str
+    mime: str
+    duration: float | None  # seconds declared by the container, if it says
+    audio_codec: str
+    has_video: bool
+
+
+def _reason(exc: Exception) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return " ".join(str(text).split())
+
+
+def _mime(format_name: str, has_video: bool) -> str:
+    mime = _MIME_BY_FORMAT.get(format_name, "application/octet-stream")
+    if not has_video and mime.startswith("video/"):
+        mime = "audio/" + mime.split("/", 1)[1]
+    if format_name == "asf" and has_video:
+        mime = "video/x-ms-asf"
+    return mime
+
+
+def _audio_duration(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
+    """Open the file and describe it, or raise MediaError with a human reason."""
+    if os.path.getsize(path) == 0:
+        raise MediaError("the file is empty")
+    try:
+        with av.open(os.fspath(path), metadata_errors="ignore") as container:
+            audio = container.streams.audio
+            has_video = bool(container.streams.video)
+            if not audio:
+                kind = "video" if has_video else "media"
+                raise MediaError(f"the {kind} file has no audio track")
+            stream = audio[0]
+            return MediaInfo(
+                format_name=container.format.name,
+                mime=_mime(container.format.name, has_video),
+                duration=_audio_duration(container, stream),
+                audio_codec=stream.codec_context.name,
+                has_video=has_video,
+            )
+    except av.error.FFmpegError as exc:
+        raise MediaError(
+            f"cannot read the file as audio or video: it is not media, or it is damaged or truncated ({_reason(exc)})"
+        ) from exc
+
+
+def iter_audio(path: str | os.PathLike[str], chunk_seconds: float = 30.0) -> Iterator[np.ndarray]:
+    """Yield 16 kHz mono float32 chunks of about ``chunk_seconds`` each, decoding as it goes."""
+    target = max(1, int(chunk_seconds * SAMPLE_RATE))
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    pending: list[np.ndarray] = []
+    pending_len = 0
+    decoded = 0
+    try:
+        with av.open(os.fspath(path), metadata_errors="ignore") as container:
+            stream = container.streams.audio[0]
+            stream.thread_type = "AUTO"
+            for packet in container.demux(stream):
+                for frame in packet.decode():
+                    frame.pts = None  # let the resampler keep its own clock
+                    for out in resampler.resample(frame):
+                        pending.append(out.to_ndarray().reshape(-1))
+                        pending_len += out.samples
+                while pending_len >= target:
+                    block = np.concatenate(pending)
+                    yield block[:target]
+                    decoded += target
+                    rest = block[target:]
+                    pending, pending_len = ([rest], len(rest)) if len(rest) else ([], 0)
+            for out in resampler.resample(None):
+                pending.append(out.to_ndarray().reshape(-1))
+                pending_len += out.samples
+    except av.error.FFmpegError as exc:
+        at = (decoded + pending_len) / SAMPLE_RATE
+        raise MediaError(f"the file is corrupt or truncated at {at:.1f} s ({_reason(exc)})") from exc
+    if pending_len:
+        yield np.concatenate(pending)
+
+
+def load_audio(path: str | os.PathLike[str], info: MediaInfo) -> np.ndarray:
+    """The whole audio track as one array, checked against the duration the container declares."""
+    chunks = list(iter_audio(path))
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    decoded = len(audio) / SAMPLE_RATE
+    if decoded == 0:
+        raise MediaError("the audio track contains no decodable sound")
+    if info.duration and info.duration > 1.0 and decoded < 0.9 * info.duration - 0.5:
+        raise MediaError(
+            f"the file is truncated: it declares {info.duration:.1f} s of audio but only {decoded:.1f} s could be decoded"
+        )
+    return audio

@@ -1,0 +1,36 @@
+"""Embed paragraph drafts and replace a document's paragraphs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from knowledge import embeddings, vector_index
+from knowledge.models import Document, Paragraph
+from media_learning.pipeline.split import ParagraphDraft
+
+
+def embed_drafts(drafts: list[ParagraphDraft]) -> tuple[str, np.ndarray]:
+    model = embeddings.model_name()
+    return model, embeddings.embed([d.content for d in drafts], model)
+
+
+def replace_paragraphs(document: Document, drafts: list[ParagraphDraft], model: str, vectors: np.ndarray) -> int:
+    """Delete the document's paragraphs and insert the new ones; call inside a transaction."""
+    if len(vectors):
+        vector_index.ensure_index(model, int(vectors.shape[1]))
+    Paragraph.objects.filter(document=document).delete()
+    Paragraph.objects.bulk_create(
+        Paragraph(
+            document=document,
+            knowledge_base_id=document.knowledge_base_id,
+            position=i,
+            title=draft.title,
+            content=draft.content,
+            start=round(draft.start, 3),
+            end=round(draft.end, 3),
+            embedding=vector,
+            embedding_model=model,
+        )
+        for i, (draft, vector) in enumerate(zip(drafts, vectors, strict=True))
+    )
+    return len(drafts)

@@ -1,0 +1,126 @@
+"""Run the whole pipeline for one document. The Celery task only calls ``run``.
+
+claim -> probe/decode -> transcribe -> split -> embed -> index -> SUCCESS, with progress and
+heartbeats in between; every exception becomes FAILURE with a one-line reason, a retry
+(transient database trouble), or REVOKED when the user cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db.models.fields.files import FieldFile
+
+from knowledge import status
+from knowledge.models import Document, Stage, Status
+from media_learning.pipeline import decode, index, split
+from media_learning.pipeline.transcribe import transcribe
+from stt_models.providers.base import Segment, SttError
+from stt_models.registry import SpeechModelNotFound, resolve_speech_model
+
+log = logging.getLogger(__name__)
+
+TRANSCRIBE_SHARE = 0.9  # of overall progress; indexing takes the rest
+REPORT_EVERY = 1.0  # seconds between progress writes
+
+
+class TransientError(Exception):
+    """Worth retrying: the database or another service was briefly unavailable."""
+
+
+@contextmanager
+def local_media(file: FieldFile) -> Iterator[str]:
+    """A local path for the stored file, copying it from remote storage when needed."""
+    try:
+        yield file.path
+        return
+    except NotImplementedError:
+        pass
+    suffix = os.path.splitext(file.name)[1]
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp, file.open("rb") as src:
+        shutil.copyfileobj(src, tmp)
+        tmp.flush()
+        yield tmp.name
+
+
+class ProgressReporter:
+    """Turns finished segments into throttled progress writes (which also heartbeat and notice
+    a cancel request)."""
+
+    def __init__(self, document_id: int, task_id: str, duration: float) -> None:
+        self.document_id, self.task_id, self.duration = document_id, task_id, max(duration, 1e-6)
+        self.last = time.monotonic()
+
+    def __call__(self, segment: Segment) -> None:
+        now = time.monotonic()
+        if now - self.last >= REPORT_EVERY:
+            self.last = now
+            done = min(1.0, segment.end / self.duration)
+            status.report(self.document_id, self.task_id, progress=TRANSCRIBE_SHARE * done)
+
+
+def _process(document: Document, task_id: str) -> None:
+    doc_id = document.pk
+    with local_media(document.file) as path:
+        info = decode.probe(path)
+        status.report(doc_id, task_id, mime=info.mime, duration=info.duration)
+        audio = decode.load_audio(path, info)
+    duration = len(audio) / decode.SAMPLE_RATE
+    speech_model = document.stt_model or resolve_speech_model(None)
+
+    transcript = transcribe(speech_model, audio, document.options, ProgressReporter(doc_id, task_id, duration))
+    del audio
+    status.report(doc_id, task_id, stage=Stage.INDEXING, progress=TRANSCRIBE_SHARE,
+                  language=transcript.language, duration=round(duration, 3))  # fmt: skip
+
+    drafts = split.build_paragraphs(
+        transcript.segments,
+        max_chars=settings.PARAGRAPH_MAX_CHARS,
+        min_chars=settings.PARAGRAPH_MIN_CHARS,
+        pause=settings.PARAGRAPH_PAUSE_SECONDS,
+    )
+    model, vectors = index.embed_drafts(drafts)
+    with transaction.atomic():
+        index.replace_paragraphs(document, drafts, model, vectors)
+        if not status.succeed(doc_id, task_id):
+            raise status.not_owned(doc_id)  # rolls the paragraphs back
+
+
+def run(document_id: int, task_id: str) -> str:
+    """Process one document; returns the status it ended in (or 'skipped')."""
+    if not status.claim(document_id, task_id):
+        log.info("document %s not claimable by task %s; skipping", document_id, task_id)
+        return "skipped"
+    started = time.monotonic()
+    try:
+        document = Document.objects.select_related("stt_model").get(pk=document_id)
+        _process(document, task_id)
+    except status.Cancelled:
+        status.acknowledge_cancel(document_id)
+        log.info("document %s cancelled", document_id)
+        return Status.REVOKED
+    except status.ClaimLost as exc:
+        log.warning("document %s: %s; stopping", document_id, exc)
+        return "skipped"
+    except Document.DoesNotExist:
+        return "skipped"
+    except (decode.MediaError, SttError, SpeechModelNotFound) as exc:
+        status.fail(document_id, str(exc), task_id)
+        log.info("document %s failed: %s", document_id, exc)
+        return Status.FAILURE
+    except (OperationalError, InterfaceError) as exc:
+        raise TransientError(status.one_line(str(exc))) from exc
+    except (DatabaseError, MemoryError, Exception) as exc:
+        log.exception("document %s failed unexpectedly", document_id)
+        status.fail(document_id, f"internal error: {type(exc).__name__}: {exc}", task_id)
+        return Status.FAILURE
+    log.info("document %s done in %.2fs", document_id, time.monotonic() - started)
+    return Status.SUCCESS

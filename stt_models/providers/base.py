@@ -1,0 +1,51 @@
+"""The interface every speech-to-text provider implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+
+@dataclass
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: float | None = None
+
+
+@dataclass
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: list[Word] | None = None
+
+
+@dataclass
+class Transcript:
+    language: str
+    duration: float
+    segments: list[Segment] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SttError(Exception):
+    """A permanent speech-to-text failure; ``str(exc)`` is a one-line reason for the user."""
+
+
+# Called with each finished segment, in order; may raise to stop transcription early.
+SegmentCallback = Callable[[Segment], None]
+
+
+class SpeechProvider(Protocol):
+    def transcribe(
+        self, audio: np.ndarray, options: dict[str, Any], on_segment: SegmentCallback | None = None
+    ) -> Transcript:
+        """Transcribe 16 kHz mono float32 ``audio``; timestamps are seconds from its start."""
+        ...

@@ -1,0 +1,123 @@
+"""Local transcription with faster-whisper (CTranslate2).
+
+A worker process keeps one loaded ``WhisperModel`` per (model, device, compute type, threads)
+and reuses it: creating one per request is slow and leaks memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from stt_models.bundled import resolve_model
+from stt_models.providers.base import Segment, SegmentCallback, SttError, Transcript, Word
+
+log = logging.getLogger(__name__)
+
+# Keys of SpeechModel.options that configure the model rather than one transcription.
+LOAD_OPTIONS = ("cpu_threads", "num_workers", "device_index")
+# Keys passed through to WhisperModel.transcribe.
+TRANSCRIBE_OPTIONS = (
+    "language",
+    "task",
+    "beam_size",
+    "temperature",
+    "initial_prompt",
+    "word_timestamps",
+    "vad_filter",
+    "condition_on_previous_text",
+    "no_speech_threshold",
+    "compression_ratio_threshold",
+    "hallucination_silence_threshold",
+)
+DEFAULTS: dict[str, Any] = {"beam_size": 5, "vad_filter": True}
+
+_models: dict[tuple, Any] = {}
+_lock = threading.Lock()
+
+
+def load_model(model: str, device: str, compute_type: str, cpu_threads: int, num_workers: int = 1,
+               device_index: int | list[int] = 0) -> Any:  # fmt: skip
+    """Return the process-wide ``WhisperModel`` for this configuration, loading it once."""
+    key = (model, device, compute_type, cpu_threads, num_workers, str(device_index))
+    with _lock:
+        cached = _models.get(key)
+        if cached is not None:
+            return cached
+        from faster_whisper import WhisperModel
+
+        started = time.monotonic()
+        try:
+            loaded = WhisperModel(
+                resolve_model(model),
+                device=device,
+                device_index=device_index,
+                compute_type=compute_type,
+                cpu_threads=cpu_threads,
+                num_workers=num_workers,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise SttError(f"cannot load speech model {model!r} on {device}: {str(exc).splitlines()[0]}") from exc
+        log.info("loaded whisper model %s on %s/%s in %.2fs", model, device, compute_type,
+                 time.monotonic() - started)  # fmt: skip
+        _models[key] = loaded
+        return loaded
+
+
+def loaded_models() -> list[tuple]:
+    with _lock:
+        return list(_models)
+
+
+def unload_all() -> int:
+    """Drop every cached model (frees RAM / GPU memory once no caller holds a reference)."""
+    with _lock:
+        count = len(_models)
+        _models.clear()
+    return count
+
+
+class FasterWhisperProvider:
+    def __init__(self, *, model: str, device: str = "cpu", compute_type: str = "int8",
+                 options: dict[str, Any] | None = None, default_cpu_threads: int = 2) -> None:  # fmt: skip
+        self.model = model
+        self.device = device
+        self.compute_type = compute_type
+        opts = dict(options or {})
+        self.load_options = {
+            "cpu_threads": int(opts.get("cpu_threads", default_cpu_threads)),
+            "num_workers": int(opts.get("num_workers", 1)),
+            "device_index": opts.get("device_index", 0),
+        }
+        self.defaults = {**DEFAULTS, **{k: v for k, v in opts.items() if k in TRANSCRIBE_OPTIONS}}
+
+    def loaded(self) -> Any:
+        return load_model(self.model, self.device, self.compute_type, **self.load_options)
+
+    def transcribe(
+        self, audio: np.ndarray, options: dict[str, Any], on_segment: SegmentCallback | None = None
+    ) -> Transcript:
+        whisper = self.loaded()
+        kwargs = {**self.defaults, **{k: v for k, v in options.items() if k in TRANSCRIBE_OPTIONS}}
+        if kwargs.get("language") in ("", "auto"):
+            kwargs["language"] = None
+        if not whisper.model.is_multilingual:
+            kwargs["language"] = "en"
+        segments_iter, info = whisper.transcribe(audio, **kwargs)
+        segments: list[Segment] = []
+        for seg in segments_iter:
+            text = seg.text.strip()
+            if not text:
+                continue
+            words = None
+            if seg.words is not None:
+                words = [Word(w.start, w.end, w.word, w.probability) for w in seg.words]
+            segment = Segment(start=float(seg.start), end=float(seg.end), text=text, words=words)
+            segments.append(segment)
+            if on_segment is not None:
+                on_segment(segment)
+        return Transcript(language=info.language, duration=float(info.duration), segments=segments)

@@ -1,0 +1,41 @@
+"""Pick a SpeechModel and build its provider."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from stt_models.models import Provider, SpeechModel
+from stt_models.providers.base import SpeechProvider, SttError
+
+
+class SpeechModelNotFound(Exception):
+    pass
+
+
+def resolve_speech_model(ref: str | int | None) -> SpeechModel:
+    """A model by id or name; the default model when ``ref`` is empty."""
+    if ref in (None, ""):
+        model = SpeechModel.objects.filter(is_default=True).first()
+        if model is None:
+            raise SpeechModelNotFound("no stt_model_id given and no default speech model is configured")
+        return model
+    text = str(ref).strip()
+    query = SpeechModel.objects.filter(pk=int(text)) if text.isdigit() else SpeechModel.objects.filter(name=text)
+    model = query.first()
+    if model is None:
+        raise SpeechModelNotFound(f"unknown speech model {text!r}")
+    return model
+
+
+def get_provider(model: SpeechModel) -> SpeechProvider:
+    if model.provider == Provider.FASTER_WHISPER:
+        from stt_models.providers.faster_whisper import FasterWhisperProvider
+
+        return FasterWhisperProvider(
+            model=model.model,
+            device=model.device,
+            compute_type=model.compute_type,
+            options=model.options,
+            default_cpu_threads=settings.STT_CPU_THREADS,
+        )
+    raise SttError(f"speech model {model.name!r} has unsupported provider {model.provider!r}")
