@@ -52,6 +52,10 @@ def embed(texts: list[str], ref: str | None = None) -> np.ndarray:
     if not texts:
         return np.zeros((0, dimensions(ref)), dtype=np.float32)
     vectors = get_model(ref).encode(
-        texts, batch_size=settings.EMBEDDING_BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
+        texts,
+        batch_size=settings.EMBEDDING_BATCH_SIZE,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
     )
     return np.asarray(vectors, dtype=np.float32)

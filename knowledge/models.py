@@ -43,6 +43,12 @@ class Stage(models.TextChoices):
 TERMINAL_STATUSES = (Status.SUCCESS, Status.FAILURE, Status.REVOKED)
 
 
+class DocumentQuerySet(models.QuerySet):
+    def with_counts(self) -> DocumentQuerySet:
+        """Annotate ``paragraph_count`` and fetch the speech model, as the API shows them."""
+        return self.select_related("stt_model").annotate(paragraph_count=models.Count("paragraphs"))
+
+
 class Document(models.Model):
     """One uploaded audio or video file and the state of its processing."""
 
@@ -71,6 +77,8 @@ class Document(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DocumentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

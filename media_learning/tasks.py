@@ -6,6 +6,7 @@ from celery import shared_task
 
 from knowledge import status
 from knowledge.models import Status
+from media_learning import warmup  # noqa: F401 - connects the worker warm-up signals
 from media_learning.pipeline import runner
 
 MAX_RETRIES = 3
@@ -13,7 +14,7 @@ MAX_RETRIES = 3
 
 @shared_task(bind=True, name="media_learning.process_document", max_retries=MAX_RETRIES, acks_late=True,
              reject_on_worker_lost=True)  # fmt: skip
-def process_document(self, *, document_id: int) -> str:
+def process_document(self, *, document_id: int) -> str:  # noqa: ANN001 - bound Celery task
     try:
         return runner.run(document_id, task_id=self.request.id)
     except runner.TransientError as exc:

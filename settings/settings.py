@@ -18,6 +18,8 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 # Nothing downloads at run time unless the operator opts in (HF_HUB_OFFLINE=0).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def _secret_key() -> str:
@@ -166,6 +168,7 @@ MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models")))
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "bundled:all-MiniLM-L6-v2")
 EMBEDDING_DEVICE = env_str("EMBEDDING_DEVICE", "cpu")
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32)
+STT_WARMUP = env_bool("STT_WARMUP", True)
 STT_CPU_THREADS = env_int("STT_CPU_THREADS", min(4, os.cpu_count() or 1))
 PARAGRAPH_MAX_CHARS = env_int("PARAGRAPH_MAX_CHARS", 800)
 PARAGRAPH_MIN_CHARS = env_int("PARAGRAPH_MIN_CHARS", 200)

@@ -4,6 +4,7 @@ from settings.settings import *  # noqa: F403
 from settings.settings import VAR_DIR
 
 CELERY_TASK_DEFAULT_QUEUE = "test-media"
+STT_WARMUP = False
 MEDIA_ROOT = VAR_DIR / "test-media"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

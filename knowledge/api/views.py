@@ -52,10 +52,6 @@ class KnowledgeBaseDetail(generics.RetrieveUpdateDestroyAPIView):
         return visible_knowledge_bases(self.request).annotate(document_count=Count("documents"))
 
 
-def _with_counts(queryset: QuerySet[Document]) -> QuerySet[Document]:
-    return queryset.select_related("stt_model").annotate(paragraph_count=Count("paragraphs"))
-
-
 class DocumentListUpload(generics.ListAPIView):
     """GET: the knowledge base's documents. POST (multipart): upload one or more ``file`` parts."""
 
@@ -66,7 +62,7 @@ class DocumentListUpload(generics.ListAPIView):
         return get_object_or_404(visible_knowledge_bases(self.request), pk=self.kwargs["kb_id"])
 
     def get_queryset(self) -> QuerySet[Document]:
-        return _with_counts(self.knowledge_base().documents.all())
+        return self.knowledge_base().documents.with_counts()
 
     @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: DocumentSerializer(many=True)})
     def post(self, request: Request, kb_id: int) -> Response:
@@ -84,7 +80,7 @@ class DocumentListUpload(generics.ListAPIView):
         docs = ingest.create_documents(
             kb, data["file"], stt_model=model, options=options, owner=request.user, name=data.get("name")
         )
-        docs = _with_counts(Document.objects.filter(pk__in=[d.pk for d in docs])).order_by("id")
+        docs = Document.objects.with_counts().filter(pk__in=[d.pk for d in docs]).order_by("id")
         body = DocumentSerializer(docs, many=True, context={"request": request}).data
         return Response({"documents": body}, status=status.HTTP_201_CREATED)
 
@@ -93,7 +89,7 @@ class DocumentDetail(generics.RetrieveDestroyAPIView):
     serializer_class = DocumentSerializer
 
     def get_queryset(self) -> QuerySet[Document]:
-        return _with_counts(visible_documents(self.request))
+        return visible_documents(self.request).with_counts()
 
 
 class DocumentParagraphs(generics.ListAPIView):
@@ -111,7 +107,7 @@ class DocumentCancel(APIView):
         if status_machine.cancel(document.pk) is None:
             document.refresh_from_db()
             return Response({"detail": f"cannot cancel a {document.status} document"}, status=409)
-        return Response(DocumentSerializer(_with_counts(Document.objects).get(pk=pk)).data, status=202)
+        return Response(DocumentSerializer(Document.objects.with_counts().get(pk=pk)).data, status=202)
 
 
 class DocumentReprocess(APIView):
@@ -122,7 +118,7 @@ class DocumentReprocess(APIView):
             document.refresh_from_db()
             return Response({"detail": f"only FAILURE or REVOKED documents can be reprocessed, not {document.status}"},
                             status=409)  # fmt: skip
-        return Response(DocumentSerializer(_with_counts(Document.objects).get(pk=pk)).data, status=202)
+        return Response(DocumentSerializer(Document.objects.with_counts().get(pk=pk)).data, status=202)
 
 
 class KnowledgeSearch(APIView):

@@ -130,6 +130,7 @@ def load_audio(path: str | os.PathLike[str], info: MediaInfo) -> np.ndarray:
         raise MediaError("the audio track contains no decodable sound")
     if info.duration and info.duration > 1.0 and decoded < 0.9 * info.duration - 0.5:
         raise MediaError(
-            f"the file is truncated: it declares {info.duration:.1f} s of audio but only {decoded:.1f} s could be decoded"
+            f"the file is truncated: it declares {info.duration:.1f} s of audio "
+            f"but only {decoded:.1f} s could be decoded"
         )
     return audio

@@ -1,0 +1,47 @@
+# Two commands on a fresh machine with Python 3.11+:  make run  |  make test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+STAMP := $(VENV)/.installed
+
+.PHONY: run test venv lint format bench stop clean
+
+$(STAMP): requirements/base.txt requirements/dev.txt
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first and pinned: 2.13.0 is the CPU build this machine finds (no CUDA download).
+	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements/dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(MANAGE) migrate --noinput
+	$(MANAGE) collectstatic --noinput -v 0
+	$(MANAGE) bootstrap
+	$(MANAGE) serve
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	HF_HUB_OFFLINE=1 $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/pipeline_overhead.py
+
+stop: $(STAMP)
+	$(MANAGE) embedded stop
+
+clean:
+	-$(MANAGE) embedded stop
+	rm -rf $(VENV) var

@@ -1,0 +1,39 @@
+"""manage.py bootstrap: first-start setup for the embedded default (idempotent).
+
+Creates an admin user when there is none (password in var/dev_admin_password), writes its API
+token to var/dev_api_token and registers the bundled speech models.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from rest_framework.authtoken.models import Token
+
+from stt_models.bundled import ensure_bundled_models
+from stt_models.models import SpeechModel
+
+
+def _write_private(path, text: str) -> None:  # noqa: ANN001
+    path.write_text(text + "\n")
+    path.chmod(0o600)
+
+
+class Command(BaseCommand):
+    help = "Create the first admin user and API token, and register the bundled models."
+
+    def handle(self, *args: str, **opts: object) -> None:
+        ensure_bundled_models(SpeechModel)
+        users = get_user_model()
+        admin = users.objects.filter(is_superuser=True).order_by("id").first()
+        if admin is None:
+            password = secrets.token_urlsafe(12)
+            admin = users.objects.create_superuser("admin", "admin@localhost", password)
+            _write_private(settings.VAR_DIR / "dev_admin_password", password)
+            self.stdout.write(f"created admin user 'admin'; password in {settings.VAR_DIR / 'dev_admin_password'}")
+        token, _ = Token.objects.get_or_create(user=admin)
+        _write_private(settings.VAR_DIR / "dev_api_token", token.key)
+        self.stdout.write(f"API token for {admin.get_username()!r} is in {settings.VAR_DIR / 'dev_api_token'}")

@@ -1,0 +1,97 @@
+"""manage.py ingest PATH... --knowledge NAME [--stt-model NAME] [--language xx] [--wait] [--json]"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from knowledge.api.serializers import DocumentSerializer, ParagraphSerializer
+from knowledge.ingest import create_documents
+from knowledge.models import TERMINAL_STATUSES, Document, KnowledgeBase, Status
+from stt_models.options import OptionsError, validate_options
+from stt_models.registry import SpeechModelNotFound, resolve_speech_model
+
+
+def _files(paths: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise CommandError(f"no such file or folder: {raw}")
+    if not found:
+        raise CommandError("no files to ingest")
+    return found
+
+
+def document_json(document: Document) -> dict:
+    data = dict(DocumentSerializer(document).data)
+    data["paragraphs"] = ParagraphSerializer(document.paragraphs.order_by("position"), many=True).data
+    return data
+
+
+class Command(BaseCommand):
+    help = "Upload media files into a knowledge base through the same path as the API."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("paths", nargs="+", help="files or folders (folders are read recursively)")
+        parser.add_argument("--knowledge", required=True, help="knowledge base name (created if missing)")
+        parser.add_argument("--stt-model", default="", help="speech model name or id (default model if omitted)")
+        parser.add_argument("--language", default="", help="language code, or 'auto'")
+        parser.add_argument("--wait", action="store_true", help="wait until every document has finished")
+        parser.add_argument("--timeout", type=float, default=0, help="with --wait: give up after N seconds")
+        parser.add_argument("--json", action="store_true", help="print the documents (and paragraphs) as JSON")
+
+    def handle(self, *args: str, **opts: object) -> None:
+        files = _files(opts["paths"])
+        try:
+            model = resolve_speech_model(opts["stt_model"])
+            options = validate_options(model, {"language": opts["language"]})
+        except (SpeechModelNotFound, OptionsError) as exc:
+            raise CommandError(str(exc))
+        kb, _ = KnowledgeBase.objects.get_or_create(name=opts["knowledge"])
+        handles = [open(path, "rb") for path in files]
+        try:
+            docs = create_documents(kb, [File(fh, name=p.name) for fh, p in zip(handles, files, strict=True)],
+                                    stt_model=model, options=options)  # fmt: skip
+        finally:
+            for fh in handles:
+                fh.close()
+        ids = [d.pk for d in docs]
+        if not opts["json"]:
+            for doc in docs:
+                self.stdout.write(f"queued document {doc.pk}: {doc.name}")
+        if opts["wait"]:
+            self._wait(ids, float(opts["timeout"] or 0), quiet=bool(opts["json"]))
+        documents = list(Document.objects.with_counts().filter(pk__in=ids).order_by("id"))
+        if opts["json"]:
+            self.stdout.write(json.dumps([document_json(d) for d in documents], indent=2, ensure_ascii=False))
+        elif opts["wait"]:
+            for doc in documents:
+                line = f"document {doc.pk} {doc.status}: {doc.name}"
+                self.stdout.write(line + (f" ({doc.error})" if doc.error else ""))
+        if opts["wait"] and any(d.status != Status.SUCCESS for d in documents):
+            sys.exit(1)
+
+    def _wait(self, ids: list[int], timeout: float, quiet: bool) -> None:
+        deadline = time.monotonic() + timeout if timeout else None
+        last = None
+        while True:
+            rows = list(Document.objects.filter(pk__in=ids).values_list("status", "stage", "progress"))
+            if all(s in TERMINAL_STATUSES for s, _, _ in rows):
+                return
+            summary = ", ".join(f"{s}{'/' + st if st else ''} {p:.0%}" for s, st, p in rows)
+            if not quiet and summary != last:
+                self.stderr.write(summary)
+                last = summary
+            if deadline is not None and time.monotonic() > deadline:
+                raise CommandError(f"timed out after {timeout:.0f}s: {summary}")
+            time.sleep(0.5)

@@ -1,0 +1,70 @@
+"""manage.py serve: run a Celery worker and the web server together until Ctrl-C.
+
+On exit it stops both children and then the embedded PostgreSQL/Redis (when they are embedded).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from settings import embedded
+
+
+class Command(BaseCommand):
+    help = "Run a Celery worker and the web server (gunicorn) until interrupted."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
+        parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
+        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", "1")))
+
+    def handle(self, *args: str, **opts: object) -> None:
+        python = sys.executable
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        commands = {
+            "worker": [python, "-m", "celery", "-A", "settings", "worker", "--loglevel", "INFO",
+                       "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--concurrency", str(opts["concurrency"])],
+            "web": [python, "-m", "gunicorn", "settings.wsgi", "--bind", str(opts["bind"]),
+                    "--workers", str(opts["web_workers"]), "--timeout", "600", "--access-logfile", "-"],
+        }  # fmt: skip
+        children: dict[str, subprocess.Popen] = {}
+        stopping = False
+
+        def stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            for name, cmd in commands.items():
+                children[name] = subprocess.Popen(cmd, env=env, start_new_session=True)
+            self.stdout.write(f"serving on http://{opts['bind']}/ (admin: /admin/, API: /api/) - Ctrl-C to stop")
+            while not stopping:
+                for name, child in children.items():
+                    if child.poll() is not None:
+                        self.stderr.write(f"{name} exited with {child.returncode}; stopping")
+                        stopping = True
+                time.sleep(0.5)
+        finally:
+            self.stdout.write("stopping...")
+            for child in children.values():
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 60
+            for child in children.values():
+                try:
+                    child.wait(timeout=max(1.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            embedded.stop_services(
+                settings.VAR_DIR, postgres=settings.EMBEDDED_POSTGRES, redis_=settings.EMBEDDED_REDIS
+            )
+            self.stdout.write("stopped")
