@@ -36,4 +36,5 @@ def ensure_index(model: str, dims: int) -> None:
             f"CREATE INDEX IF NOT EXISTS {name} ON knowledge_paragraph "
             f"USING hnsw ({cast_sql(dims)} vector_cosine_ops) WHERE embedding_model = '{literal}'"
         )
-    _ensured.add((model, dims))
+    # Remember it only once committed: a rolled-back transaction takes the index with it.
+    transaction.on_commit(lambda: _ensured.add((model, dims)))

@@ -14,10 +14,15 @@ def embed_drafts(drafts: list[ParagraphDraft]) -> tuple[str, np.ndarray]:
     return model, embeddings.embed([d.content for d in drafts], model)
 
 
-def replace_paragraphs(document: Document, drafts: list[ParagraphDraft], model: str, vectors: np.ndarray) -> int:
-    """Delete the document's paragraphs and insert the new ones; call inside a transaction."""
+def prepare_index(model: str, vectors: np.ndarray) -> None:
+    """Make sure the model's HNSW index exists; call before the write transaction (PostgreSQL
+    refuses CREATE INDEX on a table with pending deferred-constraint events)."""
     if len(vectors):
         vector_index.ensure_index(model, int(vectors.shape[1]))
+
+
+def replace_paragraphs(document: Document, drafts: list[ParagraphDraft], model: str, vectors: np.ndarray) -> int:
+    """Delete the document's paragraphs and insert the new ones; call inside a transaction."""
     Paragraph.objects.filter(document=document).delete()
     Paragraph.objects.bulk_create(
         Paragraph(

@@ -88,6 +88,7 @@ def _process(document: Document, task_id: str) -> None:
         pause=settings.PARAGRAPH_PAUSE_SECONDS,
     )
     model, vectors = index.embed_drafts(drafts)
+    index.prepare_index(model, vectors)
     with transaction.atomic():
         index.replace_paragraphs(document, drafts, model, vectors)
         if not status.succeed(doc_id, task_id):

@@ -1,0 +1,108 @@
+"""Shared fixtures. Everything is real: the embedded PostgreSQL + pgvector, the embedded Redis
+broker, a Celery worker running in a thread of the test process, the bundled whisper and
+embedding models, and speech fixtures with reference transcripts."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def fixture_path(name: str) -> Path:
+    return FIXTURES / name
+
+
+def reference_text(stem: str) -> str:
+    return (FIXTURES / f"{stem}.txt").read_text().strip()
+
+
+_NUMBERS = {"ten": "10", "three hundred": "300", "one": "1"}
+
+
+def normalise(text: str) -> list[str]:
+    text = text.lower()
+    for word, digits in _NUMBERS.items():
+        text = re.sub(rf"\b{word}\b", digits, text)
+    return re.findall(r"[a-z0-9']+", text)
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Levenshtein distance over words divided by the reference length."""
+    ref, hyp = normalise(reference), normalise(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[len(hyp)] / max(1, len(ref))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_media():
+    from django.conf import settings
+
+    yield
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker (solo pool) consuming the test queue from the real Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from settings.celery import app
+
+    with django_db_blocker.unblock():
+        app.control.purge()  # drop messages left by an interrupted earlier run
+        with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING",
+                          shutdown_timeout=60) as worker:  # fmt: skip
+            yield worker
+
+
+@pytest.fixture
+def speech_models(db):
+    """The bundled models as registered by migrations (re-created after a transactional flush)."""
+    from stt_models.bundled import ensure_bundled_models
+    from stt_models.models import SpeechModel
+
+    ensure_bundled_models(SpeechModel)
+    return {m.name: m for m in SpeechModel.objects.all()}
+
+
+@pytest.fixture
+def user(db, django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.com", "pw-alice-123")
+
+
+@pytest.fixture
+def api(user):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def wait_for_documents(ids: list[int], timeout: float = 120.0) -> list:
+    """Poll the database (the source of truth) until every document is terminal."""
+    from knowledge.models import TERMINAL_STATUSES, Document
+
+    deadline = time.monotonic() + timeout
+    while True:
+        docs = list(Document.objects.with_counts().filter(pk__in=ids).order_by("id"))
+        if docs and all(d.status in TERMINAL_STATUSES for d in docs):
+            return docs
+        if time.monotonic() > deadline:
+            states = [(d.pk, d.status, d.stage, d.progress) for d in docs]
+            raise AssertionError(f"documents not finished after {timeout}s: {states}")
+        time.sleep(0.2)

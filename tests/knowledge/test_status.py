@@ -1,0 +1,96 @@
+import pytest
+from django.core.files.base import ContentFile
+
+from knowledge import status
+from knowledge.models import Document, KnowledgeBase, Stage, Status
+
+
+@pytest.fixture
+def document(db):
+    kb = KnowledgeBase.objects.create(name="kb")
+    doc = Document(knowledge_base=kb, name="a.mp3", sha256="0" * 64, task_id="task-1")
+    doc.file.save("a.mp3", ContentFile(b"x"), save=True)
+    return doc
+
+
+def fresh(doc):
+    return Document.objects.get(pk=doc.pk)
+
+
+def test_claim_moves_pending_to_started_transcribing_once(document):
+    assert status.claim(document.pk, "task-1") is True
+    assert status.claim(document.pk, "task-2") is False
+
+    doc = fresh(document)
+    assert (doc.status, doc.stage, doc.task_id) == (Status.STARTED, Stage.TRANSCRIBING, "task-1")
+    assert "STARTED" in doc.status_meta and doc.heartbeat_at is not None
+
+
+def test_claim_by_same_task_again_is_a_retry(document):
+    status.claim(document.pk, "task-1")
+
+    assert status.claim(document.pk, "task-1") is True
+
+
+def test_report_updates_progress_stage_and_clamps(document):
+    status.claim(document.pk, "task-1")
+
+    status.report(document.pk, "task-1", stage=Stage.INDEXING, progress=1.7, language="en")
+
+    doc = fresh(document)
+    assert (doc.stage, doc.progress, doc.language) == (Stage.INDEXING, 1.0, "en")
+
+
+def test_report_after_cancel_raises_cancelled_then_worker_revokes(document):
+    status.claim(document.pk, "task-1")
+    assert status.cancel(document.pk) == Status.REVOKE
+
+    with pytest.raises(status.Cancelled):
+        status.report(document.pk, "task-1", progress=0.5)
+    assert status.acknowledge_cancel(document.pk) is True
+    assert fresh(document).status == Status.REVOKED
+
+
+def test_report_by_other_task_raises_claim_lost(document):
+    status.claim(document.pk, "task-1")
+
+    with pytest.raises(status.ClaimLost):
+        status.report(document.pk, "task-other", progress=0.5)
+
+
+def test_cancel_pending_revokes_at_once_and_terminal_cannot_cancel(document):
+    assert status.cancel(document.pk) == Status.REVOKED
+    assert status.cancel(document.pk) is None
+    assert fresh(document).status_meta.keys() >= {"REVOKED"}
+
+
+def test_fail_stores_one_line_error_and_succeed_cannot_follow(document):
+    status.claim(document.pk, "task-1")
+
+    assert status.fail(document.pk, "bad\nthing   happened\n" + "x" * 900, "task-1") is True
+    assert status.succeed(document.pk, "task-1") is False
+
+    doc = fresh(document)
+    assert doc.status == Status.FAILURE
+    assert "\n" not in doc.error and doc.error.startswith("bad thing happened") and len(doc.error) <= 500
+
+
+def test_reprocess_only_from_failure_or_revoked(document):
+    assert status.reset_for_reprocess(document.pk, "task-2") is False  # still PENDING
+    status.claim(document.pk, "task-1")
+    status.fail(document.pk, "boom", "task-1")
+
+    assert status.reset_for_reprocess(document.pk, "task-2") is True
+
+    doc = fresh(document)
+    assert (doc.status, doc.error, doc.progress, doc.task_id) == (Status.PENDING, "", 0.0, "task-2")
+    assert set(doc.status_meta) >= {"PENDING", "STARTED", "FAILURE"}
+
+
+def test_succeed_sets_full_progress(document):
+    status.claim(document.pk, "task-1")
+
+    assert status.succeed(document.pk, "task-1") is True
+
+    doc = fresh(document)
+    assert (doc.status, doc.stage, doc.progress) == (Status.SUCCESS, Stage.NONE, 1.0)

