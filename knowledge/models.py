@@ -46,7 +46,9 @@ TERMINAL_STATUSES = (Status.SUCCESS, Status.FAILURE, Status.REVOKED)
 class DocumentQuerySet(models.QuerySet):
     def with_counts(self) -> DocumentQuerySet:
         """Annotate ``paragraph_count`` and fetch the speech model, as the API shows them."""
-        return self.select_related("stt_model").annotate(paragraph_count=models.Count("paragraphs"))
+        counted = self.annotate(paragraph_count=models.Count("paragraphs"))
+        # Meta.ordering is not applied to GROUP BY queries, so order explicitly.
+        return counted.select_related("stt_model").order_by(*Document._meta.ordering)
 
 
 class Document(models.Model):

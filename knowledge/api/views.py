@@ -38,7 +38,7 @@ class KnowledgeBaseListCreate(generics.ListCreateAPIView):
     serializer_class = KnowledgeBaseSerializer
 
     def get_queryset(self) -> QuerySet[KnowledgeBase]:
-        return visible_knowledge_bases(self.request).annotate(document_count=Count("documents"))
+        return visible_knowledge_bases(self.request).annotate(document_count=Count("documents")).order_by("name")
 
     def perform_create(self, serializer: KnowledgeBaseSerializer) -> None:
         serializer.save(owner=self.request.user)
@@ -49,7 +49,7 @@ class KnowledgeBaseDetail(generics.RetrieveUpdateDestroyAPIView):
     lookup_url_kwarg = "kb_id"
 
     def get_queryset(self) -> QuerySet[KnowledgeBase]:
-        return visible_knowledge_bases(self.request).annotate(document_count=Count("documents"))
+        return visible_knowledge_bases(self.request).annotate(document_count=Count("documents")).order_by("name")
 
 
 class DocumentListUpload(generics.ListAPIView):

@@ -1,0 +1,148 @@
+"""The REST API end to end: uploads go through the real broker to a real worker."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from knowledge.models import Status
+from tests.conftest import fixture_path, reference_text, wait_for_documents, word_error_rate
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def upload(name, content=None):
+    data = fixture_path(name).read_bytes() if content is None else content
+    return SimpleUploadedFile(name, data)
+
+
+@pytest.fixture
+def kb_id(api, speech_models):
+    response = api.post("/api/knowledge/", {"name": "Lectures", "description": "talks"}, format="json")
+    assert response.status_code == 201, response.data
+    return response.data["id"]
+
+
+def test_upload_mp3_and_mp4_batch_then_search_lands_on_the_spoken_moment(api, kb_id, celery_worker):
+    response = api.post(
+        f"/api/knowledge/{kb_id}/document/",
+        {"file": [upload("jupiter_en.mp3"), upload("bread_en.mp4")], "stt_model_id": "bundled-tiny-en"},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.data
+    created = response.data["documents"]
+    assert [d["status"] for d in created] == [Status.PENDING, Status.PENDING]
+
+    docs = wait_for_documents([d["id"] for d in created])
+
+    for doc, stem in zip(docs, ["jupiter_en", "bread_en"], strict=True):
+        detail = api.get(f"/api/knowledge/document/{doc.pk}/").data
+        assert detail["status"] == Status.SUCCESS, detail["error"]
+        assert detail["progress"] == 1.0 and detail["stage"] == "" and detail["language"] == "en"
+        assert detail["paragraph_count"] >= 1 and detail["duration"] == pytest.approx(12.4, abs=1.2)
+        assert set(detail["status_meta"]) == {"PENDING", "STARTED", "SUCCESS"}
+        paragraphs = api.get(f"/api/knowledge/document/{doc.pk}/paragraphs/").data["results"]
+        assert all(0 <= p["start"] < p["end"] <= detail["duration"] + 0.5 for p in paragraphs)
+        assert word_error_rate(reference_text(stem), " ".join(p["content"] for p in paragraphs)) < 0.3
+    assert docs[1].mime == "video/mp4" and docs[0].mime == "audio/mpeg"
+
+    hits = api.get(f"/api/knowledge/{kb_id}/search/", {"q": "knead the dough and let it rise", "top_k": 3}).data
+
+    assert hits[0]["document_id"] == docs[1].pk
+    assert "dough" in hits[0]["content"].lower()
+    assert hits[0]["start"] < hits[0]["end"] and hits[0]["score"] > hits[-1]["score"]
+    assert hits[0]["media_url"].endswith(f"#t={hits[0]['start']:.2f}")
+    listing = api.get(f"/api/knowledge/{kb_id}/document/", {"status": "SUCCESS"}).data
+    assert listing["count"] == 2
+
+
+def test_bad_uploads_fail_alone_with_a_reason_within_seconds(api, kb_id, celery_worker):
+    truncated = fixture_path("bread_en.mp4").read_bytes()[:30000]
+    files = [
+        upload("empty.mp3", b""),
+        upload("notes.mp3", b"not audio at all\n" * 50),
+        upload("cut.mp4", truncated),
+        upload("video_only.mp4"),
+        upload("jupiter_en.mp3"),
+    ]
+
+    response = api.post(f"/api/knowledge/{kb_id}/document/", {"file": files}, format="multipart")
+    assert response.status_code == 201, response.data
+    docs = wait_for_documents([d["id"] for d in response.data["documents"]], timeout=60)
+
+    by_name = {d.name: d for d in docs}
+    assert by_name["jupiter_en.mp3"].status == Status.SUCCESS
+    expected = {
+        "empty.mp3": "the file is empty",
+        "notes.mp3": "cannot read the file as audio or video",
+        "cut.mp4": "damaged or truncated",
+        "video_only.mp4": "no audio track",
+    }
+    for name, reason in expected.items():
+        doc = by_name[name]
+        assert doc.status == Status.FAILURE and reason in doc.error and "\n" not in doc.error
+        assert doc.paragraph_count == 0
+        finished = doc.status_meta["FAILURE"]
+        assert finished >= doc.status_meta["PENDING"]
+
+
+def test_cancel_while_transcribing_ends_revoked_without_paragraphs(api, kb_id, celery_worker):
+    import time
+
+    from knowledge.models import Document
+
+    response = api.post(f"/api/knowledge/{kb_id}/document/", {"file": [upload("lecture_60s_en.mp3")]})
+    doc_id = response.data["documents"][0]["id"]
+    deadline = time.monotonic() + 60
+    while Document.objects.get(pk=doc_id).status != Status.STARTED:
+        assert time.monotonic() < deadline, "document never started"
+        time.sleep(0.05)
+
+    cancel = api.post(f"/api/knowledge/document/{doc_id}/cancel/")
+
+    assert cancel.status_code == 202 and cancel.data["status"] in (Status.REVOKE, Status.REVOKED)
+    (doc,) = wait_for_documents([doc_id], timeout=60)
+    assert doc.status == Status.REVOKED and doc.paragraph_count == 0
+    assert api.post(f"/api/knowledge/document/{doc_id}/cancel/").status_code == 409
+
+    again = api.post(f"/api/knowledge/document/{doc_id}/reprocess/")
+
+    assert again.status_code == 202 and again.data["status"] == Status.PENDING
+    (doc,) = wait_for_documents([doc_id], timeout=120)
+    assert doc.status == Status.SUCCESS and doc.paragraph_count >= 2
+
+
+def test_upload_rejects_unknown_model_and_bad_language_with_400(api, kb_id):
+    url = f"/api/knowledge/{kb_id}/document/"
+
+    unknown = api.post(url, {"file": [upload("jupiter_en.mp3")], "stt_model_id": "no-such-model"})
+    chinese_on_english_model = api.post(url, {"file": [upload("jupiter_en.mp3")], "language": "zh"})
+    no_file = api.post(url, {"language": "en"})
+
+    assert unknown.status_code == 400 and "unknown speech model" in unknown.data["stt_model_id"][0]
+    assert (
+        chinese_on_english_model.status_code == 400 and "English-only" in chinese_on_english_model.data["language"][0]
+    )
+    assert no_file.status_code == 400 and "file" in no_file.data
+    assert api.get(url).data["count"] == 0
+
+
+def test_api_requires_auth_and_hides_other_users_knowledge(api, kb_id, django_user_model):
+    from rest_framework.test import APIClient
+
+    anonymous = APIClient()
+    bob = APIClient()
+    bob.force_authenticate(django_user_model.objects.create_user("bob", password="pw-bob-123"))
+
+    assert anonymous.get("/api/knowledge/").status_code == 401
+    assert bob.get("/api/knowledge/").data["count"] == 0
+    assert bob.get(f"/api/knowledge/{kb_id}/search/", {"q": "x"}).status_code == 404
+    assert api.get("/api/knowledge/").data["results"][0]["name"] == "Lectures"
+
+
+def test_health_reports_database_broker_and_worker(client, celery_worker):
+    response = client.get("/api/health/")
+
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ok"
+    assert body["database"]["detail"].startswith("pgvector 0.8")
+    assert body["broker"]["ok"] and body["worker"]["ok"]
