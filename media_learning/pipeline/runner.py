@@ -74,7 +74,10 @@ def _process(document: Document, task_id: str) -> None:
         status.report(doc_id, task_id, mime=info.mime, duration=info.duration)
         audio = decode.load_audio(path, info)
     duration = len(audio) / decode.SAMPLE_RATE
-    speech_model = document.stt_model or resolve_speech_model(None)
+    speech_model = document.stt_model
+    if speech_model is None:  # record which model produced the transcript
+        speech_model = resolve_speech_model(None)
+        status.report(doc_id, task_id, stt_model=speech_model)
 
     transcript = transcribe(speech_model, audio, document.options, ProgressReporter(doc_id, task_id, duration))
     del audio

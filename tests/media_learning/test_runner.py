@@ -1,0 +1,79 @@
+"""The pipeline runner as a plain function (no broker): what the Celery task calls."""
+
+import ctranslate2
+import pytest
+from django.core.files.base import ContentFile
+
+from knowledge.models import Document, KnowledgeBase, Status
+from media_learning.pipeline import runner
+from stt_models.models import SpeechModel
+from tests.conftest import fixture_path
+
+HAS_CUDA = ctranslate2.get_cuda_device_count() > 0
+
+
+def make_document(name, data, model=None, **fields):
+    kb, _ = KnowledgeBase.objects.get_or_create(name="runner")
+    doc = Document(knowledge_base=kb, name=name, sha256="0" * 64, task_id="t-1", stt_model=model, **fields)
+    doc.file.save(name, ContentFile(data), save=True)
+    return doc
+
+
+def test_run_takes_pending_document_to_success_with_timestamped_paragraphs(speech_models):
+    doc = make_document("jupiter.mp3", fixture_path("jupiter_en.mp3").read_bytes())
+
+    assert runner.run(doc.pk, "t-1") == Status.SUCCESS
+
+    doc = Document.objects.with_counts().get(pk=doc.pk)
+    assert (doc.status, doc.language, doc.mime, doc.stt_model) == (
+        Status.SUCCESS, "en", "audio/mpeg", speech_models["bundled-tiny-en"],
+    )  # fmt: skip
+    assert doc.duration == pytest.approx(11.4, abs=0.1) and doc.paragraph_count >= 1
+    paragraph = doc.paragraphs.first()
+    assert paragraph.embedding is not None and len(paragraph.embedding) == 384
+    assert "Jupiter" in paragraph.content and paragraph.end > paragraph.start >= 0
+
+
+def test_run_silence_succeeds_with_no_paragraphs(speech_models, tmp_path):
+    import av
+    import numpy as np
+
+    path = tmp_path / "silence.wav"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("pcm_s16le", rate=16000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 16000 * 15), dtype=np.int16), format="s16", layout="mono")
+        frame.sample_rate = 16000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    doc = make_document("silence.wav", path.read_bytes())
+
+    assert runner.run(doc.pk, "t-1") == Status.SUCCESS
+    assert Document.objects.get(pk=doc.pk).paragraphs.count() == 0
+
+
+def test_run_leaves_a_document_it_cannot_claim_alone(speech_models):
+    doc = make_document("done.mp3", b"whatever", status=Status.SUCCESS)
+
+    assert runner.run(doc.pk, "t-1") == "skipped"
+    assert runner.run(10**9, "t-1") == "skipped"
+    assert Document.objects.get(pk=doc.pk).status == Status.SUCCESS
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="this machine has CUDA; the GPU test below covers it")
+def test_run_with_cuda_model_on_machine_without_gpu_fails_with_reason(speech_models):
+    gpu = SpeechModel.objects.create(name="tiny-gpu", model="bundled:tiny.en", device="cuda", compute_type="float16")
+    doc = make_document("jupiter.mp3", fixture_path("jupiter_en.mp3").read_bytes(), model=gpu)
+
+    assert runner.run(doc.pk, "t-1") == Status.FAILURE
+
+    error = Document.objects.get(pk=doc.pk).error
+    assert error.startswith("cannot load speech model 'bundled:tiny.en' on cuda:")
+
+
+@pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device: GPU path not available here")
+def test_run_with_cuda_model_transcribes_on_gpu(speech_models):
+    gpu = SpeechModel.objects.create(name="tiny-gpu", model="bundled:tiny.en", device="cuda", compute_type="float16")
+    doc = make_document("jupiter.mp3", fixture_path("jupiter_en.mp3").read_bytes(), model=gpu)
+
+    assert runner.run(doc.pk, "t-1") == Status.SUCCESS
+    assert "Jupiter" in Document.objects.get(pk=doc.pk).paragraphs.first().content
