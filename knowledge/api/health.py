@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from django.db import connection
@@ -14,13 +15,21 @@ from rest_framework.views import APIView
 from settings.celery import app as celery_app
 
 
+_CREDENTIALS = re.compile(r"(\w+://)[^@/\s]*@")
+
+
+def _redact(text: str) -> str:
+    """Health details are public: drop any user:password from URLs in error messages."""
+    return _CREDENTIALS.sub(r"\1***@", text)
+
+
 def _timed(check) -> dict:  # noqa: ANN001
     started = time.monotonic()
     try:
         detail = check()
         ok = True
     except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
-        detail, ok = " ".join(f"{type(exc).__name__}: {exc}".split())[:200], False
+        detail, ok = _redact(" ".join(f"{type(exc).__name__}: {exc}".split()))[:200], False
     result = {"ok": ok, "ms": round((time.monotonic() - started) * 1000, 1)}
     if detail:
         result["detail"] = detail
@@ -43,7 +52,7 @@ def _broker() -> str:
 
 
 def _worker() -> str:
-    replies = celery_app.control.ping(timeout=1.0)
+    replies = celery_app.control.ping(timeout=1.0, limit=1)
     if not replies:
         raise RuntimeError("no worker answered")
     return f"{len(replies)} worker(s)"

@@ -146,3 +146,11 @@ def test_health_reports_database_broker_and_worker(client, celery_worker):
     assert body["status"] == "ok"
     assert body["database"]["detail"].startswith("pgvector 0.8")
     assert body["broker"]["ok"] and body["worker"]["ok"]
+
+
+def test_health_details_never_show_url_credentials():
+    from knowledge.api.health import _redact
+
+    message = "OperationalError: cannot connect to amqp://guest:s3cret@rabbit:5672// and postgres://u:pw@db/kb"
+
+    assert _redact(message) == "OperationalError: cannot connect to amqp://***@rabbit:5672// and postgres://***@db/kb"
