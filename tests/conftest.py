@@ -47,11 +47,22 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _clean_test_media():
+def _clean_up_after_session():
+    """Remove test media; stop the embedded services if this test run started them (a running
+    `make run` that owns them is left alone)."""
     from django.conf import settings
+    from django.db import connections
+
+    from settings import embedded
 
     yield
     shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+    connections.close_all()
+    embedded.stop_services(
+        settings.VAR_DIR,
+        postgres=settings.EMBEDDED_POSTGRES and "postgres" in embedded.STARTED_HERE,
+        redis_=settings.EMBEDDED_REDIS and "redis" in embedded.STARTED_HERE,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ from rest_framework.views import APIView
 
 from settings.celery import app as celery_app
 
-
 _CREDENTIALS = re.compile(r"(\w+://)[^@/\s]*@")
 
 
