@@ -105,6 +105,9 @@ def main() -> None:
         for doc in kb.documents.all():
             doc.file.delete(save=False)
         kb.delete()
+        from settings import embedded
+
+        embedded.stop_services_started_here()
     pipeline, bare = statistics.median(pipeline_times), statistics.median(bare_times)
     print(f"file {media.name}, model {model.name}, cpu_threads {threads}, beam 5, vad on, int8")
     print(f"median pipeline {pipeline:.2f}s, median bare {bare:.2f}s")

