@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.files import File
 from django.db import transaction
+from django.utils import timezone
 
 from knowledge import status as status_machine
 from knowledge.models import Document, KnowledgeBase, Status
@@ -53,15 +54,12 @@ def create_documents(
                 options=dict(options or {}),
                 owner=owner if getattr(owner, "is_authenticated", False) else None,
                 task_id=str(uuid.uuid4()),
-                status_meta={},
+                status_meta={Status.PENDING: timezone.now().isoformat()},
             )
             doc.file.save(filename, upload, save=False)
             doc.save()
-            Document.objects.filter(pk=doc.pk).update(status_meta=status_machine.stamp(Status.PENDING))
             enqueue_processing(doc.pk, doc.task_id)
             documents.append(doc)
-    for doc in documents:
-        doc.refresh_from_db()
     return documents
 
 

@@ -33,12 +33,12 @@ def one_line(message: str, limit: int = MAX_ERROR_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def stamp(status: str) -> RawSQL:
+def _stamp(status: str) -> RawSQL:
     return RawSQL("status_meta || jsonb_build_object(%s, now())", [status])
 
 
 def _move(query: Q, status: str, **fields: Any) -> int:
-    return Document.objects.filter(query).update(status=status, status_meta=stamp(status), updated_at=Now(), **fields)
+    return Document.objects.filter(query).update(status=status, status_meta=_stamp(status), updated_at=Now(), **fields)
 
 
 def claim(document_id: int, task_id: str) -> bool:
