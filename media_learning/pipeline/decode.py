@@ -121,16 +121,20 @@ def iter_audio(path: str | os.PathLike[str], chunk_seconds: float = 30.0) -> Ite
         yield np.concatenate(pending)
 
 
-def load_audio(path: str | os.PathLike[str], info: MediaInfo) -> np.ndarray:
-    """The whole audio track as one array, checked against the duration the container declares."""
-    chunks = list(iter_audio(path))
-    audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    decoded = len(audio) / SAMPLE_RATE
-    if decoded == 0:
+def check_complete(info: MediaInfo, decoded_seconds: float) -> None:
+    """Raise MediaError when nothing decoded, or much less than the container declares."""
+    if decoded_seconds == 0:
         raise MediaError("the audio track contains no decodable sound")
-    if info.duration and info.duration > 1.0 and decoded < 0.9 * info.duration - 0.5:
+    if info.duration and info.duration > 1.0 and decoded_seconds < 0.9 * info.duration - 0.5:
         raise MediaError(
             f"the file is truncated: it declares {info.duration:.1f} s of audio "
-            f"but only {decoded:.1f} s could be decoded"
+            f"but only {decoded_seconds:.1f} s could be decoded"
         )
+
+
+def load_audio(path: str | os.PathLike[str], info: MediaInfo) -> np.ndarray:
+    """The whole audio track as one array (for short media; the pipeline streams instead)."""
+    chunks = list(iter_audio(path))
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    check_complete(info, len(audio) / SAMPLE_RATE)
     return audio
