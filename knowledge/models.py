@@ -66,6 +66,7 @@ class Document(models.Model):
     stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.NONE, blank=True)
     progress = models.FloatField(default=0.0)
     error = models.TextField(blank=True)
+    warnings = models.JSONField(default=list, blank=True, help_text="one-line notes, e.g. 'no speech detected'")
     # {"PENDING": iso time, "STARTED": ..., ...}: when each status was last entered.
     status_meta = models.JSONField(default=dict, blank=True)
     options = models.JSONField(default=dict, blank=True)

@@ -1,14 +1,31 @@
-"""Validation of per-upload transcription options."""
+"""Validation of per-upload transcription options (API, admin and ``ingest`` all use this)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from faster_whisper.tokenizer import _LANGUAGE_CODES
+from rest_framework import serializers
 
 from stt_models.models import SpeechModel
 
 LANGUAGE_CODES = frozenset(_LANGUAGE_CODES)
+DEFAULT_SEGMENT_DURATION = 300.0
+OPTION_NAMES = (
+    "language",
+    "language_allowlist",
+    "task",
+    "segment_duration",
+    "vad_filter",
+    "beam_size",
+    "temperature",
+    "initial_prompt",
+    "word_timestamps",
+    "condition_on_previous_text",
+    "no_speech_threshold",
+    "compression_ratio_threshold",
+    "hallucination_silence_threshold",
+)
 
 
 class OptionsError(ValueError):
@@ -19,22 +36,76 @@ class OptionsError(ValueError):
         self.errors = errors
 
 
+def _language(code: str) -> str:
+    code = code.strip().lower()
+    if code not in LANGUAGE_CODES:
+        raise serializers.ValidationError(
+            f"unknown language code {code!r} (use 'auto' or an ISO 639-1 code such as 'en', 'zh')"
+        )
+    return code
+
+
+class _CommaList(serializers.Field):
+    """A list given as JSON list, repeated form fields, or one comma-separated string."""
+
+    def __init__(self, item: serializers.Field, **kwargs: Any) -> None:
+        self.item = item
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> list:
+        items = data if isinstance(data, list | tuple) else str(data).split(",")
+        items = [i for i in items if str(i).strip() != ""]
+        if not items:
+            raise serializers.ValidationError("give at least one value")
+        return [self.item.run_validation(str(i).strip()) for i in items]
+
+    def to_representation(self, value: list) -> list:
+        return value
+
+
+class TranscriptionOptions(serializers.Serializer):
+    language = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    language_allowlist = _CommaList(serializers.CharField(max_length=16), required=False)
+    task = serializers.ChoiceField(choices=["transcribe", "translate"], required=False)
+    segment_duration = serializers.FloatField(required=False, min_value=30, max_value=3600)
+    vad_filter = serializers.BooleanField(required=False)
+    beam_size = serializers.IntegerField(required=False, min_value=1, max_value=20)
+    temperature = _CommaList(serializers.FloatField(min_value=0, max_value=1), required=False)
+    initial_prompt = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    word_timestamps = serializers.BooleanField(required=False)
+    condition_on_previous_text = serializers.BooleanField(required=False)
+    no_speech_threshold = serializers.FloatField(required=False, min_value=0, max_value=1)
+    compression_ratio_threshold = serializers.FloatField(required=False, min_value=1, max_value=10)
+    hallucination_silence_threshold = serializers.FloatField(required=False, min_value=0.1, max_value=60)
+
+    def validate_language(self, value: str) -> str:
+        value = value.strip().lower()
+        return "" if value in ("", "auto") else _language(value)
+
+    def validate_language_allowlist(self, value: list[str]) -> list[str]:
+        return [_language(code) for code in value]
+
+
 def validate_options(model: SpeechModel, raw: dict[str, Any]) -> dict[str, Any]:
-    """Return clean options for ``model`` or raise OptionsError with one message per field."""
+    """Clean options for ``model`` (only those given; empty language means auto), or raise
+    OptionsError with one message per field."""
+    given = {k: v for k, v in raw.items() if k in OPTION_NAMES and v not in (None, "")}
+    serializer = TranscriptionOptions(data=given)
+    if not serializer.is_valid():
+        raise OptionsError({k: " ".join(str(m) for m in v) for k, v in serializer.errors.items()})
+    clean = {k: v for k, v in serializer.validated_data.items() if v != ""}
     errors: dict[str, str] = {}
-    clean: dict[str, Any] = {}
-    language = (raw.get("language") or "").strip().lower()
-    if language and language != "auto":
-        if language not in LANGUAGE_CODES:
+    if model.english_only:
+        if clean.get("language", "en") != "en":
             errors["language"] = (
-                f"unknown language code {language!r} (use 'auto' or an ISO 639-1 code such as 'en', 'zh')"
+                f"speech model {model.name!r} is English-only; pick a multilingual model for {clean['language']!r}"
             )
-        elif model.english_only and language != "en":
-            errors["language"] = (
-                f"speech model {model.name!r} is English-only; pick a multilingual model for {language!r}"
-            )
-        else:
-            clean["language"] = language
+        if set(clean.get("language_allowlist", ["en"])) - {"en"}:
+            errors["language_allowlist"] = f"speech model {model.name!r} is English-only"
+        if clean.get("task") == "translate":
+            errors["task"] = f"speech model {model.name!r} is English-only and cannot translate"
+    if "language" in clean and "language_allowlist" in clean and clean["language"] not in clean["language_allowlist"]:
+        errors["language"] = "the language is not in language_allowlist"
     if errors:
         raise OptionsError(errors)
     return clean

@@ -23,7 +23,7 @@ class DocumentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Document
         fields = [
-            "id", "knowledge_base", "name", "status", "stage", "progress", "error", "language", "duration",
+            "id", "knowledge_base", "name", "status", "stage", "progress", "error", "warnings", "language", "duration",
             "mime", "size", "sha256", "stt_model", "options", "status_meta", "paragraph_count", "file_url",
             "created_at", "updated_at",
         ]  # fmt: skip
@@ -47,8 +47,9 @@ class ParagraphSerializer(serializers.ModelSerializer):
 class UploadSerializer(serializers.Serializer):
     file = serializers.ListField(child=serializers.FileField(allow_empty_file=True), min_length=1)
     stt_model_id = serializers.CharField(required=False, allow_blank=True)
-    language = serializers.CharField(required=False, allow_blank=True, max_length=16)
     name = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    # Transcription options (language, task, segment_duration, ...) are validated by
+    # stt_models.options against the chosen model; see docs/api.md.
 
     def validate_file(self, files: list) -> list:
         too_big = [f.name for f in files if f.size > settings.MAX_UPLOAD_SIZE]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,8 +21,15 @@ from knowledge.api.serializers import (
     UploadSerializer,
 )
 from knowledge.models import Document, KnowledgeBase
-from stt_models.options import OptionsError, validate_options
+from stt_models.options import OPTION_NAMES, OptionsError, validate_options
 from stt_models.registry import SpeechModelNotFound, resolve_speech_model
+
+
+def _form_options(data: Any) -> dict[str, Any]:
+    """Options from a multipart form (a repeated field becomes a list) or a JSON body."""
+    if hasattr(data, "getlist"):
+        return {k: (v[0] if len(v) == 1 else v) for k in OPTION_NAMES if (v := data.getlist(k))}
+    return {k: data[k] for k in OPTION_NAMES if k in data}
 
 
 def visible_knowledge_bases(request: Request) -> QuerySet[KnowledgeBase]:
@@ -72,7 +81,7 @@ class DocumentListUpload(generics.ListAPIView):
         data = upload.validated_data
         try:
             model = resolve_speech_model(data.get("stt_model_id"))
-            options = validate_options(model, {"language": data.get("language", "")})
+            options = validate_options(model, _form_options(request.data))
         except SpeechModelNotFound as exc:
             return Response({"stt_model_id": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         except OptionsError as exc:

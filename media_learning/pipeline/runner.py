@@ -22,14 +22,15 @@ from django.db.models.fields.files import FieldFile
 from knowledge import status
 from knowledge.models import Document, Stage, Status
 from media_learning.pipeline import decode, index, split
-from media_learning.pipeline.transcribe import transcribe
-from stt_models.providers.base import Segment, SttError
+from media_learning.pipeline.transcribe import transcribe_media
+from stt_models.providers.base import SttError
 from stt_models.registry import SpeechModelNotFound, resolve_speech_model
 
 log = logging.getLogger(__name__)
 
 TRANSCRIBE_SHARE = 0.9  # of overall progress; indexing takes the rest
 REPORT_EVERY = 1.0  # seconds between progress writes
+NO_SPEECH = "no speech detected"
 
 
 class TransientError(Exception):
@@ -52,37 +53,39 @@ def local_media(file: FieldFile) -> Iterator[str]:
 
 
 class ProgressReporter:
-    """Turns finished segments into throttled progress writes (which also heartbeat and notice
-    a cancel request)."""
+    """Turns media seconds transcribed into throttled progress writes, which also heartbeat
+    and notice a cancel request (``status.report`` raises Cancelled)."""
 
-    def __init__(self, document_id: int, task_id: str, duration: float) -> None:
-        self.document_id, self.task_id, self.duration = document_id, task_id, max(duration, 1e-6)
+    def __init__(self, document_id: int, task_id: str, duration: float | None) -> None:
+        self.document_id, self.task_id = document_id, task_id
+        self.duration = duration if duration and duration > 0 else None
         self.last = time.monotonic()
 
-    def __call__(self, segment: Segment) -> None:
+    def __call__(self, seconds_done: float) -> None:
         now = time.monotonic()
-        if now - self.last >= REPORT_EVERY:
-            self.last = now
-            done = min(1.0, segment.end / self.duration)
-            status.report(self.document_id, self.task_id, progress=TRANSCRIBE_SHARE * done)
+        if now - self.last < REPORT_EVERY:
+            return
+        self.last = now
+        progress = None
+        if self.duration is not None:
+            progress = TRANSCRIBE_SHARE * min(1.0, seconds_done / self.duration)
+        status.report(self.document_id, self.task_id, progress=progress)
 
 
 def _process(document: Document, task_id: str) -> None:
     doc_id = document.pk
-    with local_media(document.file) as path:
-        info = decode.probe(path)
-        status.report(doc_id, task_id, mime=info.mime, duration=info.duration)
-        audio = decode.load_audio(path, info)
-    duration = len(audio) / decode.SAMPLE_RATE
     speech_model = document.stt_model
     if speech_model is None:  # record which model produced the transcript
         speech_model = resolve_speech_model(None)
         status.report(doc_id, task_id, stt_model=speech_model)
-
-    transcript = transcribe(speech_model, audio, document.options, ProgressReporter(doc_id, task_id, duration))
-    del audio
-    status.report(doc_id, task_id, stage=Stage.INDEXING, progress=TRANSCRIBE_SHARE,
-                  language=transcript.language, duration=round(duration, 3))  # fmt: skip
+    with local_media(document.file) as path:
+        info = decode.probe(path)
+        status.report(doc_id, task_id, mime=info.mime, duration=info.duration)
+        reporter = ProgressReporter(doc_id, task_id, info.duration)
+        transcript = transcribe_media(document, path, info, speech_model, document.options, reporter)
+    warnings = [] if transcript.segments else [NO_SPEECH]
+    status.report(doc_id, task_id, stage=Stage.INDEXING, progress=TRANSCRIBE_SHARE, language=transcript.language,
+                  duration=round(transcript.duration, 3), warnings=warnings)  # fmt: skip
 
     drafts = split.build_paragraphs(
         transcript.segments,

@@ -1,17 +1,122 @@
-"""Transcription step: the document's speech model over its audio, reporting each segment."""
+"""Transcription step: stream the media, cut it at silences, transcribe segment by segment and
+save each result as it finishes. A retry (or a reprocess with the same model and options)
+skips the segments already saved and resumes at the first unfinished one.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
+from knowledge.models import Document
+from media_learning.models import TranscriptChunk
+from media_learning.pipeline import decode
+from media_learning.pipeline.segment import iter_segments
 from stt_models.models import SpeechModel
-from stt_models.providers.base import SegmentCallback, Transcript
+from stt_models.options import DEFAULT_SEGMENT_DURATION
+from stt_models.providers.base import Segment, Transcript, Word
 from stt_models.registry import get_provider
 
+# Called with the number of media seconds transcribed so far; may raise to stop.
+ProgressCallback = Callable[[float], None]
 
-def transcribe(
-    model: SpeechModel, audio: np.ndarray, options: dict[str, Any], on_segment: SegmentCallback | None = None
-) -> Transcript:
-    return get_provider(model).transcribe(audio, options, on_segment)
+
+@dataclass
+class MediaTranscript:
+    language: str
+    duration: float
+    segments: list[Segment]
+
+
+def fingerprint(model: SpeechModel, options: dict[str, Any]) -> str:
+    settings = {
+        "model": [model.pk, model.provider, model.model, model.device, model.compute_type, model.options],
+        "options": options,
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _shift(transcript: Transcript, start: float, end: float) -> list[dict[str, Any]]:
+    """Move segment (and word) times onto the media's timeline, inside [start, end]."""
+
+    def at(t: float) -> float:
+        return round(min(end, max(start, start + t)), 3)
+
+    shifted = []
+    for seg in transcript.segments:
+        words = None
+        if seg.words is not None:
+            words = [
+                {"start": at(w.start), "end": at(w.end), "word": w.word, "probability": w.probability}
+                for w in seg.words
+            ]
+        shifted.append({"start": at(seg.start), "end": at(seg.end), "text": seg.text, "words": words})
+    return shifted
+
+
+def load_transcript(document: Document) -> MediaTranscript:
+    """The saved chunks merged in order, with monotonic timestamps."""
+    chunks = list(TranscriptChunk.objects.filter(document=document).order_by("index"))
+    segments: list[Segment] = []
+    spoken: Counter[str] = Counter()
+    last_end = 0.0
+    for chunk in chunks:
+        for raw in chunk.segments:
+            start = max(raw["start"], last_end)
+            end = max(raw["end"], start)
+            words = [Word(**w) for w in raw["words"]] if raw.get("words") is not None else None
+            segments.append(Segment(start=start, end=end, text=raw["text"], words=words))
+            spoken[chunk.language] += end - start
+            last_end = end
+    language = spoken.most_common(1)[0][0] if spoken else (chunks[0].language if chunks else "")
+    duration = chunks[-1].end if chunks else 0.0
+    return MediaTranscript(language=language, duration=duration, segments=segments)
+
+
+def transcribe_media(
+    document: Document,
+    path: str | os.PathLike[str],
+    info: decode.MediaInfo,
+    model: SpeechModel,
+    options: dict[str, Any],
+    on_progress: ProgressCallback | None = None,
+) -> MediaTranscript:
+    key = fingerprint(model, options)
+    TranscriptChunk.objects.filter(document=document).exclude(fingerprint=key).delete()
+    done = {c.index: c for c in TranscriptChunk.objects.filter(document=document)}
+    provider = get_provider(model)
+    whisper_options = {k: v for k, v in options.items() if k != "segment_duration"}
+    segment_duration = float(options.get("segment_duration", DEFAULT_SEGMENT_DURATION))
+    report = on_progress or (lambda seconds: None)
+
+    decoded, last_index = 0.0, -1
+    for piece in iter_segments(decode.iter_audio(path), segment_duration):
+        decoded, last_index = piece.end, piece.index
+        saved = done.get(piece.index)
+        if saved is not None and abs(saved.start - piece.start) < 1e-3 and abs(saved.end - piece.end) < 1e-3:
+            report(piece.end)
+            continue
+        offset = piece.start
+        transcript = provider.transcribe(
+            piece.audio, whisper_options, on_segment=lambda seg, offset=offset: report(offset + seg.end)
+        )
+        TranscriptChunk.objects.update_or_create(
+            document=document,
+            index=piece.index,
+            defaults={
+                "start": round(piece.start, 3),
+                "end": round(piece.end, 3),
+                "language": transcript.language,
+                "segments": _shift(transcript, piece.start, piece.end),
+                "fingerprint": key,
+            },
+        )
+        report(piece.end)
+    decode.check_complete(info, decoded)
+    TranscriptChunk.objects.filter(document=document, index__gt=last_index).delete()
+    return load_transcript(document)

@@ -82,6 +82,13 @@ def unload_all() -> int:
 
 
 class FasterWhisperProvider:
+    @staticmethod
+    def _likeliest(whisper: Any, audio: np.ndarray, allowed: list[str]) -> str:
+        """Detect the language, restricted to ``allowed``."""
+        _, _, probabilities = whisper.detect_language(audio)
+        ranked = dict(probabilities)
+        return max(allowed, key=lambda code: ranked.get(code, 0.0))
+
     def __init__(self, *, model: str, device: str = "cpu", compute_type: str = "int8",
                  options: dict[str, Any] | None = None, default_cpu_threads: int = 2) -> None:  # fmt: skip
         self.model = model
@@ -107,6 +114,8 @@ class FasterWhisperProvider:
             kwargs["language"] = None
         if not whisper.model.is_multilingual:
             kwargs["language"] = "en"
+        elif kwargs["language"] is None and options.get("language_allowlist"):
+            kwargs["language"] = self._likeliest(whisper, audio, options["language_allowlist"])
         segments_iter, info = whisper.transcribe(audio, **kwargs)
         segments: list[Segment] = []
         for seg in segments_iter:

@@ -32,6 +32,16 @@ def _files(paths: list[str]) -> list[Path]:
     return found
 
 
+def _pairs(items: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise CommandError(f"--option expects KEY=VALUE, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
 def document_json(document: Document) -> dict:
     data = dict(DocumentSerializer(document).data)
     data["paragraphs"] = ParagraphSerializer(document.paragraphs.order_by("position"), many=True).data
@@ -46,6 +56,10 @@ class Command(BaseCommand):
         parser.add_argument("--knowledge", required=True, help="knowledge base name (created if missing)")
         parser.add_argument("--stt-model", default="", help="speech model name or id (default model if omitted)")
         parser.add_argument("--language", default="", help="language code, or 'auto'")
+        parser.add_argument(
+            "--option", action="append", default=[], metavar="KEY=VALUE",
+            help="a transcription option, e.g. segment_duration=120 or temperature=0,0.2 (repeatable)",
+        )  # fmt: skip
         parser.add_argument("--wait", action="store_true", help="wait until every document has finished")
         parser.add_argument("--timeout", type=float, default=0, help="with --wait: give up after N seconds")
         parser.add_argument("--json", action="store_true", help="print the documents (and paragraphs) as JSON")
@@ -54,7 +68,7 @@ class Command(BaseCommand):
         files = _files(opts["paths"])
         try:
             model = resolve_speech_model(opts["stt_model"])
-            options = validate_options(model, {"language": opts["language"]})
+            options = validate_options(model, {"language": opts["language"], **_pairs(opts["option"])})
         except (SpeechModelNotFound, OptionsError) as exc:
             raise CommandError(str(exc))
         kb, _ = KnowledgeBase.objects.get_or_create(name=opts["knowledge"])
