@@ -12,8 +12,6 @@ import hashlib
 
 from django.db import connection, transaction
 
-_ensured: set[tuple[str, int]] = set()
-
 
 def index_name(model: str, dims: int) -> str:
     digest = hashlib.sha1(f"{model}:{dims}".encode()).hexdigest()[:12]
@@ -25,16 +23,17 @@ def cast_sql(dims: int) -> str:
 
 
 def ensure_index(model: str, dims: int) -> None:
-    """Create the index for ``model`` if missing (idempotent, safe between concurrent workers)."""
-    if (model, dims) in _ensured:
-        return
+    """Create the index for ``model`` if missing (idempotent, safe between concurrent workers).
+    It only issues DDL when the index is really missing: PostgreSQL refuses even a no-op
+    CREATE INDEX on a table with pending deferred-constraint events."""
     name = index_name(model, dims)
     with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [name])
+        if cur.fetchone():
+            return
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
         literal = model.replace("'", "''")
         cur.execute(
             f"CREATE INDEX IF NOT EXISTS {name} ON knowledge_paragraph "
             f"USING hnsw ({cast_sql(dims)} vector_cosine_ops) WHERE embedding_model = '{literal}'"
         )
-    # Remember it only once committed: a rolled-back transaction takes the index with it.
-    transaction.on_commit(lambda: _ensured.add((model, dims)))

@@ -48,7 +48,9 @@ def test_run_silence_succeeds_with_no_paragraphs(speech_models, tmp_path):
     doc = make_document("silence.wav", path.read_bytes())
 
     assert runner.run(doc.pk, "t-1") == Status.SUCCESS
-    assert Document.objects.get(pk=doc.pk).paragraphs.count() == 0
+    doc = Document.objects.get(pk=doc.pk)
+    assert doc.paragraphs.count() == 0
+    assert doc.warnings == ["no speech detected"]
 
 
 def test_run_leaves_a_document_it_cannot_claim_alone(speech_models):
@@ -77,3 +79,50 @@ def test_run_with_cuda_model_transcribes_on_gpu(speech_models):
 
     assert runner.run(doc.pk, "t-1") == Status.SUCCESS
     assert "Jupiter" in Document.objects.get(pk=doc.pk).paragraphs.first().content
+
+
+def _rerun(doc, task_id):
+    from knowledge import status
+
+    Document.objects.filter(pk=doc.pk).update(status=Status.FAILURE)
+    assert status.reset_for_reprocess(doc.pk, task_id)
+    return runner.run(doc.pk, task_id)
+
+
+def test_rerun_resumes_from_saved_segments_with_the_same_model_and_options(speech_models):
+    from media_learning.models import TranscriptChunk
+
+    options = {"segment_duration": 30.0}
+    doc = make_document("lecture.mp3", fixture_path("lecture_60s_en.mp3").read_bytes(), options=options)
+    assert runner.run(doc.pk, "t-1") == Status.SUCCESS
+    chunks = list(TranscriptChunk.objects.filter(document=doc).order_by("index"))
+    assert [c.index for c in chunks] == [0, 1]  # 65 s: a cut near 30 s, then a 35 s tail (< target + window)
+    assert 20 <= chunks[0].end <= 40 and chunks[-1].end == pytest.approx(65.1, abs=0.1)
+    # Mark a saved segment so that reuse is visible in the result.
+    first = chunks[0]
+    first.segments = [{**first.segments[0], "text": "SENTINEL text from the saved segment."}]
+    first.save()
+
+    assert _rerun(doc, "t-2") == Status.SUCCESS
+    assert "SENTINEL" in " ".join(Document.objects.get(pk=doc.pk).paragraphs.values_list("content", flat=True))
+
+    Document.objects.filter(pk=doc.pk).update(options={"segment_duration": 30.0, "beam_size": 2})
+    assert _rerun(doc, "t-3") == Status.SUCCESS  # other options: transcribed afresh
+    contents = " ".join(Document.objects.get(pk=doc.pk).paragraphs.values_list("content", flat=True))
+    assert "SENTINEL" not in contents and "Welcome to this short lecture" in contents
+
+
+def test_segmented_transcript_has_monotonic_times_on_the_media_timeline(speech_models):
+    doc = make_document("lecture.mp3", fixture_path("lecture_60s_en.mp3").read_bytes(),
+                        options={"segment_duration": 30.0, "word_timestamps": True})  # fmt: skip
+
+    assert runner.run(doc.pk, "t-1") == Status.SUCCESS
+
+    from media_learning.pipeline.transcribe import load_transcript
+
+    transcript = load_transcript(Document.objects.get(pk=doc.pk))
+    times = [t for s in transcript.segments for t in (s.start, s.end)]
+    assert times == sorted(times) and transcript.segments[-1].end <= transcript.duration
+    words = [w for s in transcript.segments for w in s.words]
+    assert [w.start for w in words] == sorted(w.start for w in words)
+    assert any(s.start > 30 for s in transcript.segments)  # later segments were offset
