@@ -6,9 +6,11 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from knowledge.api.health import Health
+from media_learning.api import DocumentTranscript
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/knowledge/document/<int:pk>/transcript/", DocumentTranscript.as_view(), name="document-transcript"),
     path("api/knowledge/", include("knowledge.api.urls")),
     path("api/health/", Health.as_view(), name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

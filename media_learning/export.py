@@ -1,0 +1,58 @@
+"""Transcript export: plain text, SubRip (SRT), WebVTT and JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from media_learning.pipeline.transcribe import MediaTranscript
+
+FORMATS = {
+    "json": "application/json",
+    "txt": "text/plain; charset=utf-8",
+    "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
+}
+
+
+def _clock(seconds: float, separator: str) -> str:
+    millis = int(round(max(0.0, seconds) * 1000))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def to_txt(transcript: MediaTranscript) -> str:
+    return "".join(_one_line(s.text) + "\n" for s in transcript.segments)
+
+
+def to_srt(transcript: MediaTranscript) -> str:
+    cues = [
+        f"{n}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{_one_line(s.text)}\n"
+        for n, s in enumerate(transcript.segments, 1)
+    ]
+    return "\n".join(cues)
+
+
+def _vtt_text(text: str) -> str:
+    return _one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_vtt(transcript: MediaTranscript) -> str:
+    cues = [f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{_vtt_text(s.text)}\n" for s in transcript.segments]
+    return "WEBVTT\n\n" + "\n".join(cues)
+
+
+def to_json(transcript: MediaTranscript, words: bool = False) -> dict[str, Any]:
+    segments = []
+    for seg in transcript.segments:
+        item = {"start": seg.start, "end": seg.end, "text": seg.text}
+        if words:
+            item["words"] = [asdict(w) for w in seg.words] if seg.words is not None else None
+        segments.append(item)
+    return {"language": transcript.language, "duration": transcript.duration, "segments": segments}
