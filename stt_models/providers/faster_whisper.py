@@ -114,7 +114,7 @@ class FasterWhisperProvider:
             kwargs["language"] = None
         if not whisper.model.is_multilingual:
             kwargs["language"] = "en"
-        elif kwargs["language"] is None and options.get("language_allowlist"):
+        elif kwargs.get("language") is None and options.get("language_allowlist"):
             kwargs["language"] = self._likeliest(whisper, audio, options["language_allowlist"])
         segments_iter, info = whisper.transcribe(audio, **kwargs)
         segments: list[Segment] = []

@@ -158,3 +158,20 @@ def test_health_details_never_show_url_credentials():
     message = "OperationalError: cannot connect to amqp://guest:s3cret@rabbit:5672// and postgres://u:pw@db/kb"
 
     assert _redact(message) == "OperationalError: cannot connect to amqp://***@rabbit:5672// and postgres://***@db/kb"
+
+
+def test_upload_options_are_validated_and_recorded(api, kb_id):
+    url = f"/api/knowledge/{kb_id}/document/"
+
+    bad = api.post(url, {"file": [upload("jupiter_en.mp3")], "segment_duration": "1", "temperature": "2"})
+    good = api.post(url, {"file": [upload("jupiter_en.mp3")], "stt_model_id": "bundled-base", "language": "zh",
+                          "temperature": ["0", "0.2"], "word_timestamps": "1"})  # fmt: skip
+
+    assert bad.status_code == 400 and set(bad.data) == {"segment_duration", "temperature"}
+    assert good.status_code == 201, good.data
+    assert good.data["documents"][0]["options"] == {
+        "language": "zh",
+        "temperature": [0.0, 0.2],
+        "word_timestamps": True,
+    }
+    assert good.data["documents"][0]["stt_model"] == "bundled-base"

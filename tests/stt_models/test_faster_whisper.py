@@ -101,3 +101,34 @@ def test_speech_model_clean_reports_missing_weights(speech_models, tmp_path):
 
     with pytest.raises(ValidationError, match="no CTranslate2 model.bin"):
         SpeechModel(name="broken", model=str(tmp_path)).full_clean()
+
+
+def test_validate_options_parses_form_values_and_rejects_bad_ones(speech_models):
+    base, tiny = speech_models["bundled-base"], speech_models["bundled-tiny-en"]
+
+    clean = validate_options(base, {
+        "language": "auto", "language_allowlist": "zh, en", "task": "translate", "segment_duration": "120",
+        "vad_filter": "false", "beam_size": "3", "temperature": "0,0.2,0.4", "word_timestamps": "true",
+        "no_speech_threshold": "0.5", "ignored_key": "x",
+    })  # fmt: skip
+
+    assert clean == {
+        "language_allowlist": ["zh", "en"], "task": "translate", "segment_duration": 120.0, "vad_filter": False,
+        "beam_size": 3, "temperature": [0.0, 0.2, 0.4], "word_timestamps": True, "no_speech_threshold": 0.5,
+    }  # fmt: skip
+    with pytest.raises(OptionsError) as bad:
+        validate_options(base, {"segment_duration": "5", "beam_size": "0", "temperature": "0,3", "task": "summarise"})
+    assert set(bad.value.errors) == {"segment_duration", "beam_size", "temperature", "task"}
+    with pytest.raises(OptionsError) as english:
+        validate_options(tiny, {"task": "translate", "language_allowlist": ["en", "zh"]})
+    assert set(english.value.errors) == {"task", "language_allowlist"}
+    with pytest.raises(OptionsError, match="not in language_allowlist"):
+        validate_options(base, {"language": "fr", "language_allowlist": "zh,en"})
+
+
+def test_language_allowlist_restricts_detection(speech_models):
+    provider = get_provider(speech_models["bundled-base"])
+
+    transcript = provider.transcribe(audio_of("jupiter_en.mp3")[: 16000 * 6], {"language_allowlist": ["de", "fr"]})
+
+    assert transcript.language in ("de", "fr")
