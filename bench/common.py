@@ -1,0 +1,79 @@
+"""What the bench scripts share: Django set-up on a private queue, a real Celery worker
+process, and ingesting a file through the full pipeline."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+QUEUE = f"bench-{os.getpid()}"
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.settings")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ["CELERY_QUEUE"] = QUEUE  # never shared with a running dev worker
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def start_worker(timeout: float = 180) -> subprocess.Popen:
+    """A warm worker process (prefork, one child) on the private queue, ready to take work."""
+    from settings.celery import app
+
+    env = {**os.environ, "STT_WARMUP": "1", "LOG_LEVEL": "WARNING"}
+    hostname = f"{QUEUE}@{os.uname().nodename}"
+    cmd = [sys.executable, "-m", "celery", "-A", "settings", "--quiet", "worker", "-Q", QUEUE, "--concurrency", "1",
+           "--loglevel", "WARNING", "--hostname", hostname]  # fmt: skip
+    worker = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if app.control.ping(destination=[hostname], timeout=1.0):
+            return worker
+    worker.terminate()
+    raise SystemExit("bench worker did not start")
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    worker.terminate()
+    worker.wait(timeout=60)
+
+
+def ingest_and_wait(kb: Any, path: Path, model: Any, options: dict | None = None) -> float:
+    """Upload ``path`` through the real path and return seconds until SUCCESS is visible."""
+    from django.core.files import File
+
+    from knowledge.ingest import create_documents
+    from knowledge.models import TERMINAL_STATUSES, Document, Status
+
+    started = time.perf_counter()
+    with open(path, "rb") as fh:
+        (doc,) = create_documents(kb, [File(fh, name=path.name)], stt_model=model, options=options)
+    while True:
+        state, error = Document.objects.filter(pk=doc.pk).values_list("status", "error").get()
+        if state in TERMINAL_STATUSES:
+            break
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    if state != Status.SUCCESS:
+        raise SystemExit(f"pipeline run ended {state}: {error}")
+    return elapsed
+
+
+def drop_knowledge_base(kb: Any) -> None:
+    for doc in kb.documents.all():
+        doc.file.delete(save=False)
+    kb.delete()
+    from settings import embedded
+
+    embedded.stop_services_started_here()

@@ -1,0 +1,79 @@
+"""Long media: peak memory of a worker transcribing a generated 60 min recording.
+
+A 60 min speech file is built from the fixtures (tests/fixtures/long_media.py), ingested
+through the full pipeline into a real Celery worker process (prefork, one child, tiny model),
+and the resident memory of the worker's whole process tree is sampled every 100 ms until the
+document is SUCCESS. Last line: ``peak_rss_mib=M rtf=R`` (target: M under 1536 with the tiny
+model); rtf = wall time from upload to SUCCESS / media duration.
+
+    .venv/bin/python bench/long_media.py [--minutes 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import common
+import psutil
+
+
+class PeakRss(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.peak = 0
+        self.running = True
+
+    def sample(self) -> int:
+        total = 0
+        for proc in [self.root, *self.root.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def run(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, self.sample())
+            time.sleep(0.1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=60)
+    args = parser.parse_args()
+    common.setup_django()
+    from knowledge.models import KnowledgeBase
+    from stt_models.registry import resolve_speech_model
+    from tests.fixtures.long_media import build_long_speech
+
+    model = resolve_speech_model("bundled-tiny-en")
+    kb, _ = KnowledgeBase.objects.get_or_create(name=f"bench-long-{os.getpid()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        media = Path(tmp) / f"speech_{args.minutes:g}min.mp3"
+        seconds, _ = build_long_speech(media, args.minutes)
+        print(f"generated {media.name}: {seconds / 60:.1f} min, {media.stat().st_size / 2**20:.1f} MiB")
+        worker = common.start_worker()
+        monitor = PeakRss(worker.pid)
+        try:
+            idle = monitor.sample()
+            monitor.start()
+            elapsed = common.ingest_and_wait(kb, media, model)
+            monitor.running = False
+            monitor.join()
+        finally:
+            common.stop_worker(worker)
+            common.drop_knowledge_base(kb)
+    print(f"worker tree RSS: idle (models loaded) {idle / 2**20:.0f} MiB, peak {monitor.peak / 2**20:.0f} MiB")
+    print(f"{seconds:.0f} s of audio processed in {elapsed:.1f} s")
+    print(f"peak_rss_mib={monitor.peak / 2**20:.0f} rtf={elapsed / seconds:.3f}")
+
+
+if __name__ == "__main__":
+    main()
