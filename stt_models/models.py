@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
 
 class Provider(models.TextChoices):
     FASTER_WHISPER = "faster_whisper", "faster-whisper (local)"
+    OPENAI = "openai", "OpenAI audio API"
+    OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible server (speaches, vLLM, ...)"
+
+
+API_PROVIDERS = (Provider.OPENAI, Provider.OPENAI_COMPATIBLE)
+ENV_NAME = RegexValidator(r"^[A-Za-z_][A-Za-z0-9_]*$", "an environment variable name, e.g. OPENAI_API_KEY")
 
 
 class Device(models.TextChoices):
@@ -25,6 +32,15 @@ class SpeechModel(models.Model):
     model = models.CharField(
         max_length=500,
         help_text="A CTranslate2 model folder, a hub name (e.g. 'small') or 'bundled:tiny.en' / 'bundled:base'.",
+    )
+    base_url = models.URLField(
+        blank=True, help_text="API providers: e.g. http://stt.internal:8000/v1 (blank: OpenAI's own endpoint)."
+    )
+    api_key_env = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[ENV_NAME],
+        help_text="API providers: the NAME of the environment variable holding the key (the key is never stored).",
     )
     device = models.CharField(max_length=8, choices=Device.choices, default=Device.CPU)
     compute_type = models.CharField(max_length=32, default="int8")
@@ -52,9 +68,20 @@ class SpeechModel(models.Model):
     @property
     def english_only(self) -> bool:
         """Whisper's ``*.en`` checkpoints transcribe English only."""
-        return self.model.rstrip("/").endswith(".en")
+        return self.provider == Provider.FASTER_WHISPER and self.model.rstrip("/").endswith(".en")
 
     def clean(self) -> None:
+        if self.provider in API_PROVIDERS:
+            errors = {}
+            if not self.model.strip():
+                errors["model"] = "the model name the API expects, e.g. whisper-1"
+            if self.provider == Provider.OPENAI_COMPATIBLE and not self.base_url:
+                errors["base_url"] = "an OpenAI-compatible server needs its base URL"
+            if self.provider == Provider.OPENAI and not self.api_key_env:
+                errors["api_key_env"] = "name the environment variable that holds the OpenAI API key"
+            if errors:
+                raise ValidationError(errors)
+            return
         from stt_models.bundled import model_problem
 
         problem = model_problem(self.model)

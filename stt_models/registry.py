@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from stt_models.models import Provider, SpeechModel
+from stt_models.models import API_PROVIDERS, Provider, SpeechModel
 from stt_models.providers.base import SpeechProvider, SttError
 
 
@@ -37,5 +37,15 @@ def get_provider(model: SpeechModel) -> SpeechProvider:
             compute_type=model.compute_type,
             options=model.options,
             default_cpu_threads=settings.STT_CPU_THREADS,
+        )
+    if model.provider in API_PROVIDERS:
+        from stt_models.providers.openai_api import OpenAIProvider
+
+        return OpenAIProvider(
+            model=model.model,
+            base_url=model.base_url,
+            api_key_env=model.api_key_env,
+            require_key=model.provider == Provider.OPENAI,
+            options=model.options,
         )
     raise SttError(f"speech model {model.name!r} has unsupported provider {model.provider!r}")

@@ -23,7 +23,7 @@ from knowledge import status
 from knowledge.models import Document, Stage, Status
 from media_learning.pipeline import decode, index, split
 from media_learning.pipeline.transcribe import transcribe_media
-from stt_models.providers.base import SttError
+from stt_models.providers.base import SttError, SttUnavailable
 from stt_models.registry import SpeechModelNotFound, resolve_speech_model
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def run(document_id: int, task_id: str) -> str:
         status.fail(document_id, str(exc), task_id)
         log.info("document %s failed: %s", document_id, exc)
         return Status.FAILURE
-    except (OperationalError, InterfaceError) as exc:
+    except (OperationalError, InterfaceError, SttUnavailable) as exc:
         raise TransientError(status.one_line(str(exc))) from exc
     except Exception as exc:  # every failure must end as FAILURE with a reason, never stuck STARTED
         log.exception("document %s failed unexpectedly", document_id)

@@ -39,6 +39,10 @@ class SttError(Exception):
     """A permanent speech-to-text failure; ``str(exc)`` is a one-line reason for the user."""
 
 
+class SttUnavailable(Exception):
+    """A remote speech service is unreachable or overloaded for now: worth retrying."""
+
+
 # Called with each finished segment, in order; may raise to stop transcription early.
 SegmentCallback = Callable[[Segment], None]
 

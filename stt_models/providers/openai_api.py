@@ -1,0 +1,132 @@
+"""Transcription through the OpenAI audio API, or any server that speaks it (speaches, vLLM,
+a remote faster-whisper service). Each media segment is sent as 16 kHz mono FLAC and read back
+as ``verbose_json`` with segment (and, when asked, word) timestamps.
+
+The API key is read from the environment variable the model names (``api_key_env``); it is
+never stored, logged or shown.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+import av
+import numpy as np
+
+from stt_models.providers.base import Segment, SegmentCallback, SttError, SttUnavailable, Transcript, Word
+
+SAMPLE_RATE = 16000
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the OpenAI API's file limit
+
+
+def encode_flac(audio: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="flac") as out:
+        stream = out.add_stream("flac", rate=SAMPLE_RATE, layout="mono")
+        pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
+        for i in range(0, len(pcm), 4608):
+            frame = av.AudioFrame.from_ndarray(pcm[None, i : i + 4608].copy(), format="s16", layout="mono")
+            frame.sample_rate = SAMPLE_RATE
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    return obj.get(key, default) if isinstance(obj, dict) else getattr(obj, key, default)
+
+
+class OpenAIProvider:
+    def __init__(self, *, model: str, base_url: str = "", api_key_env: str = "", require_key: bool = True,
+                 options: dict[str, Any] | None = None) -> None:  # fmt: skip
+        self.model = model
+        self.base_url = base_url or None
+        self.api_key_env = api_key_env
+        self.require_key = require_key
+        opts = dict(options or {})
+        self.timeout = float(opts.pop("timeout", 600))
+        self.max_retries = int(opts.pop("max_retries", 2))
+        self.defaults = opts
+
+    def _client(self) -> Any:
+        import openai
+
+        key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
+        if not key and self.require_key:
+            raise SttError(f"the environment variable {self.api_key_env or '(none named)'} with the API key is not set")
+        return openai.OpenAI(api_key=key or "unused", base_url=self.base_url, timeout=self.timeout,
+                             max_retries=self.max_retries)  # fmt: skip
+
+    def transcribe(
+        self, audio: np.ndarray, options: dict[str, Any], on_segment: SegmentCallback | None = None
+    ) -> Transcript:
+        import openai
+
+        opts = {**self.defaults, **options}
+        data = encode_flac(audio)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise SttError("a media segment is larger than the API's 25 MB limit; lower segment_duration")
+        granularities = ["segment", "word"] if opts.get("word_timestamps") else ["segment"]
+        kwargs: dict[str, Any] = {"response_format": "verbose_json", "timestamp_granularities": granularities}
+        if opts.get("language") not in (None, "", "auto"):
+            kwargs["language"] = opts["language"]
+        if opts.get("initial_prompt"):
+            kwargs["prompt"] = opts["initial_prompt"]
+        if opts.get("temperature") is not None:
+            temperature = opts["temperature"]
+            kwargs["temperature"] = float(temperature[0] if isinstance(temperature, list) else temperature)
+        client = self._client()
+        try:
+            if opts.get("task") == "translate":
+                kwargs.pop("language", None)
+                kwargs.pop("timestamp_granularities")
+                result = client.audio.translations.create(model=self.model, file=("audio.flac", data, "audio/flac"),
+                                                          **kwargs)  # fmt: skip
+            else:
+                result = client.audio.transcriptions.create(
+                    model=self.model, file=("audio.flac", data, "audio/flac"), **kwargs
+                )
+        except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as exc:
+            raise SttUnavailable(f"speech API unavailable: {type(exc).__name__}: {exc}") from exc
+        except openai.AuthenticationError as exc:
+            raise SttError(
+                f"the speech API rejected the key from {self.api_key_env or 'the environment'} (401)"
+            ) from exc
+        except openai.APIStatusError as exc:
+            raise SttError(f"the speech API refused the request ({exc.status_code}): {exc.message}") from exc
+        return self._transcript(result, len(audio) / SAMPLE_RATE, opts, on_segment)
+
+    def _transcript(self, result: Any, duration: float, opts: dict[str, Any],
+                    on_segment: SegmentCallback | None) -> Transcript:  # fmt: skip
+        words = [
+            Word(float(_get(w, "start")), float(_get(w, "end")), _get(w, "word")) for w in _get(result, "words") or []
+        ]
+        segments = []
+        for raw in _get(result, "segments") or []:
+            text = (_get(raw, "text") or "").strip()
+            if not text:
+                continue
+            start, end = float(_get(raw, "start")), float(_get(raw, "end"))
+            seg_words = [w for w in words if start - 0.01 <= w.start < end + 0.01] if words else None
+            segment = Segment(start=start, end=min(end, duration), text=text, words=seg_words)
+            segments.append(segment)
+            if on_segment is not None:
+                on_segment(segment)
+        language = str(_get(result, "language") or opts.get("language") or "")
+        if len(language) > 3:  # the OpenAI API answers with a name, e.g. "english"
+            language = opts.get("language") or _LANGUAGE_NAMES.get(language.lower(), language[:16])
+        return Transcript(language=language, duration=duration, segments=segments)
+
+
+_LANGUAGE_NAMES = {
+    "english": "en", "chinese": "zh", "german": "de", "spanish": "es", "russian": "ru", "korean": "ko",
+    "french": "fr", "japanese": "ja", "portuguese": "pt", "turkish": "tr", "polish": "pl", "catalan": "ca",
+    "dutch": "nl", "arabic": "ar", "swedish": "sv", "italian": "it", "indonesian": "id", "hindi": "hi",
+    "finnish": "fi", "vietnamese": "vi", "hebrew": "he", "ukrainian": "uk", "greek": "el", "malay": "ms",
+    "czech": "cs", "romanian": "ro", "danish": "da", "hungarian": "hu", "tamil": "ta", "norwegian": "no",
+    "thai": "th", "urdu": "ur", "cantonese": "yue",
+}  # fmt: skip

@@ -1,0 +1,116 @@
+"""A real HTTP server on loopback that speaks the OpenAI audio transcription API and answers
+with real transcriptions from the bundled tiny.en model (as speaches or a remote
+faster-whisper service would). It stands in for the remote paid API in tests."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from email.parser import BytesParser
+from email.policy import default as email_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from media_learning.pipeline.decode import load_audio, probe
+from stt_models.providers.faster_whisper import load_model
+
+
+class OpenAIAudioServer:
+    def __init__(self, api_key: str = "test-key") -> None:
+        self.api_key = api_key
+        self.requests: list[dict[str, Any]] = []
+        self.fail_next: int | None = None  # answer the next request with this status
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _json(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.path != "/v1/audio/transcriptions":
+                    return self._json(
+                        404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}}
+                    )
+                if self.headers.get("Authorization") != f"Bearer {server.api_key}":
+                    return self._json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                                      "code": "invalid_api_key"}})  # fmt: skip
+                if server.fail_next is not None:
+                    status, server.fail_next = server.fail_next, None
+                    return self._json(status, {"error": {"message": "try again later", "type": "server_error"}})
+                form, files = server.parse(self.headers["Content-Type"], body)
+                server.requests.append({"form": form, "file_bytes": len(files.get("file", b""))})
+                self._json(200, server.transcribe(files["file"], form))
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    @staticmethod
+    def parse(content_type: str, body: bytes) -> tuple[dict[str, list[str]], dict[str, bytes]]:
+        message = BytesParser(policy=email_policy).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+        form: dict[str, list[str]] = {}
+        files: dict[str, bytes] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if part.get_filename():
+                files[name] = part.get_payload(decode=True)
+            else:
+                form.setdefault(name, []).append(part.get_payload(decode=True).decode())
+        return form, files
+
+    def transcribe(self, data: bytes, form: dict[str, list[str]]) -> dict[str, Any]:
+        with tempfile.NamedTemporaryFile(suffix=".bin") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            audio = load_audio(tmp.name, probe(tmp.name))
+        whisper = load_model("bundled:tiny.en", "cpu", "int8", 2)
+        want_words = "word" in form.get("timestamp_granularities[]", [])
+        segments, info = whisper.transcribe(audio, beam_size=5, vad_filter=True, word_timestamps=want_words)
+        segments = list(segments)
+        body = {
+            "task": "transcribe",
+            "language": "english",
+            "duration": info.duration,
+            "text": " ".join(s.text.strip() for s in segments),
+            "segments": [
+                {
+                    "id": i,
+                    "seek": 0,
+                    "start": s.start,
+                    "end": s.end,
+                    "text": s.text,
+                    "tokens": [],
+                    "temperature": 0.0,
+                    "avg_logprob": s.avg_logprob,
+                    "compression_ratio": s.compression_ratio,
+                    "no_speech_prob": s.no_speech_prob,
+                }
+                for i, s in enumerate(segments)
+            ],  # fmt: skip
+        }
+        if want_words:
+            body["words"] = [
+                {"word": w.word.strip(), "start": w.start, "end": w.end} for s in segments for w in s.words
+            ]
+        return body
+
+    def __enter__(self) -> OpenAIAudioServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
