@@ -35,15 +35,16 @@ class OpenAIAudioServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if self.path != "/v1/audio/transcriptions":
                     return self._json(
                         404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}}
                     )
                 if self.headers.get("Authorization") != f"Bearer {server.api_key}":
-                    return self._json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
-                                                      "code": "invalid_api_key"}})  # fmt: skip
+                    error = {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                             "code": "invalid_api_key"}  # fmt: skip
+                    return self._json(401, {"error": error})
                 if server.fail_next is not None:
                     status, server.fail_next = server.fail_next, None
                     return self._json(status, {"error": {"message": "try again later", "type": "server_error"}})
