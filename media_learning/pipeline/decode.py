@@ -46,7 +46,12 @@ def _reason(exc: Exception) -> str:
     return " ".join(str(text).split())
 
 
-def _mime(format_name: str, has_video: bool) -> str:
+_WEBM_CODECS = {"vp8", "vp9", "av1", "opus", "vorbis", "libdav1d", "libvpx", "libvpx-vp9", "libopus"}
+
+
+def _mime(format_name: str, has_video: bool, codecs: set[str]) -> str:
+    if format_name == "matroska,webm" and not codecs <= _WEBM_CODECS:
+        return "video/x-matroska" if has_video else "audio/x-matroska"
     mime = _MIME_BY_FORMAT.get(format_name, "application/octet-stream")
     if not has_video and mime.startswith("video/"):
         mime = "audio/" + mime.split("/", 1)[1]
@@ -75,9 +80,10 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
                 kind = "video" if has_video else "media"
                 raise MediaError(f"the {kind} file has no audio track")
             stream = audio[0]
+            codecs = {s.codec_context.name for s in (*audio, *container.streams.video)}
             return MediaInfo(
                 format_name=container.format.name,
-                mime=_mime(container.format.name, has_video),
+                mime=_mime(container.format.name, has_video, codecs),
                 duration=_audio_duration(container, stream),
                 audio_codec=stream.codec_context.name,
                 has_video=has_video,
