@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+import tempfile
+
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
@@ -12,6 +14,9 @@ from rest_framework.views import APIView
 from knowledge.api.views import visible_documents
 from knowledge.models import Status
 from media_learning import export
+from media_learning.pipeline.decode import MediaError
+from media_learning.pipeline.extract import CODECS, SAMPLE_RATES, extract_audio
+from media_learning.pipeline.runner import local_media
 from media_learning.pipeline.transcribe import load_transcript
 
 
@@ -40,3 +45,37 @@ class DocumentTranscript(APIView):
         stem = document.name.rsplit(".", 1)[0] or f"document-{document.pk}"
         response["Content-Disposition"] = f'inline; filename="{stem}.{fmt}"'
         return response
+
+
+class DocumentAudio(APIView):
+    """The document's audio track as WAV or MP3, mono, at ``sample_rate`` (default 16000)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=list(CODECS), description="default wav"),
+            OpenApiParameter("sample_rate", int, enum=list(SAMPLE_RATES), description="default 16000"),
+        ],
+        responses={(200, "audio/wav"): bytes, 400: None, 422: None},
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        document = get_object_or_404(visible_documents(request), pk=pk)
+        fmt = request.query_params.get("format", "wav")
+        rate = request.query_params.get("sample_rate", "16000")
+        errors = {}
+        if fmt not in CODECS:
+            errors["format"] = [f"one of {', '.join(CODECS)}"]
+        if not rate.isdigit() or int(rate) not in SAMPLE_RATES:
+            errors["sample_rate"] = [f"one of {', '.join(map(str, SAMPLE_RATES))}"]
+        if errors:
+            return Response(errors, status=400)
+        target = tempfile.TemporaryFile()  # anonymous: gone once the response is closed
+        try:
+            with local_media(document.file) as path:
+                extract_audio(path, target, fmt, int(rate))
+        except MediaError as exc:
+            target.close()
+            return Response({"detail": str(exc)}, status=422)
+        target.seek(0)
+        stem = document.name.rsplit(".", 1)[0] or f"document-{document.pk}"
+        content_type = "audio/wav" if fmt == "wav" else "audio/mpeg"
+        return FileResponse(target, content_type=content_type, filename=f"{stem}.{fmt}")

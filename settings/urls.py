@@ -6,11 +6,12 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from knowledge.api.health import Health
-from media_learning.api import DocumentTranscript
+from media_learning.api import DocumentAudio, DocumentTranscript
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/knowledge/document/<int:pk>/transcript/", DocumentTranscript.as_view(), name="document-transcript"),
+    path("api/knowledge/document/<int:pk>/audio/", DocumentAudio.as_view(), name="document-audio"),
     path("api/knowledge/", include("knowledge.api.urls")),
     path("api/health/", Health.as_view(), name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
