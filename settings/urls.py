@@ -4,9 +4,14 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 
 from knowledge.api.health import Health
 from media_learning.api import DocumentAudio, DocumentTranscript
+from stt_models.api import SpeechModelViewSet
+
+router = SimpleRouter()
+router.register("api/stt-models", SpeechModelViewSet, basename="stt-model")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,6 +19,7 @@ urlpatterns = [
     path("api/knowledge/document/<int:pk>/audio/", DocumentAudio.as_view(), name="document-audio"),
     path("api/knowledge/", include("knowledge.api.urls")),
     path("api/health/", Health.as_view(), name="health"),
+    *router.urls,
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # Uploaded media, for logged-in users (a production deployment serves it from storage).

@@ -1,10 +1,20 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.forms import ModelForm
+from django.http import HttpRequest
 
+from stt_models.checks import check_model
 from stt_models.models import SpeechModel
 
 
 @admin.register(SpeechModel)
 class SpeechModelAdmin(admin.ModelAdmin):
-    list_display = ("name", "provider", "model", "device", "compute_type", "is_default", "updated_at")
+    list_display = ("name", "provider", "model", "device", "compute_type", "is_default", "check_error", "checked_at")
     list_filter = ("provider", "device", "is_default")
     search_fields = ("name", "model", "description")
+    readonly_fields = ("check_error", "checked_at", "created_at", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: SpeechModel, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        problem = check_model(obj)
+        if problem:
+            self.message_user(request, f"{obj.name}: {problem}", messages.WARNING)

@@ -51,6 +51,12 @@ class SpeechModel(models.Model):
     )
     is_default = models.BooleanField(default=False)
     description = models.CharField(max_length=300, blank=True)
+    check_error = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Why the last check failed (weights missing, server unreachable); blank when fine.",
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

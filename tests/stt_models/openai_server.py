@@ -35,6 +35,13 @@ class OpenAIAudioServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_GET(self) -> None:
+                if self.path != "/v1/models":
+                    return self._json(404, {"error": {"message": f"no route {self.path}"}})
+                if self.headers.get("Authorization") != f"Bearer {server.api_key}":
+                    return self._json(401, {"error": {"message": "Incorrect API key provided"}})
+                self._json(200, {"object": "list", "data": [{"id": "whisper-1", "object": "model"}]})
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if self.path != "/v1/audio/transcriptions":

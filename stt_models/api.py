@@ -1,0 +1,81 @@
+"""REST API of the speech model registry: /api/stt-models/."""
+
+from __future__ import annotations
+
+from copy import copy
+
+from celery.exceptions import TimeoutError as CeleryTimeout
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from stt_models.checks import check_model
+from stt_models.models import SpeechModel
+
+TEST_TIMEOUT = 120  # seconds to wait for a worker to run the test transcription
+
+
+class SpeechModelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SpeechModel
+        fields = ["id", "name", "provider", "model", "base_url", "api_key_env", "device", "compute_type", "options",
+                  "is_default", "description", "check_error", "checked_at", "created_at", "updated_at"]  # fmt: skip
+        read_only_fields = ["id", "check_error", "checked_at", "created_at", "updated_at"]
+        # Not the "one default" constraint's validators: perform_save moves the default atomically.
+        validators: list = []
+        extra_kwargs = {"is_default": {"validators": []}}
+
+    def validate(self, attrs: dict) -> dict:
+        candidate = copy(self.instance) if self.instance else SpeechModel()
+        for field, value in attrs.items():
+            setattr(candidate, field, value)
+        try:
+            candidate.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict)
+        return attrs
+
+
+class IsStaffOrReadOnly(permissions.BasePermission):
+    def has_permission(self, request: Request, view: object) -> bool:
+        authenticated = bool(request.user and request.user.is_authenticated)
+        return authenticated and (request.method in permissions.SAFE_METHODS or request.user.is_staff)
+
+
+class SpeechModelViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """List, create and update speech models (writes need staff). Saving runs a check whose
+    result is in ``check_error``; ``POST {id}/test/`` transcribes the built-in clip on a worker."""
+
+    queryset = SpeechModel.objects.order_by("name")
+    serializer_class = SpeechModelSerializer
+    permission_classes = [IsStaffOrReadOnly]
+
+    def perform_save(self, serializer: SpeechModelSerializer) -> None:
+        with transaction.atomic():
+            if serializer.validated_data.get("is_default"):
+                SpeechModel.objects.filter(is_default=True).update(is_default=False)
+            model = serializer.save()
+        check_model(model)
+
+    perform_create = perform_save
+    perform_update = perform_save
+
+    @extend_schema(request=None, responses={200: dict, 503: dict})
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, pk: str | None = None) -> Response:
+        from stt_models.tasks import test_model
+
+        model = self.get_object()
+        result = test_model.apply_async(kwargs={"model_id": model.pk})
+        try:
+            outcome = result.get(timeout=TEST_TIMEOUT, disable_sync_subtasks=False)
+        except CeleryTimeout:
+            return Response({"ok": False, "error": f"no worker finished the test within {TEST_TIMEOUT} s"}, status=503)
+        return Response({"model": model.name, **outcome}, status=200 if outcome.get("ok") else 422)

@@ -1,0 +1,49 @@
+"""Check that a speech model can work: weights present and device available for local models,
+server reachable and key accepted for API models. Run when a model is saved (API and admin)."""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+from django.utils import timezone
+
+from stt_models.bundled import model_problem
+from stt_models.models import API_PROVIDERS, Device, SpeechModel
+
+
+def _api_problem(model: SpeechModel) -> str:
+    key = os.environ.get(model.api_key_env, "") if model.api_key_env else ""
+    if model.api_key_env and not key:
+        return f"the environment variable {model.api_key_env} is not set here"
+    base = (model.base_url or "https://api.openai.com/v1").rstrip("/")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = httpx.get(f"{base}/models", headers=headers, timeout=5.0)
+    except httpx.HTTPError as exc:
+        return f"cannot reach {base}: {type(exc).__name__}"
+    if response.status_code in (401, 403):
+        return f"{base} rejected the key from {model.api_key_env or 'the environment'} ({response.status_code})"
+    if response.status_code >= 500:
+        return f"{base} answered {response.status_code}"
+    return ""
+
+
+def _local_problem(model: SpeechModel) -> str:
+    problem = model_problem(model.model)
+    if problem:
+        return problem
+    if model.device == Device.CUDA:
+        import ctranslate2
+
+        if ctranslate2.get_cuda_device_count() == 0:
+            return "device is cuda but this machine has no CUDA device (it may still work on GPU workers)"
+    return ""
+
+
+def check_model(model: SpeechModel) -> str:
+    """Record and return the problem ('' when the model looks usable)."""
+    problem = _api_problem(model) if model.provider in API_PROVIDERS else _local_problem(model)
+    SpeechModel.objects.filter(pk=model.pk).update(check_error=problem[:500], checked_at=timezone.now())
+    model.check_error, model.checked_at = problem[:500], timezone.now()
+    return problem
