@@ -70,7 +70,7 @@ def main() -> None:
         finally:
             common.stop_worker(worker)
             common.drop_knowledge_base(kb)
-    print(f"worker tree RSS: idle (models loaded) {idle / 2**20:.0f} MiB, peak {monitor.peak / 2**20:.0f} MiB")
+    print(f"worker tree RSS: when ready {idle / 2**20:.0f} MiB, peak {monitor.peak / 2**20:.0f} MiB")
     print(f"{seconds:.0f} s of audio processed in {elapsed:.1f} s")
     print(f"peak_rss_mib={monitor.peak / 2**20:.0f} rtf={elapsed / seconds:.3f}")
 
