@@ -41,6 +41,14 @@ def get_model(ref: str | None = None) -> Any:
         return _models[key]
 
 
+def unload_all() -> int:
+    """Drop the loaded models (memory is freed once no caller holds them)."""
+    with _lock:
+        count = len(_models)
+        _models.clear()
+    return count
+
+
 def dimensions(ref: str | None = None) -> int:
     model = get_model(ref)
     getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension

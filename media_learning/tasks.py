@@ -6,7 +6,7 @@ from celery import shared_task
 
 from knowledge import status
 from knowledge.models import Status
-from media_learning import warmup  # noqa: F401 - connects the worker warm-up signals
+from media_learning import control, warmup  # noqa: F401 - registers worker warm-up signals and control commands
 from media_learning.pipeline import runner
 
 MAX_RETRIES = 3

@@ -1,9 +1,16 @@
-"""Optional warm-up: load the default speech model and the embedding model when a worker
-process starts, so the first document does not pay for loading them (STT_WARMUP=1)."""
+"""Warm models in worker processes.
+
+On start (``worker_process_init`` for prefork children, ``worker_ready`` for solo/threads) a
+worker loads the default speech model and the embedding model when ``STT_WARMUP`` is on, so the
+first document does not pay for loading them. ``manage.py stt_models warmup|unload`` changes
+that at run time through the remote-control commands in ``media_learning/control.py``.
+"""
 
 from __future__ import annotations
 
+import gc
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 from celery.signals import worker_process_init, worker_ready
@@ -12,27 +19,66 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 
-def warm_up() -> None:
+@dataclass
+class Policy:
+    """Whether new worker processes warm up, and which speech model (None: the default)."""
+
+    enabled: bool | None = None  # None: follow settings.STT_WARMUP
+    model: str | None = None
+
+    def should_warm(self) -> bool:
+        return settings.STT_WARMUP if self.enabled is None else self.enabled
+
+
+policy = Policy()
+
+
+def warm_up(model_ref: str | None = None) -> str:
+    """Load a speech model (default: the default model) and the embedding model; returns the
+    speech model's name."""
     from knowledge import embeddings
     from stt_models.registry import get_provider, resolve_speech_model
 
+    model = resolve_speech_model(model_ref)
+    get_provider(model).transcribe(np.zeros(8000, dtype=np.float32), {})
+    embeddings.embed(["warm up"])
+    log.info("warmed up speech model %s and embeddings %s", model.name, embeddings.model_name())
+    return model.name
+
+
+def unload() -> int:
+    """Drop every loaded speech and embedding model of this process and free (GPU) memory."""
+    from knowledge import embeddings
+    from stt_models.providers import faster_whisper
+
+    count = faster_whisper.unload_all() + embeddings.unload_all()
+    gc.collect()
     try:
-        model = resolve_speech_model(None)
-        get_provider(model).transcribe(np.zeros(8000, dtype=np.float32), {})
-        embeddings.embed(["warm up"])
-        log.info("warmed up speech model %s and embeddings %s", model.name, embeddings.model_name())
-    except Exception:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
+    log.info("unloaded %d model(s)", count)
+    return count
+
+
+def _warm_safely() -> None:
+    try:
+        warm_up(policy.model)
+    except Exception:  # warm-up is best effort; the first task reports real errors
         log.exception("warm-up failed")
 
 
 @worker_process_init.connect
 def _warm_prefork_child(**kwargs: object) -> None:
-    if settings.STT_WARMUP:
-        warm_up()
+    if policy.should_warm():
+        _warm_safely()
 
 
 @worker_ready.connect
 def _warm_solo(sender: object = None, **kwargs: object) -> None:
     pool = getattr(getattr(sender, "pool_cls", None), "__module__", "")
-    if settings.STT_WARMUP and ("solo" in pool or "thread" in pool):
-        warm_up()
+    if policy.should_warm() and ("solo" in pool or "thread" in pool):
+        _warm_safely()

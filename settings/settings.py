@@ -163,6 +163,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # long file can take hours, so keep it long; the database reaper covers lost workers sooner.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600)}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# `manage.py stt_models warmup|unload` recycles prefork children to load or free models.
+CELERY_WORKER_POOL_RESTARTS = True
+# A prefork child that warms up (imports torch, loads whisper and embeddings) needs longer than
+# Celery's default 4 s to report that it is up; otherwise it is killed and replaced in a loop.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_float("CELERY_WORKER_PROC_ALIVE_TIMEOUT", 180.0)
 
 # --- Models and pipeline --------------------------------------------------------------------
 MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models")))

@@ -1,0 +1,48 @@
+"""Worker remote-control commands behind ``manage.py stt_models warmup|unload``.
+
+They run in each worker's main process. With the solo or threads pool the models live there,
+so they are loaded or dropped in place. With the prefork pool they live in the pool's child
+processes, which the main process cannot reach: it sets the warm-up policy (the children are
+forked from it and inherit it) and restarts the pool, so the new children start warm or cold.
+An exiting child gives back all of its memory, GPU memory included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.worker.control import control_command
+from django.db import connection
+
+from media_learning import warmup
+
+
+def _is_prefork(state: Any) -> bool:
+    from celery.concurrency.prefork import TaskPool
+
+    return isinstance(state.consumer.pool, TaskPool)
+
+
+def _restart_pool(state: Any) -> None:
+    state.consumer.controller.reload(modules=[], reload=False)
+
+
+@control_command(args=[("model", str)], signature="[model]")
+def stt_warmup(state: Any, model: str = "") -> dict[str, str]:
+    warmup.policy.enabled, warmup.policy.model = True, model or None
+    if _is_prefork(state):
+        _restart_pool(state)
+        return {"ok": "pool restarting: new processes load the models"}
+    try:
+        return {"ok": f"loaded {warmup.warm_up(model or None)}"}
+    finally:
+        connection.close()  # not a task: Celery's Django fixup would leave it open
+
+
+@control_command()
+def stt_unload(state: Any) -> dict[str, str]:
+    warmup.policy.enabled = False
+    if _is_prefork(state):
+        _restart_pool(state)
+        return {"ok": "pool restarting: models freed, new processes start without them"}
+    return {"ok": f"unloaded {warmup.unload()} model(s)"}

@@ -1,0 +1,89 @@
+"""manage.py stt_models warmup|unload against real workers: the solo worker thread of the suite,
+and a prefork worker process whose child must give its memory back."""
+
+import os
+import subprocess
+import sys
+import time
+from urllib.parse import quote
+
+import psutil
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from settings.celery import app
+from stt_models.providers import faster_whisper
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def test_unload_then_warmup_in_the_solo_worker(speech_models, celery_worker, capsys):
+    faster_whisper.load_model("bundled:tiny.en", "cpu", "int8", 2)  # something to unload
+
+    call_command("stt_models", "unload", "--worker", celery_worker.hostname)
+    after_unload = faster_whisper.loaded_models()
+    call_command("stt_models", "warmup", "--model", "bundled-tiny-en", "--worker", celery_worker.hostname)
+
+    out = capsys.readouterr().out
+    assert after_unload == []
+    assert "unloaded" in out and f"{celery_worker.hostname}: loaded bundled-tiny-en" in out
+    assert [key[0] for key in faster_whisper.loaded_models()] == ["bundled:tiny.en"]
+
+
+def child_of(worker, old_pid=None, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = [c for c in psutil.Process(worker.pid).children() if c.pid != old_pid and c.is_running()]
+        if children:
+            return children[0]
+        time.sleep(0.2)
+    raise AssertionError("no pool child appeared")
+
+
+def settled_rss(process, seconds=4.0):
+    """RSS once it stops changing (warm-up finished)."""
+    last, stable_since = -1, time.monotonic()
+    while time.monotonic() - stable_since < seconds:
+        rss = process.memory_info().rss
+        if abs(rss - last) > 5 * 2**20:
+            last, stable_since = rss, time.monotonic()
+        time.sleep(0.3)
+    return last
+
+
+def test_unload_recycles_prefork_children_and_frees_their_memory(speech_models, tmp_path):
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{quote(db['HOST'], safe='')}/{db['NAME']}"
+    hostname = f"prefork-{os.getpid()}@localhost"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.settings", "DATABASE_URL": url, "STT_WARMUP": "1",
+           "CELERY_QUEUE": f"q-{os.getpid()}"}  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "settings", "--quiet", "worker", "--pool", "prefork", "-c", "1",
+         "-Q", env["CELERY_QUEUE"], "--hostname", hostname, "--loglevel", "WARNING"],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "worker.log", "w"),
+    )  # fmt: skip
+    try:
+        warm_child = child_of(worker)
+        warm = settled_rss(warm_child)
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[hostname], timeout=1.0):
+            assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+
+        call_command("stt_models", "unload", "--worker", hostname)
+        cold_child = child_of(worker, old_pid=warm_child.pid)
+        cold = settled_rss(cold_child)
+        call_command("stt_models", "warmup", "--worker", hostname)
+        rewarmed = settled_rss(child_of(worker, old_pid=cold_child.pid))
+    finally:
+        tree = psutil.Process(worker.pid).children(recursive=True)
+        worker.terminate()
+        worker.wait(timeout=60)
+        psutil.wait_procs(tree, timeout=30)  # pool children hold database sessions until they exit
+
+    mib = 2**20
+    print(
+        f"child RSS: warm {warm / mib:.0f} MiB, after unload {cold / mib:.0f} MiB, after warmup {rewarmed / mib:.0f} MiB"
+    )
+    assert warm - cold > 150 * mib
+    assert rewarmed - cold > 150 * mib
