@@ -82,8 +82,6 @@ def test_unload_recycles_prefork_children_and_frees_their_memory(speech_models, 
         psutil.wait_procs(tree, timeout=30)  # pool children hold database sessions until they exit
 
     mib = 2**20
-    print(
-        f"child RSS: warm {warm / mib:.0f} MiB, after unload {cold / mib:.0f} MiB, after warmup {rewarmed / mib:.0f} MiB"
-    )
+    print(f"child RSS: warm {warm / mib:.0f} MiB, unloaded {cold / mib:.0f} MiB, warm again {rewarmed / mib:.0f} MiB")
     assert warm - cold > 150 * mib
     assert rewarmed - cold > 150 * mib
