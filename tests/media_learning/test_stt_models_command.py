@@ -41,15 +41,12 @@ def child_of(worker, old_pid=None, timeout=90):
     raise AssertionError("no pool child appeared")
 
 
-def settled_rss(process, seconds=4.0):
-    """RSS once it stops changing (warm-up finished)."""
-    last, stable_since = -1, time.monotonic()
-    while time.monotonic() - stable_since < seconds:
-        rss = process.memory_info().rss
-        if abs(rss - last) > 5 * 2**20:
-            last, stable_since = rss, time.monotonic()
-        time.sleep(0.3)
-    return last
+def wait_for_log(path, text, count, timeout=120):
+    """Wait until the worker's log holds ``text`` ``count`` times (warm-up finished)."""
+    deadline = time.monotonic() + timeout
+    while path.read_text().count(text) < count:
+        assert time.monotonic() < deadline, path.read_text()[-2000:]
+        time.sleep(0.2)
 
 
 def test_unload_recycles_prefork_children_and_frees_their_memory(speech_models, tmp_path):
@@ -60,21 +57,27 @@ def test_unload_recycles_prefork_children_and_frees_their_memory(speech_models, 
            "CELERY_QUEUE": f"q-{os.getpid()}"}  # fmt: skip
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "settings", "--quiet", "worker", "--pool", "prefork", "-c", "1",
-         "-Q", env["CELERY_QUEUE"], "--hostname", hostname, "--loglevel", "WARNING"],
+         "-Q", env["CELERY_QUEUE"], "--hostname", hostname, "--loglevel", "INFO"],
         env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "worker.log", "w"),
     )  # fmt: skip
+    log, warmed = tmp_path / "worker.log", "warmed up speech model bundled-tiny-en"
     try:
         warm_child = child_of(worker)
-        warm = settled_rss(warm_child)
+        wait_for_log(log, warmed, 1)
+        warm = warm_child.memory_info().rss
         deadline = time.monotonic() + 60
         while not app.control.ping(destination=[hostname], timeout=1.0):
-            assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+            assert time.monotonic() < deadline, log.read_text()
 
         call_command("stt_models", "unload", "--worker", hostname)
         cold_child = child_of(worker, old_pid=warm_child.pid)
-        cold = settled_rss(cold_child)
+        time.sleep(3)  # a cold child loads nothing; give it time to prove that
+        cold = cold_child.memory_info().rss
         call_command("stt_models", "warmup", "--worker", hostname)
-        rewarmed = settled_rss(child_of(worker, old_pid=cold_child.pid))
+        rewarmed_child = child_of(worker, old_pid=cold_child.pid)
+        wait_for_log(log, warmed, 2)
+        rewarmed = rewarmed_child.memory_info().rss
+        assert log.read_text().count(warmed) == 2  # the cold child never warmed up
     finally:
         tree = psutil.Process(worker.pid).children(recursive=True)
         worker.terminate()
