@@ -12,12 +12,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from knowledge.api.views import visible_documents
-from knowledge.models import Status
+from knowledge.models import Document, Status
 from media_learning import export
 from media_learning.pipeline.decode import MediaError
 from media_learning.pipeline.extract import CODECS, SAMPLE_RATES, extract_audio
 from media_learning.pipeline.runner import local_media
 from media_learning.pipeline.transcribe import load_transcript
+
+
+def download_name(document: Document, extension: str) -> str:
+    stem = document.name.rsplit(".", 1)[0] or f"document-{document.pk}"
+    return f"{stem}.{extension}"
 
 
 class DocumentTranscript(APIView):
@@ -42,8 +47,7 @@ class DocumentTranscript(APIView):
             return Response(export.to_json(transcript, words=words))
         body = {"txt": export.to_txt, "srt": export.to_srt, "vtt": export.to_vtt}[fmt](transcript)
         response = HttpResponse(body, content_type=export.FORMATS[fmt])
-        stem = document.name.rsplit(".", 1)[0] or f"document-{document.pk}"
-        response["Content-Disposition"] = f'inline; filename="{stem}.{fmt}"'
+        response["Content-Disposition"] = f'inline; filename="{download_name(document, fmt)}"'
         return response
 
 
@@ -76,6 +80,5 @@ class DocumentAudio(APIView):
             target.close()
             return Response({"detail": str(exc)}, status=422)
         target.seek(0)
-        stem = document.name.rsplit(".", 1)[0] or f"document-{document.pk}"
         content_type = "audio/wav" if fmt == "wav" else "audio/mpeg"
-        return FileResponse(target, content_type=content_type, filename=f"{stem}.{fmt}")
+        return FileResponse(target, content_type=content_type, filename=download_name(document, fmt))
