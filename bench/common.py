@@ -53,24 +53,22 @@ def ingest_and_wait(kb: Any, path: Path, model: Any, options: dict | None = None
     """Upload ``path`` through the real path and return seconds until SUCCESS is visible."""
     from django.core.files import File
 
-    from knowledge.ingest import create_documents
-    from knowledge.models import TERMINAL_STATUSES, Document, Status
+    from knowledge.ingest import create_documents, wait_until_finished
+    from knowledge.models import Status
 
     started = time.perf_counter()
     with open(path, "rb") as fh:
         (doc,) = create_documents(kb, [File(fh, name=path.name)], stt_model=model, options=options)
-    while True:
-        state, error = Document.objects.filter(pk=doc.pk).values_list("status", "error").get()
-        if state in TERMINAL_STATUSES:
-            break
-        time.sleep(0.01)
+    (doc,) = wait_until_finished([doc.pk], poll=0.01)
     elapsed = time.perf_counter() - started
-    if state != Status.SUCCESS:
-        raise SystemExit(f"pipeline run ended {state}: {error}")
+    if doc.status != Status.SUCCESS:
+        raise SystemExit(f"pipeline run ended {doc.status}: {doc.error}")
     return elapsed
 
 
-def drop_knowledge_base(kb: Any) -> None:
+def clean_up(kb: Any) -> None:
+    """Delete the bench's knowledge base and its files, then stop the embedded services this
+    process started."""
     for doc in kb.documents.all():
         doc.file.delete(save=False)
     kb.delete()

@@ -69,7 +69,7 @@ def main() -> None:
             monitor.join()
         finally:
             common.stop_worker(worker)
-            common.drop_knowledge_base(kb)
+            common.clean_up(kb)
     print(f"worker tree RSS: when ready {idle / 2**20:.0f} MiB, peak {monitor.peak / 2**20:.0f} MiB")
     print(f"{seconds:.0f} s of audio processed in {elapsed:.1f} s")
     print(f"peak_rss_mib={monitor.peak / 2**20:.0f} rtf={elapsed / seconds:.3f}")

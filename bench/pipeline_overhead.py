@@ -55,7 +55,7 @@ def main() -> None:
             print(f"run {i + 1}: pipeline {pipeline_times[-1]:.2f}s  bare faster-whisper {bare_times[-1]:.2f}s")
     finally:
         common.stop_worker(worker)
-        common.drop_knowledge_base(kb)
+        common.clean_up(kb)
     pipeline, bare = statistics.median(pipeline_times), statistics.median(bare_times)
     print(f"file {media.name}, model {model.name}, cpu_threads {threads}, beam 5, vad on, int8")
     print(f"median pipeline {pipeline:.2f}s, median bare {bare:.2f}s")

@@ -4,8 +4,9 @@ commands both go through these functions."""
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from knowledge import status as status_machine
-from knowledge.models import Document, KnowledgeBase, Status
+from knowledge.models import TERMINAL_STATUSES, Document, KnowledgeBase, Status
 from knowledge.queue import enqueue_processing
 from stt_models.models import SpeechModel
 
@@ -71,3 +72,27 @@ def reprocess(document: Document) -> bool:
             return False
         enqueue_processing(document.pk, task_id)
     return True
+
+
+def wait_until_finished(
+    ids: list[int],
+    *,
+    timeout: float | None = None,
+    poll: float = 0.5,
+    on_poll: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> list[Document]:
+    """Poll the database (the source of truth) until every document is terminal (a deleted one
+    counts as finished); return them with ``paragraph_count``, ordered by id. ``on_poll`` sees each
+    unfinished poll's ``{id, status, stage, progress}`` rows. Raises TimeoutError naming the
+    states after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout if timeout else None
+    while True:
+        rows = list(Document.objects.filter(pk__in=ids).order_by("id").values("id", "status", "stage", "progress"))
+        if all(row["status"] in TERMINAL_STATUSES for row in rows):
+            return list(Document.objects.with_counts().filter(pk__in=ids).order_by("id"))
+        if on_poll is not None:
+            on_poll(rows)
+        if deadline is not None and time.monotonic() > deadline:
+            states = ", ".join(f"{r['id']}: {r['status']} {r['stage']} {r['progress']:.0%}" for r in rows)
+            raise TimeoutError(f"documents not finished after {timeout:.0f}s: {states}")
+        time.sleep(poll)

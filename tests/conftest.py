@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -99,15 +98,7 @@ def api(user):
 
 
 def wait_for_documents(ids: list[int], timeout: float = 120.0) -> list:
-    """Poll the database (the source of truth) until every document is terminal."""
-    from knowledge.models import TERMINAL_STATUSES, Document
+    """Every document once terminal, with paragraph_count (TimeoutError names the stuck ones)."""
+    from knowledge.ingest import wait_until_finished
 
-    deadline = time.monotonic() + timeout
-    while True:
-        docs = list(Document.objects.with_counts().filter(pk__in=ids).order_by("id"))
-        if docs and all(d.status in TERMINAL_STATUSES for d in docs):
-            return docs
-        if time.monotonic() > deadline:
-            states = [(d.pk, d.status, d.stage, d.progress) for d in docs]
-            raise AssertionError(f"documents not finished after {timeout}s: {states}")
-        time.sleep(0.2)
+    return wait_until_finished(ids, timeout=timeout, poll=0.2)

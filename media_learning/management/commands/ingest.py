@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from knowledge.api.serializers import DocumentSerializer, ParagraphSerializer
-from knowledge.ingest import create_documents
-from knowledge.models import TERMINAL_STATUSES, Document, KnowledgeBase, Status
+from knowledge.ingest import create_documents, wait_until_finished
+from knowledge.models import Document, KnowledgeBase, Status
 from stt_models.options import OptionsError, validate_options
 from stt_models.registry import SpeechModelNotFound, resolve_speech_model
 
@@ -96,16 +95,18 @@ class Command(BaseCommand):
             sys.exit(1)
 
     def _wait(self, ids: list[int], timeout: float, quiet: bool) -> None:
-        deadline = time.monotonic() + timeout if timeout else None
         last = None
-        while True:
-            rows = list(Document.objects.filter(pk__in=ids).values_list("status", "stage", "progress"))
-            if all(s in TERMINAL_STATUSES for s, _, _ in rows):
-                return
-            summary = ", ".join(f"{s}{'/' + st if st else ''} {p:.0%}" for s, st, p in rows)
+
+        def show(rows: list[dict]) -> None:
+            nonlocal last
+            summary = ", ".join(
+                f"{r['status']}{'/' + r['stage'] if r['stage'] else ''} {r['progress']:.0%}" for r in rows
+            )
             if not quiet and summary != last:
                 self.stderr.write(summary)
                 last = summary
-            if deadline is not None and time.monotonic() > deadline:
-                raise CommandError(f"timed out after {timeout:.0f}s: {summary}")
-            time.sleep(0.5)
+
+        try:
+            wait_until_finished(ids, timeout=timeout or None, on_poll=show)
+        except TimeoutError as exc:
+            raise CommandError(str(exc))
