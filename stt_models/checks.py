@@ -3,20 +3,19 @@ server reachable and key accepted for API models. Run when a model is saved (API
 
 from __future__ import annotations
 
-import os
-
 import httpx
 from django.utils import timezone
 
 from stt_models.bundled import model_problem
 from stt_models.models import API_PROVIDERS, Device, SpeechModel
+from stt_models.providers.openai_api import OPENAI_BASE_URL, read_api_key
 
 
 def _api_problem(model: SpeechModel) -> str:
-    key = os.environ.get(model.api_key_env, "") if model.api_key_env else ""
+    key = read_api_key(model.api_key_env)
     if model.api_key_env and not key:
         return f"the environment variable {model.api_key_env} is not set here"
-    base = (model.base_url or "https://api.openai.com/v1").rstrip("/")
+    base = (model.base_url or OPENAI_BASE_URL).rstrip("/")
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
         response = httpx.get(f"{base}/models", headers=headers, timeout=5.0)

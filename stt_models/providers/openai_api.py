@@ -19,6 +19,12 @@ from stt_models.providers.base import Segment, SegmentCallback, SttError, SttUna
 
 SAMPLE_RATE = 16000
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the OpenAI API's file limit
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+def read_api_key(env_name: str) -> str:
+    """The key from the named environment variable ('' when none is named or it is unset)."""
+    return os.environ.get(env_name, "") if env_name else ""
 
 
 def encode_flac(audio: np.ndarray) -> bytes:
@@ -44,7 +50,7 @@ class OpenAIProvider:
     def __init__(self, *, model: str, base_url: str = "", api_key_env: str = "", require_key: bool = True,
                  options: dict[str, Any] | None = None) -> None:  # fmt: skip
         self.model = model
-        self.base_url = base_url or None
+        self.base_url = base_url or OPENAI_BASE_URL
         self.api_key_env = api_key_env
         self.require_key = require_key
         opts = dict(options or {})
@@ -55,7 +61,7 @@ class OpenAIProvider:
     def _client(self) -> Any:
         import openai
 
-        key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
+        key = read_api_key(self.api_key_env)
         if not key and self.require_key:
             raise SttError(f"the environment variable {self.api_key_env or '(none named)'} with the API key is not set")
         return openai.OpenAI(api_key=key or "unused", base_url=self.base_url, timeout=self.timeout,
