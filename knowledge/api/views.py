@@ -39,6 +39,11 @@ def visible_knowledge_bases(request: Request) -> QuerySet[KnowledgeBase]:
     return queryset
 
 
+def counted_knowledge_bases(request: Request) -> QuerySet[KnowledgeBase]:
+    """Visible knowledge bases with ``document_count`` (explicit order: GROUP BY drops Meta.ordering)."""
+    return visible_knowledge_bases(request).annotate(document_count=Count("documents")).order_by("name")
+
+
 def visible_documents(request: Request) -> QuerySet[Document]:
     return Document.objects.filter(knowledge_base__in=visible_knowledge_bases(request))
 
@@ -47,7 +52,7 @@ class KnowledgeBaseListCreate(generics.ListCreateAPIView):
     serializer_class = KnowledgeBaseSerializer
 
     def get_queryset(self) -> QuerySet[KnowledgeBase]:
-        return visible_knowledge_bases(self.request).annotate(document_count=Count("documents")).order_by("name")
+        return counted_knowledge_bases(self.request)
 
     def perform_create(self, serializer: KnowledgeBaseSerializer) -> None:
         serializer.save(owner=self.request.user)
@@ -58,7 +63,7 @@ class KnowledgeBaseDetail(generics.RetrieveUpdateDestroyAPIView):
     lookup_url_kwarg = "kb_id"
 
     def get_queryset(self) -> QuerySet[KnowledgeBase]:
-        return visible_knowledge_bases(self.request).annotate(document_count=Count("documents")).order_by("name")
+        return counted_knowledge_bases(self.request)
 
 
 class DocumentListUpload(generics.ListAPIView):
