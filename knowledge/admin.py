@@ -24,7 +24,7 @@ class KnowledgeBaseAdmin(admin.ModelAdmin):
 
 class ParagraphInline(admin.TabularInline):
     model = Paragraph
-    fields = ("position", "title", "start", "end", "content")
+    fields = ("position", "kind", "title", "start", "end", "content", "raw_content")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -38,10 +38,11 @@ class ParagraphInline(admin.TabularInline):
 class DocumentAdmin(admin.ModelAdmin):
     list_display = ("name", "knowledge_base", "status", "stage", "progress_percent", "duration", "language",
                     "short_error", "created_at")  # fmt: skip
-    list_filter = ("status", "stage", "knowledge_base", "stt_model")
-    search_fields = ("name", "sha256", "error")
-    readonly_fields = ("status", "stage", "progress", "error", "status_meta", "sha256", "size", "mime", "duration",
-                       "language", "task_id", "heartbeat_at", "created_at", "updated_at")  # fmt: skip
+    list_filter = ("status", "stage", "knowledge_base", "stt_model", "llm_model")
+    search_fields = ("name", "sha256", "error", "summary")
+    readonly_fields = ("status", "stage", "progress", "error", "warnings", "summary", "llm_usage", "status_meta",
+                       "sha256", "size", "mime", "duration", "language", "task_id", "heartbeat_at", "created_at",
+                       "updated_at")  # fmt: skip
     inlines = [ParagraphInline]
     actions = ["cancel_documents", "reprocess_documents"]
 

@@ -7,6 +7,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,53 @@ from django.utils import timezone
 from knowledge import status as status_machine
 from knowledge.models import TERMINAL_STATUSES, Document, KnowledgeBase, Status
 from knowledge.queue import enqueue_processing
+from llm_models.models import LanguageModel
+from llm_models.options import LLM_OPTION_NAMES, LlmOptionsError, validate_llm_options
 from stt_models.models import SpeechModel
+from stt_models.options import OPTION_NAMES, OptionsError, validate_options
+from stt_models.registry import SpeechModelNotFound, resolve_speech_model
+
+UPLOAD_OPTION_NAMES = OPTION_NAMES + LLM_OPTION_NAMES
+
+
+class UploadError(ValueError):
+    """Bad models or options for an upload; ``errors`` maps each field to a message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class Processing:
+    """How an upload is to be processed: its models and validated options."""
+
+    stt_model: SpeechModel
+    llm_model: LanguageModel | None
+    options: dict[str, Any]
+
+
+def resolve_processing(stt_model: str | int | None, llm_model: str | int | None, raw: dict[str, Any]) -> Processing:
+    """Pick the models (defaults where not named) and validate the options against them."""
+    try:
+        speech_model = resolve_speech_model(stt_model)
+    except SpeechModelNotFound as exc:
+        raise UploadError({"stt_model_id": str(exc)})
+    errors: dict[str, str] = {}
+    options: dict[str, Any] = {}
+    language_model = None
+    try:
+        options.update(validate_options(speech_model, raw))
+    except OptionsError as exc:
+        errors.update(exc.errors)
+    try:
+        language_model, llm_options = validate_llm_options(llm_model, raw)
+        options.update(llm_options)
+    except LlmOptionsError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise UploadError(errors)
+    return Processing(speech_model, language_model, options)
 
 
 def _digest(upload: File) -> tuple[str, int]:
@@ -34,6 +81,7 @@ def create_documents(
     uploads: Iterable[File],
     *,
     stt_model: SpeechModel,
+    llm_model: LanguageModel | None = None,
     options: dict[str, Any] | None = None,
     owner: Any = None,
     name: str | None = None,
@@ -52,6 +100,7 @@ def create_documents(
                 sha256=sha256,
                 size=size,
                 stt_model=stt_model,
+                llm_model=llm_model,
                 options=dict(options or {}),
                 owner=owner if getattr(owner, "is_authenticated", False) else None,
                 task_id=str(uuid.uuid4()),

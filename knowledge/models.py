@@ -43,12 +43,17 @@ class Stage(models.TextChoices):
 TERMINAL_STATUSES = (Status.SUCCESS, Status.FAILURE, Status.REVOKED)
 
 
+class ParagraphKind(models.TextChoices):
+    TRANSCRIPT = "transcript"
+    SUMMARY = "summary"
+
+
 class DocumentQuerySet(models.QuerySet):
     def with_counts(self) -> DocumentQuerySet:
         """Annotate ``paragraph_count`` and fetch the speech model, as the API shows them."""
         counted = self.annotate(paragraph_count=models.Count("paragraphs"))
         # Meta.ordering is not applied to GROUP BY queries, so order explicitly.
-        return counted.select_related("stt_model").order_by(*Document._meta.ordering)
+        return counted.select_related("stt_model", "llm_model").order_by(*Document._meta.ordering)
 
 
 class Document(models.Model):
@@ -73,6 +78,13 @@ class Document(models.Model):
     stt_model = models.ForeignKey(
         "stt_models.SpeechModel", null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
     )
+    llm_model = models.ForeignKey(
+        "llm_models.LanguageModel", null=True, blank=True, on_delete=models.SET_NULL, related_name="documents",
+        help_text="The LLM that polishes the transcript and writes the summary (none: raw transcript only).",
+    )  # fmt: skip
+    summary = models.TextField(blank=True)
+    # {"model", "prompt_tokens", "completion_tokens", "total_tokens", "requests", "failed_requests"}
+    llm_usage = models.JSONField(default=dict, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
     )
@@ -102,8 +114,10 @@ class Paragraph(models.Model):
     # Denormalised from document so that search filters without a join.
     knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="paragraphs")
     position = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=ParagraphKind.choices, default=ParagraphKind.TRANSCRIPT)
     title = models.CharField(max_length=255, blank=True)
-    content = models.TextField()
+    content = models.TextField(help_text="The text as indexed: polished by the LLM when it was asked to.")
+    raw_content = models.TextField(blank=True, help_text="The transcribed text, kept when the LLM polished it.")
     start = models.FloatField(help_text="seconds from the start of the media")
     end = models.FloatField(help_text="seconds from the start of the media")
     # No fixed dimension: each embedding model gets a partial HNSW index on a dimension cast.

@@ -1,9 +1,32 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
 
+from llm_models.checks import check_model, try_model
 from llm_models.models import LanguageModel
 
 
 @admin.register(LanguageModel)
 class LanguageModelAdmin(admin.ModelAdmin):
-    list_display = ("name", "provider", "model", "base_url", "is_default")
-    search_fields = ("name", "model")
+    list_display = ("name", "provider", "model", "base_url", "context_window", "is_default", "check_error",
+                    "checked_at")  # fmt: skip
+    list_filter = ("provider", "is_default")
+    search_fields = ("name", "model", "description")
+    readonly_fields = ("check_error", "checked_at", "created_at", "updated_at")
+    actions = ["test_models"]
+
+    def save_model(self, request: HttpRequest, obj: LanguageModel, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        problem = check_model(obj)
+        if problem:
+            self.message_user(request, f"{obj.name}: {problem}", messages.WARNING)
+
+    @admin.action(description="Send a test request to the selected models")
+    def test_models(self, request: HttpRequest, queryset: QuerySet[LanguageModel]) -> None:
+        for model in queryset:
+            outcome = try_model(model)
+            if outcome["ok"]:
+                self.message_user(request, f"{model.name}: answered {outcome['reply']!r} in {outcome['seconds']} s")
+            else:
+                self.message_user(request, f"{model.name}: {outcome['error']}", messages.ERROR)

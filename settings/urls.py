@@ -7,11 +7,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from knowledge.api.health import Health
+from llm_models.api import LanguageModelViewSet
 from media_learning.api import DocumentAudio, DocumentTranscript
 from stt_models.api import SpeechModelViewSet
 
 router = SimpleRouter()
 router.register("api/stt-models", SpeechModelViewSet, basename="stt-model")
+router.register("api/llm-models", LanguageModelViewSet, basename="llm-model")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -7,6 +7,7 @@ from copy import copy
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Model
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
@@ -19,18 +20,11 @@ from stt_models.models import SpeechModel
 TEST_TIMEOUT = 120  # seconds to wait for a worker to run the test transcription
 
 
-class SpeechModelSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = SpeechModel
-        fields = ["id", "name", "provider", "model", "base_url", "api_key_env", "device", "compute_type", "options",
-                  "is_default", "description", "check_error", "checked_at", "created_at", "updated_at"]  # fmt: skip
-        read_only_fields = ["id", "check_error", "checked_at", "created_at", "updated_at"]
-        # Not the "one default" constraint's validators: perform_save moves the default atomically.
-        validators: list = []
-        extra_kwargs = {"is_default": {"validators": []}}
+class CleanedModelSerializer(serializers.ModelSerializer):
+    """Runs the model's ``clean()`` on the would-be result, so the API refuses what the admin refuses."""
 
     def validate(self, attrs: dict) -> dict:
-        candidate = copy(self.instance) if self.instance else SpeechModel()
+        candidate = copy(self.instance) if self.instance else self.Meta.model()
         for field, value in attrs.items():
             setattr(candidate, field, value)
         try:
@@ -40,32 +34,59 @@ class SpeechModelSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class SpeechModelSerializer(CleanedModelSerializer):
+    class Meta:
+        model = SpeechModel
+        fields = ["id", "name", "provider", "model", "base_url", "api_key_env", "device", "compute_type", "options",
+                  "is_default", "description", "check_error", "checked_at", "created_at", "updated_at"]  # fmt: skip
+        read_only_fields = ["id", "check_error", "checked_at", "created_at", "updated_at"]
+        # Not the "one default" constraint's validators: perform_save moves the default atomically.
+        validators: list = []
+        extra_kwargs = {"is_default": {"validators": []}}
+
+
 class IsStaffOrReadOnly(permissions.BasePermission):
     def has_permission(self, request: Request, view: object) -> bool:
         authenticated = bool(request.user and request.user.is_authenticated)
         return authenticated and (request.method in permissions.SAFE_METHODS or request.user.is_staff)
 
 
-class SpeechModelViewSet(
+class RegistryViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):  # fmt: skip
+    """List, create and update registry models (writes need staff). Saving makes the model the
+    only default when asked and runs ``check_model``, whose result is in ``check_error``."""
+
+    permission_classes = [IsStaffOrReadOnly]
+
+    def check_model(self, model: Model) -> str:
+        raise NotImplementedError
+
+    def perform_save(self, serializer: serializers.ModelSerializer) -> None:
+        model_class = serializer.Meta.model
+        with transaction.atomic():
+            if serializer.validated_data.get("is_default"):
+                model_class.objects.filter(is_default=True).update(is_default=False)
+            model = serializer.save()
+        self.check_model(model)
+
+    def perform_create(self, serializer: serializers.ModelSerializer) -> None:
+        self.perform_save(serializer)
+
+    def perform_update(self, serializer: serializers.ModelSerializer) -> None:
+        self.perform_save(serializer)
+
+
+class SpeechModelViewSet(RegistryViewSet):
     """List, create and update speech models (writes need staff). Saving runs a check whose
     result is in ``check_error``; ``POST {id}/test/`` transcribes the built-in clip on a worker."""
 
     queryset = SpeechModel.objects.order_by("name")
     serializer_class = SpeechModelSerializer
-    permission_classes = [IsStaffOrReadOnly]
 
-    def perform_save(self, serializer: SpeechModelSerializer) -> None:
-        with transaction.atomic():
-            if serializer.validated_data.get("is_default"):
-                SpeechModel.objects.filter(is_default=True).update(is_default=False)
-            model = serializer.save()
-        check_model(model)
-
-    perform_create = perform_save
-    perform_update = perform_save
+    def check_model(self, model: SpeechModel) -> str:
+        return check_model(model)
 
     @extend_schema(request=None, responses={200: dict, 503: dict})
     @action(detail=True, methods=["post"])

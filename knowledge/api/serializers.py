@@ -17,6 +17,7 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
 
 class DocumentSerializer(serializers.ModelSerializer):
     stt_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    llm_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
     paragraph_count = serializers.IntegerField(read_only=True, default=0)
     file_url = serializers.SerializerMethodField()
 
@@ -24,7 +25,8 @@ class DocumentSerializer(serializers.ModelSerializer):
         model = Document
         fields = [
             "id", "knowledge_base", "name", "status", "stage", "progress", "error", "warnings", "language", "duration",
-            "mime", "size", "sha256", "stt_model", "options", "status_meta", "paragraph_count", "file_url",
+            "mime", "size", "sha256", "stt_model", "llm_model", "options", "summary", "llm_usage", "status_meta",
+            "paragraph_count", "file_url",
             "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
@@ -40,16 +42,20 @@ class DocumentSerializer(serializers.ModelSerializer):
 class ParagraphSerializer(serializers.ModelSerializer):
     class Meta:
         model = Paragraph
-        fields = ["id", "document", "position", "title", "content", "start", "end"]
+        fields = ["id", "document", "position", "kind", "title", "content", "raw_content", "start", "end"]
         read_only_fields = fields
 
 
 class UploadSerializer(serializers.Serializer):
     file = serializers.ListField(child=serializers.FileField(allow_empty_file=True), min_length=1)
     stt_model_id = serializers.CharField(required=False, allow_blank=True)
+    llm_model_id = serializers.CharField(
+        required=False, allow_blank=True, help_text="An LLM (id or name) to polish the transcript and summarise it."
+    )
     name = serializers.CharField(required=False, allow_blank=True, max_length=255)
-    # Transcription options (language, task, segment_duration, ...) are validated by
-    # stt_models.options against the chosen model; see docs/api.md.
+    # Transcription options (language, task, segment_duration, ...) and the LLM options
+    # (enable_punctuation, enable_summary, summary_prompt) are validated by stt_models.options and
+    # llm_models.options against the chosen models; see docs/api.md.
 
     def validate_file(self, files: list) -> list:
         too_big = [f.name for f in files if f.size > settings.MAX_UPLOAD_SIZE]
@@ -74,6 +80,7 @@ class SearchHitSerializer(serializers.Serializer):
     document_id = serializers.IntegerField(source="paragraph.document_id")
     document_name = serializers.CharField(source="paragraph.document.name")
     paragraph_id = serializers.IntegerField(source="paragraph.id")
+    kind = serializers.CharField(source="paragraph.kind")
     title = serializers.CharField(source="paragraph.title")
     content = serializers.CharField(source="paragraph.content")
     start = serializers.FloatField(source="paragraph.start")

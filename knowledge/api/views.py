@@ -21,15 +21,13 @@ from knowledge.api.serializers import (
     UploadSerializer,
 )
 from knowledge.models import Document, KnowledgeBase
-from stt_models.options import OPTION_NAMES, OptionsError, validate_options
-from stt_models.registry import SpeechModelNotFound, resolve_speech_model
 
 
 def _form_options(data: Any) -> dict[str, Any]:
     """Options from a multipart form (a repeated field becomes a list) or a JSON body."""
     if hasattr(data, "getlist"):
-        return {k: (v[0] if len(v) == 1 else v) for k in OPTION_NAMES if (v := data.getlist(k))}
-    return {k: data[k] for k in OPTION_NAMES if k in data}
+        return {k: (v[0] if len(v) == 1 else v) for k in ingest.UPLOAD_OPTION_NAMES if (v := data.getlist(k))}
+    return {k: data[k] for k in ingest.UPLOAD_OPTION_NAMES if k in data}
 
 
 def visible_knowledge_bases(request: Request) -> QuerySet[KnowledgeBase]:
@@ -85,15 +83,15 @@ class DocumentListUpload(generics.ListAPIView):
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
         try:
-            model = resolve_speech_model(data.get("stt_model_id"))
-            options = validate_options(model, _form_options(request.data))
-        except SpeechModelNotFound as exc:
-            return Response({"stt_model_id": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
-        except OptionsError as exc:
+            plan = ingest.resolve_processing(
+                data.get("stt_model_id"), data.get("llm_model_id"), _form_options(request.data)
+            )
+        except ingest.UploadError as exc:
             return Response({k: [v] for k, v in exc.errors.items()}, status=status.HTTP_400_BAD_REQUEST)
         docs = ingest.create_documents(
-            kb, data["file"], stt_model=model, options=options, owner=request.user, name=data.get("name")
-        )
+            kb, data["file"], stt_model=plan.stt_model, llm_model=plan.llm_model, options=plan.options,
+            owner=request.user, name=data.get("name"),
+        )  # fmt: skip
         docs = Document.objects.with_counts().filter(pk__in=[d.pk for d in docs]).order_by("id")
         body = DocumentSerializer(docs, many=True, context={"request": request}).data
         return Response({"documents": body}, status=status.HTTP_201_CREATED)

@@ -1,6 +1,6 @@
 """Run the whole pipeline for one document. The Celery task only calls ``run``.
 
-claim -> probe/decode -> transcribe -> split -> embed -> index -> SUCCESS, with progress and
+claim -> probe/decode -> transcribe -> split -> [polish + summary] -> embed -> index -> SUCCESS, with progress and
 heartbeats in between; every exception becomes FAILURE with a one-line reason, a retry
 (transient database trouble), or REVOKED when the user cancelled.
 """
@@ -21,14 +21,18 @@ from django.db.models.fields.files import FieldFile
 
 from knowledge import status
 from knowledge.models import Document, Stage, Status
-from media_learning.pipeline import decode, index, split
+from llm_models.models import LanguageModel
+from llm_models.providers.base import LlmError
+from llm_models.registry import get_client
+from media_learning.pipeline import decode, index, polish, split
 from media_learning.pipeline.transcribe import transcribe_media
 from stt_models.providers.base import SttError, SttUnavailable
 from stt_models.registry import SpeechModelNotFound, resolve_speech_model
 
 log = logging.getLogger(__name__)
 
-TRANSCRIBE_SHARE = 0.9  # of overall progress; indexing takes the rest
+INDEX_START = 0.9  # of overall progress: transcribing (and polishing) come before, indexing after
+LLM_START = 0.7  # where polishing starts when the document has an LLM
 REPORT_EVERY = 1.0  # seconds between progress writes
 NO_SPEECH = "no speech detected"
 
@@ -56,9 +60,10 @@ class ProgressReporter:
     """Turns media seconds transcribed into throttled progress writes, which also heartbeat
     and notice a cancel request (``status.report`` raises Cancelled)."""
 
-    def __init__(self, document_id: int, task_id: str, duration: float | None) -> None:
+    def __init__(self, document_id: int, task_id: str, duration: float | None, share: float = INDEX_START) -> None:
         self.document_id, self.task_id = document_id, task_id
         self.duration = duration if duration and duration > 0 else None
+        self.share = share
         self.last = time.monotonic()
 
     def __call__(self, seconds_done: float) -> None:
@@ -68,8 +73,31 @@ class ProgressReporter:
         self.last = now
         progress = None
         if self.duration is not None:
-            progress = TRANSCRIBE_SHARE * min(1.0, seconds_done / self.duration)
+            progress = self.share * min(1.0, seconds_done / self.duration)
         status.report(self.document_id, self.task_id, progress=progress)
+
+
+def _polish(document: Document, task_id: str, model: LanguageModel, drafts: list[split.ParagraphDraft],
+            language: str) -> tuple[polish.LlmOutcome, dict]:  # fmt: skip
+    """The LLM step, reporting its own progress between LLM_START and INDEX_START."""
+
+    def on_progress(fraction: float) -> None:
+        status.report(document.pk, task_id, progress=LLM_START + (INDEX_START - LLM_START) * fraction)
+
+    try:
+        client = get_client(model)
+    except LlmError as exc:
+        return polish.LlmOutcome(drafts=drafts, warnings=[f"LLM skipped, raw transcript kept: {exc}"]), {}
+    options = document.options
+    with client:
+        outcome = polish.polish_and_summarize(
+            client, drafts, language,
+            punctuation=options.get("enable_punctuation", True),
+            summary=options.get("enable_summary", True),
+            summary_prompt=options.get("summary_prompt", ""),
+            on_progress=on_progress,
+        )  # fmt: skip
+    return outcome, {"model": model.name, **client.usage.as_dict()}
 
 
 def _process(document: Document, task_id: str) -> None:
@@ -78,21 +106,31 @@ def _process(document: Document, task_id: str) -> None:
     if speech_model is None:  # record which model produced the transcript
         speech_model = resolve_speech_model(None)
         status.report(doc_id, task_id, stt_model=speech_model)
+    llm = document.llm_model
     with local_media(document.file) as path:
         info = decode.probe(path)
         status.report(doc_id, task_id, mime=info.mime, duration=info.duration)
-        reporter = ProgressReporter(doc_id, task_id, info.duration)
+        reporter = ProgressReporter(doc_id, task_id, info.duration, share=LLM_START if llm else INDEX_START)
         transcript = transcribe_media(document, path, info, speech_model, document.options, reporter)
     warnings = [] if transcript.segments else [NO_SPEECH]
-    status.report(doc_id, task_id, stage=Stage.INDEXING, progress=TRANSCRIBE_SHARE, language=transcript.language,
-                  duration=round(transcript.duration, 3), warnings=warnings)  # fmt: skip
-
+    found = {"language": transcript.language, "duration": round(transcript.duration, 3)}
     drafts = split.build_paragraphs(
         transcript.segments,
         max_chars=settings.PARAGRAPH_MAX_CHARS,
         min_chars=settings.PARAGRAPH_MIN_CHARS,
         pause=settings.PARAGRAPH_PAUSE_SECONDS,
     )
+    summary, usage = "", {}
+    if llm is not None and drafts:
+        status.report(doc_id, task_id, stage=Stage.POLISHING, progress=LLM_START, warnings=warnings, **found)
+        outcome, usage = _polish(document, task_id, llm, drafts, transcript.language)
+        drafts, summary, warnings = outcome.drafts, outcome.summary, warnings + outcome.warnings
+        if summary:
+            end = drafts[-1].end if drafts else transcript.duration
+            drafts += polish.summary_drafts(summary, 0.0, end, settings.PARAGRAPH_MAX_CHARS)
+    status.report(doc_id, task_id, stage=Stage.INDEXING, progress=INDEX_START, warnings=warnings, summary=summary,
+                  llm_usage=usage, **found)  # fmt: skip
+
     model, vectors = index.embed_drafts(drafts)
     index.prepare_index(model, vectors)
     with transaction.atomic():
@@ -108,7 +146,7 @@ def run(document_id: int, task_id: str) -> str:
         return "skipped"
     started = time.monotonic()
     try:
-        document = Document.objects.select_related("stt_model").get(pk=document_id)
+        document = Document.objects.select_related("stt_model", "llm_model").get(pk=document_id)
         _process(document, task_id)
     except status.Cancelled:
         status.acknowledge_cancel(document_id)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from knowledge.models import ParagraphKind
 from stt_models.providers.base import Segment
 
 _SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)）」』]*$")
@@ -26,9 +27,13 @@ class ParagraphDraft:
     content: str
     start: float
     end: float
+    raw_content: str = ""  # the transcribed text when ``content`` was polished by an LLM
+    kind: str = ParagraphKind.TRANSCRIPT
 
     @property
     def title(self) -> str:
+        if self.kind == ParagraphKind.SUMMARY:
+            return "Summary"
         return f"{format_timestamp(self.start)} – {format_timestamp(self.end)}"
 
 

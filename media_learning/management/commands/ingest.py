@@ -1,4 +1,4 @@
-"""manage.py ingest PATH... --knowledge NAME [--stt-model NAME] [--language xx] [--wait] [--json]"""
+"""manage.py ingest PATH... --knowledge NAME [--stt-model NAME] [--llm-model NAME] [--language xx] [--wait] [--json]"""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from knowledge.api.serializers import DocumentSerializer, ParagraphSerializer
-from knowledge.ingest import create_documents, wait_until_finished
+from knowledge.ingest import UploadError, create_documents, resolve_processing, wait_until_finished
 from knowledge.models import Document, KnowledgeBase, Status
-from stt_models.options import OptionsError, validate_options
-from stt_models.registry import SpeechModelNotFound, resolve_speech_model
 
 
 def _files(paths: list[str]) -> list[Path]:
@@ -54,10 +52,11 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", help="files or folders (folders are read recursively)")
         parser.add_argument("--knowledge", required=True, help="knowledge base name (created if missing)")
         parser.add_argument("--stt-model", default="", help="speech model name or id (default model if omitted)")
+        parser.add_argument("--llm-model", default="", help="LLM name or id to polish and summarise (none if omitted)")
         parser.add_argument("--language", default="", help="language code, or 'auto'")
         parser.add_argument(
             "--option", action="append", default=[], metavar="KEY=VALUE",
-            help="a transcription option, e.g. segment_duration=120 or temperature=0,0.2 (repeatable)",
+            help="an option, e.g. segment_duration=120, temperature=0,0.2 or enable_summary=false (repeatable)",
         )  # fmt: skip
         parser.add_argument("--wait", action="store_true", help="wait until every document has finished")
         parser.add_argument("--timeout", type=float, default=0, help="with --wait: give up after N seconds")
@@ -66,15 +65,17 @@ class Command(BaseCommand):
     def handle(self, *args: str, **opts: object) -> None:
         files = _files(opts["paths"])
         try:
-            model = resolve_speech_model(opts["stt_model"])
-            options = validate_options(model, {"language": opts["language"], **_pairs(opts["option"])})
-        except (SpeechModelNotFound, OptionsError) as exc:
+            plan = resolve_processing(
+                opts["stt_model"], opts["llm_model"], {"language": opts["language"], **_pairs(opts["option"])}
+            )
+        except UploadError as exc:
             raise CommandError(str(exc))
         kb, _ = KnowledgeBase.objects.get_or_create(name=opts["knowledge"])
         handles = [open(path, "rb") for path in files]
         try:
             docs = create_documents(kb, [File(fh, name=p.name) for fh, p in zip(handles, files, strict=True)],
-                                    stt_model=model, options=options)  # fmt: skip
+                                    stt_model=plan.stt_model, llm_model=plan.llm_model,
+                                    options=plan.options)  # fmt: skip
         finally:
             for fh in handles:
                 fh.close()

@@ -1,0 +1,68 @@
+"""Check that a language model can work: server reachable, key accepted, model offered.
+Run when a model is saved (API and admin); ``try_model`` backs the API's test action."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+from django.utils import timezone
+
+from llm_models.models import LanguageModel
+from llm_models.providers.base import LlmError
+from llm_models.providers.openai_chat import OPENAI_BASE_URL
+from llm_models.registry import get_client, read_api_key
+
+TEST_PROMPT = "Reply with the single word OK."
+
+
+def _offered(response: httpx.Response) -> list[str]:
+    try:
+        return [str(item["id"]) for item in response.json().get("data", [])]
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return []
+
+
+def _problem(model: LanguageModel) -> str:
+    key = read_api_key(model)
+    if model.api_key_env and not key:
+        return f"the environment variable {model.api_key_env} is not set here"
+    base = (model.base_url or OPENAI_BASE_URL).rstrip("/")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = httpx.get(f"{base}/models", headers=headers, timeout=min(model.timeout, 10.0))
+    except httpx.HTTPError as exc:
+        return f"cannot reach {base}: {type(exc).__name__}"
+    if response.status_code in (401, 403):
+        return f"{base} rejected the key from {model.api_key_env or 'the environment'} ({response.status_code})"
+    if response.status_code >= 500:
+        return f"{base} answered {response.status_code}"
+    offered = _offered(response) if response.status_code == 200 else []
+    if offered and model.model not in offered:
+        return f"{base} does not offer model {model.model!r} (it offers: {', '.join(offered[:10])})"
+    return ""
+
+
+def check_model(model: LanguageModel) -> str:
+    """Record and return the problem ('' when the model looks usable)."""
+    problem = _problem(model)[:500]
+    LanguageModel.objects.filter(pk=model.pk).update(check_error=problem, checked_at=timezone.now())
+    model.check_error, model.checked_at = problem, timezone.now()
+    return problem
+
+
+def try_model(model: LanguageModel) -> dict[str, Any]:
+    """Send one tiny chat request; report the answer, the time it took and the tokens used."""
+    started = time.monotonic()
+    try:
+        with get_client(model) as client:
+            result = client.complete([{"role": "user", "content": TEST_PROMPT}], max_tokens=16)
+    except LlmError as exc:
+        return {"ok": False, "error": str(exc), "seconds": round(time.monotonic() - started, 3)}
+    return {
+        "ok": True,
+        "reply": result.text.strip()[:200],
+        "seconds": round(time.monotonic() - started, 3),
+        "usage": client.usage.as_dict(),
+    }

@@ -1,0 +1,148 @@
+"""The OpenAI chat completions API, spoken by OpenAI and by vLLM, Ollama, llama.cpp's server
+and most other LLM servers.
+
+httpx is used directly rather than the ``openai`` package so that the retry policy is ours and
+exact: timeouts, connection errors, 408/429/5xx and malformed answers are retried with
+exponential backoff and jitter (``Retry-After`` honoured), at most ``max_tries`` attempts in all;
+other 4xx answers are configuration errors and fail at once with a clear reason. The API key is
+read from the environment variable the model names; it is never stored, logged or shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Any
+
+import httpx
+
+from llm_models.providers.base import ChatResult, LlmError, LlmUnavailable, Usage
+
+log = logging.getLogger(__name__)
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+RETRY_STATUSES = frozenset({408, 409, 425, 429})
+MAX_RETRY_AFTER = 60.0
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return " ".join(response.text.split())[:200]
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("message") or error)[:200]
+    return str(error or body)[:200]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return min(MAX_RETRY_AFTER, max(0.0, float(response.headers["retry-after"])))
+    except (KeyError, ValueError):
+        return None
+
+
+def _parse(response: httpx.Response) -> ChatResult:
+    """The answer's text and usage; ValueError when the body is not a chat completion."""
+    body = response.json()
+    choice = body["choices"][0]
+    text = choice["message"]["content"]
+    if not isinstance(text, str):
+        raise ValueError("the answer has no text content")
+    usage = body.get("usage") or {}
+    return ChatResult(
+        text=text,
+        finish_reason=str(choice.get("finish_reason") or ""),
+        usage=Usage(
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            requests=1,
+        ),
+    )
+
+
+class ChatClient:
+    """One model's chat endpoint. ``usage`` adds up every request made through this client."""
+
+    def __init__(self, *, model: str, base_url: str = "", api_key: str = "", key_source: str = "",
+                 timeout: float = 120.0, max_tokens: int = 2048, context_window: int = 8192,
+                 temperature: float | None = None,
+                 extra: dict[str, Any] | None = None, max_tries: int = 3, backoff: float = 2.0,
+                 completion_tokens_field: str = "max_tokens") -> None:  # fmt: skip
+        self.model = model
+        self.base_url = (base_url or OPENAI_BASE_URL).rstrip("/")
+        self.key_source = key_source or "the environment"
+        self.timeout = timeout
+        self.max_tokens = max_tokens
+        self.context_window = context_window
+        self.temperature = temperature
+        self.extra = dict(extra or {})
+        self.max_tries = max(1, max_tries)
+        self.backoff = backoff
+        self.completion_tokens_field = completion_tokens_field
+        self.usage = Usage()
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ChatClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        return self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+
+    def complete(self, messages: list[dict[str, str]], *, max_tokens: int | None = None) -> ChatResult:
+        body: dict[str, Any] = {**self.extra, "model": self.model, "messages": messages, "stream": False}
+        body[self.completion_tokens_field] = max_tokens or self.max_tokens
+        if self.temperature is not None:
+            body["temperature"] = self.temperature
+        url = f"{self.base_url}/chat/completions"
+        problem = ""
+        for attempt in range(1, self.max_tries + 1):
+            retry_after = None
+            try:
+                response = self._http.post(url, json=body)
+            except httpx.TimeoutException:
+                problem = f"no answer within {self.timeout:g} s"
+            except httpx.TransportError as exc:
+                problem = f"cannot reach {self.base_url} ({type(exc).__name__})"
+            else:
+                if response.status_code == 200:
+                    try:
+                        result = _parse(response)
+                    except (ValueError, KeyError, IndexError, TypeError) as exc:
+                        problem = f"malformed answer ({type(exc).__name__})"
+                    else:
+                        self.usage.add(result.usage)
+                        return result
+                elif response.status_code in RETRY_STATUSES or response.status_code >= 500:
+                    problem = f"HTTP {response.status_code}: {_error_message(response)}"
+                    retry_after = _retry_after(response)
+                else:
+                    self.usage.failed_requests += 1
+                    raise self._config_error(response)
+            self.usage.failed_requests += 1
+            if attempt < self.max_tries:
+                delay = self._delay(attempt, retry_after)
+                log.warning(
+                    "LLM %s: %s; try %d of %d in %.1fs", self.model, problem, attempt + 1, self.max_tries, delay
+                )
+                time.sleep(delay)
+        raise LlmUnavailable(f"the LLM failed {self.max_tries} times: {problem}")
+
+    def _config_error(self, response: httpx.Response) -> LlmError:
+        status, message = response.status_code, _error_message(response)
+        if status in (401, 403):
+            return LlmError(f"the LLM API rejected the key from {self.key_source} ({status})")
+        if status == 404:
+            return LlmError(f"the LLM API at {self.base_url} does not know model {self.model!r} (404): {message}")
+        return LlmError(f"the LLM API refused the request ({status}): {message}")

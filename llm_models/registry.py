@@ -1,0 +1,58 @@
+"""Pick a LanguageModel and build its chat client."""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+
+from llm_models.models import LanguageModel, Provider
+from llm_models.providers.base import LlmError
+from llm_models.providers.openai_chat import ChatClient
+
+
+class LanguageModelNotFound(Exception):
+    pass
+
+
+def resolve_language_model(ref: str | int | None, *, default: bool = False) -> LanguageModel | None:
+    """A model by id or name. With an empty ``ref``: the default model when ``default`` is set
+    (LanguageModelNotFound if none is configured), else None."""
+    if ref in (None, ""):
+        if not default:
+            return None
+        model = LanguageModel.objects.filter(is_default=True).first()
+        if model is None:
+            raise LanguageModelNotFound("no llm_model_id given and no default LLM is configured")
+        return model
+    text = str(ref).strip()
+    query = LanguageModel.objects.filter(pk=int(text)) if text.isdigit() else LanguageModel.objects.filter(name=text)
+    model = query.first()
+    if model is None:
+        raise LanguageModelNotFound(f"unknown LLM {text!r}")
+    return model
+
+
+def read_api_key(model: LanguageModel) -> str:
+    return os.environ.get(model.api_key_env, "") if model.api_key_env else ""
+
+
+def get_client(model: LanguageModel) -> ChatClient:
+    key = read_api_key(model)
+    if model.provider == Provider.OPENAI and not key:
+        raise LlmError(f"the environment variable {model.api_key_env or '(none named)'} with the API key is not set")
+    return ChatClient(
+        model=model.model,
+        base_url=model.base_url,
+        api_key=key,
+        key_source=model.api_key_env,
+        timeout=model.timeout,
+        max_tokens=model.max_tokens,
+        context_window=model.context_window,
+        temperature=model.temperature,
+        extra=model.options,
+        max_tries=settings.LLM_MAX_TRIES,
+        backoff=settings.LLM_RETRY_BACKOFF,
+        # OpenAI's newer models take max_completion_tokens; other servers know max_tokens.
+        completion_tokens_field="max_completion_tokens" if model.provider == Provider.OPENAI else "max_tokens",
+    )
