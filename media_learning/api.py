@@ -12,12 +12,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from knowledge.api.views import visible_documents
-from knowledge.models import Document, Status
+from knowledge.models import Document, ParagraphKind, Status
 from media_learning import export
 from media_learning.pipeline.decode import MediaError
 from media_learning.pipeline.extract import CODECS, SAMPLE_RATES, extract_audio
 from media_learning.pipeline.runner import local_media
-from media_learning.pipeline.transcribe import load_transcript
+from media_learning.pipeline.transcribe import MediaTranscript, load_transcript
+from stt_models.providers.base import Segment
+
+SOURCES = ("segments", "paragraphs")
+
+
+def paragraph_transcript(document: Document) -> MediaTranscript:
+    """The indexed transcript paragraphs (polished when an LLM polished them) as one transcript."""
+    paragraphs = document.paragraphs.filter(kind=ParagraphKind.TRANSCRIPT).order_by("position")
+    segments = [Segment(start=p.start, end=p.end, text=p.content) for p in paragraphs]
+    return MediaTranscript(language=document.language, duration=document.duration or 0.0, segments=segments)
 
 
 def download_name(document: Document, extension: str) -> str:
@@ -30,21 +40,34 @@ class DocumentTranscript(APIView):
         parameters=[
             OpenApiParameter("format", str, enum=list(export.FORMATS), description="default json"),
             OpenApiParameter("words", bool, description="json only: include word timestamps when recorded"),
+            OpenApiParameter(
+                "source",
+                str,
+                enum=list(SOURCES),
+                description="segments (default): the speech model's timed segments, as transcribed; paragraphs: "
+                "the indexed paragraphs, polished when the upload named an LLM",
+            ),  # fmt: skip
         ],
         responses={200: dict, 400: None, 409: None},
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         document = get_object_or_404(visible_documents(request), pk=pk)
         fmt = request.query_params.get("format", "json")
+        source = request.query_params.get("source", "segments")
+        errors = {}
         if fmt not in export.FORMATS:
-            return Response({"format": [f"one of {', '.join(export.FORMATS)}"]}, status=400)
+            errors["format"] = [f"one of {', '.join(export.FORMATS)}"]
+        if source not in SOURCES:
+            errors["source"] = [f"one of {', '.join(SOURCES)}"]
+        if errors:
+            return Response(errors, status=400)
         if document.status != Status.SUCCESS:
             return Response({"detail": f"the transcript is ready when the document is SUCCESS, not {document.status}"},
                             status=409)  # fmt: skip
-        transcript = load_transcript(document)
+        transcript = load_transcript(document) if source == "segments" else paragraph_transcript(document)
         if fmt == "json":
             words = request.query_params.get("words", "").lower() in ("1", "true", "yes")
-            return Response(export.to_json(transcript, words=words))
+            return Response({**export.to_json(transcript, words=words), "summary": document.summary})
         body = {"txt": export.to_txt, "srt": export.to_srt, "vtt": export.to_vtt}[fmt](transcript)
         response = HttpResponse(body, content_type=export.FORMATS[fmt])
         response["Content-Disposition"] = f'inline; filename="{download_name(document, fmt)}"'

@@ -97,6 +97,16 @@ def api(user):
     return client
 
 
+@pytest.fixture
+def staff(django_user_model):
+    """An API client logged in as a staff user (who may write to the model registries)."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("ops", password="pw-ops-123", is_staff=True))
+    return client
+
+
 def wait_for_documents(ids: list[int], timeout: float = 120.0) -> list:
     """Every document once terminal, with paragraph_count (TimeoutError names the stuck ones)."""
     from knowledge.ingest import wait_until_finished

@@ -69,6 +69,12 @@ def test_upload_with_llm_polishes_keeps_timestamps_and_indexes_the_summary(
     assert usage["prompt_tokens"] == chat_server.answered_tokens["prompt"]
     assert usage["total_tokens"] == sum(chat_server.answered_tokens.values())
 
+    export = f"/api/knowledge/document/{doc_id}/transcript/"
+    polished_srt = api.get(export, {"format": "srt", "source": "paragraphs"}).content.decode()
+    as_json = api.get(export, {"format": "json"}).json()
+    assert all(p["content"] in polished_srt for p in transcript) and "Summary" not in polished_srt
+    assert as_json["summary"] == detail["summary"] and as_json["segments"][0]["text"] in transcript[0]["raw_content"]
+
     hits = api.get(f"/api/knowledge/{kb_id}/search/", {"q": detail["summary"], "top_k": 3}).data
     assert hits[0]["kind"] == "summary" and hits[0]["document_id"] == doc_id
     assert hits[0]["media_url"].endswith("#t=0.00")
@@ -113,3 +119,25 @@ def test_upload_llm_choices_are_validated(api, kb_id, language_model):
     created = summary_only.data["documents"][0]
     assert created["llm_model"] == "editor"
     assert created["options"] == {"enable_punctuation": False, "enable_summary": True}
+
+
+def test_ingest_command_takes_an_llm_and_its_options(speech_models, language_model, chat_server, celery_worker,
+                                                     capsys):  # fmt: skip
+    import json
+
+    from django.core.management import call_command
+
+    call_command(
+        "ingest", str(fixture_path("jupiter_en.mp3")), "--knowledge", "cli-llm", "--llm-model", "editor",
+        "--option", "enable_punctuation=false", "--option", "summary_prompt=One line, please.",
+        "--wait", "--json", "--timeout", "120",
+    )  # fmt: skip
+
+    (doc,) = json.loads(capsys.readouterr().out)
+    assert doc["status"] == Status.SUCCESS and doc["warnings"] == []
+    assert doc["llm_model"] == "editor" and doc["summary"].startswith("Summary: ")
+    assert chat_server.polish_requests() == [] and len(chat_server.summary_requests()) == 1
+    assert chat_server.summary_requests()[0]["messages"][0]["content"].startswith("One line, please.")
+    kinds = [p["kind"] for p in doc["paragraphs"]]
+    assert kinds[-1] == "summary" and set(kinds[:-1]) == {"transcript"}
+    assert all(p["raw_content"] == "" for p in doc["paragraphs"])

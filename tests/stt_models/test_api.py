@@ -1,19 +1,11 @@
 """/api/stt-models/: list, create, update, check on save, and the test transcription on a worker."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from stt_models.models import SpeechModel
 from tests.stt_models.openai_server import OpenAIAudioServer
 
 SECRET = "sk-test-77aa55"
-
-
-@pytest.fixture
-def staff(django_user_model):
-    client = APIClient()
-    client.force_authenticate(django_user_model.objects.create_user("ops", password="pw-ops-123", is_staff=True))
-    return client
 
 
 @pytest.fixture
