@@ -44,12 +44,17 @@ def _problem(model: LanguageModel) -> str:
     return ""
 
 
+def record_problem(model: LanguageModel, problem: str | Exception) -> str:
+    """Store ``problem`` ('' for none) as the model's check result, where admin and API show it."""
+    text = str(problem)[:500]
+    LanguageModel.objects.filter(pk=model.pk).update(check_error=text, checked_at=timezone.now())
+    model.check_error, model.checked_at = text, timezone.now()
+    return text
+
+
 def check_model(model: LanguageModel) -> str:
     """Record and return the problem ('' when the model looks usable)."""
-    problem = _problem(model)[:500]
-    LanguageModel.objects.filter(pk=model.pk).update(check_error=problem, checked_at=timezone.now())
-    model.check_error, model.checked_at = problem, timezone.now()
-    return problem
+    return record_problem(model, _problem(model))
 
 
 def try_model(model: LanguageModel) -> dict[str, Any]:

@@ -40,6 +40,7 @@ class LlmOutcome:
     drafts: list[ParagraphDraft]
     summary: str = ""
     warnings: list[str] = field(default_factory=list)
+    error: LlmError | None = None  # why the LLM work stopped early, if it did
 
 
 def _item_tokens(pid: int, text: str) -> int:
@@ -88,7 +89,7 @@ def plausible(raw: str, polished: str) -> bool:
     return after > 0 and 0.6 <= after / max(1, before) <= 1.5
 
 
-def _span(drafts: Sequence[ParagraphDraft], indexes: Sequence[int]) -> str:
+def _span(indexes: Sequence[int]) -> str:
     first, last = indexes[0] + 1, indexes[-1] + 1
     return f"paragraph {first}" if first == last else f"paragraphs {first}-{last}"
 
@@ -187,22 +188,22 @@ def polish_and_summarize(
             f"polishing: {len(too_long)} paragraph(s) too long for the LLM's context were kept as transcribed"
         )
     unusable = 0
+    unpolished = ""  # the paragraphs left as transcribed when the LLM stops mid-way
     try:
         for number, chunk in enumerate(chunks):
-            try:
-                unusable += len(_polish_chunk(client, outcome.drafts, chunk, language))
-            except LlmError as exc:
-                rest = [i for c in chunks[number:] for i in c]
-                raise LlmError(f"{exc}; {_span(outcome.drafts, rest)} kept as transcribed") from exc
+            unpolished = f"; {_span([i for c in chunks[number:] for i in c])} kept as transcribed"
+            unusable += len(_polish_chunk(client, outcome.drafts, chunk, language))
             step()
+        unpolished = ""
         if summary:
             texts = [d.content for d in outcome.drafts]
             outcome.summary = summarize(client, texts, language, summary_prompt, on_request=step)
             if not outcome.summary:
                 outcome.warnings.append("summary: the LLM returned an empty summary")
     except LlmError as exc:
+        outcome.error = exc
         missing = "; no summary" if summary and not outcome.summary else ""
-        outcome.warnings.append(f"LLM step incomplete, raw transcript kept: {exc}{missing}")
+        outcome.warnings.append(f"LLM step incomplete, raw transcript kept: {exc}{unpolished}{missing}")
     if unusable:
         outcome.warnings.append(
             f"polishing: the LLM's answer was unusable for {unusable} paragraph(s); kept as transcribed"

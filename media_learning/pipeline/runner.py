@@ -21,8 +21,9 @@ from django.db.models.fields.files import FieldFile
 
 from knowledge import status
 from knowledge.models import Document, Stage, Status
+from llm_models.checks import record_problem
 from llm_models.models import LanguageModel
-from llm_models.providers.base import LlmError
+from llm_models.providers.base import LlmError, LlmUnavailable
 from llm_models.registry import get_client
 from media_learning.pipeline import decode, index, polish, split
 from media_learning.pipeline.transcribe import transcribe_media
@@ -87,6 +88,7 @@ def _polish(document: Document, task_id: str, model: LanguageModel, drafts: list
     try:
         client = get_client(model)
     except LlmError as exc:
+        record_problem(model, exc)
         return polish.LlmOutcome(drafts=drafts, warnings=[f"LLM skipped, raw transcript kept: {exc}"]), {}
     options = document.options
     with client:
@@ -97,6 +99,8 @@ def _polish(document: Document, task_id: str, model: LanguageModel, drafts: list
             summary_prompt=options.get("summary_prompt", ""),
             on_progress=on_progress,
         )  # fmt: skip
+    if outcome.error is not None and not isinstance(outcome.error, LlmUnavailable):
+        record_problem(model, outcome.error)  # a configuration error: show it on the model too
     return outcome, {"model": model.name, **client.usage.as_dict()}
 
 

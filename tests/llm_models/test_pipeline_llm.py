@@ -97,6 +97,29 @@ def test_llm_down_still_reaches_success_with_the_raw_transcript_and_a_warning(
     paragraphs = api.get(f"/api/knowledge/document/{doc_id}/paragraphs/").data["results"]
     assert paragraphs and all(p["kind"] == "transcript" and p["raw_content"] == "" for p in paragraphs)
     assert "jupiter" in " ".join(p["content"] for p in paragraphs).lower()
+    language_model.refresh_from_db()
+    assert language_model.check_error == ""  # an outage is not a configuration problem
+
+
+def test_rejected_key_is_reported_on_the_document_and_on_the_model(
+    api, kb_id, language_model, chat_server, celery_worker, monkeypatch
+):
+    monkeypatch.setenv("TEST_LLM_KEY", "sk-revoked-42")
+    response = api.post(f"/api/knowledge/{kb_id}/document/", {"file": [upload("jupiter_en.mp3")],
+                                                              "llm_model_id": "editor"})  # fmt: skip
+    doc_id = response.data["documents"][0]["id"]
+    wait_until_finished([doc_id], timeout=120, poll=0.2)
+
+    detail = api.get(f"/api/knowledge/document/{doc_id}/").data
+    assert detail["status"] == Status.SUCCESS and detail["paragraph_count"] >= 1
+    expected = "the LLM API rejected the key from TEST_LLM_KEY (401)"
+    (warning,) = detail["warnings"]
+    assert warning.startswith(f"LLM step incomplete, raw transcript kept: {expected}; paragraph")
+    assert warning.endswith("kept as transcribed; no summary")
+    assert chat_server.attempts == 1  # not retried
+    language_model.refresh_from_db()
+    assert language_model.check_error == expected
+    assert "sk-revoked-42" not in str(detail) and "sk-revoked-42" not in language_model.check_error
 
 
 def test_upload_llm_choices_are_validated(api, kb_id, language_model):
