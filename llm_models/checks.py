@@ -13,6 +13,7 @@ from llm_models.models import LanguageModel
 from llm_models.providers.base import LlmError
 from llm_models.providers.openai_chat import OPENAI_BASE_URL
 from llm_models.registry import get_client, read_api_key
+from stt_models.checks import probe_api
 
 TEST_PROMPT = "Reply with the single word OK."
 
@@ -29,15 +30,9 @@ def _problem(model: LanguageModel) -> str:
     if model.api_key_env and not key:
         return f"the environment variable {model.api_key_env} is not set here"
     base = (model.base_url or OPENAI_BASE_URL).rstrip("/")
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    try:
-        response = httpx.get(f"{base}/models", headers=headers, timeout=min(model.timeout, 10.0))
-    except httpx.HTTPError as exc:
-        return f"cannot reach {base}: {type(exc).__name__}"
-    if response.status_code in (401, 403):
-        return f"{base} rejected the key from {model.api_key_env or 'the environment'} ({response.status_code})"
-    if response.status_code >= 500:
-        return f"{base} answered {response.status_code}"
+    problem, response = probe_api(base, key, model.api_key_env, timeout=min(model.timeout, 10.0))
+    if problem or response is None:
+        return problem
     offered = _offered(response) if response.status_code == 200 else []
     if offered and model.model not in offered:
         return f"{base} does not offer model {model.model!r} (it offers: {', '.join(offered[:10])})"

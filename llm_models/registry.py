@@ -9,6 +9,7 @@ from django.conf import settings
 from llm_models.models import LanguageModel, Provider
 from llm_models.providers.base import LlmError
 from llm_models.providers.openai_chat import ChatClient
+from stt_models.registry import find_by_id_or_name
 
 
 class LanguageModelNotFound(Exception):
@@ -25,11 +26,9 @@ def resolve_language_model(ref: str | int | None, *, default: bool = False) -> L
         if model is None:
             raise LanguageModelNotFound("no llm_model_id given and no default LLM is configured")
         return model
-    text = str(ref).strip()
-    query = LanguageModel.objects.filter(pk=int(text)) if text.isdigit() else LanguageModel.objects.filter(name=text)
-    model = query.first()
+    model = find_by_id_or_name(LanguageModel.objects.all(), ref)
     if model is None:
-        raise LanguageModelNotFound(f"unknown LLM {text!r}")
+        raise LanguageModelNotFound(f"unknown LLM {str(ref).strip()!r}")
     return model
 
 

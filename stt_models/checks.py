@@ -11,21 +11,27 @@ from stt_models.models import API_PROVIDERS, Device, SpeechModel
 from stt_models.providers.openai_api import OPENAI_BASE_URL, read_api_key
 
 
+def probe_api(base_url: str, key: str, key_env: str, timeout: float = 5.0) -> tuple[str, httpx.Response | None]:
+    """``GET {base_url}/models`` with the key: the problem ('' when none) and the response. Shared
+    by the speech and LLM registries; the key itself never appears in the problem."""
+    base = base_url.rstrip("/")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = httpx.get(f"{base}/models", headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        return f"cannot reach {base}: {type(exc).__name__}", None
+    if response.status_code in (401, 403):
+        return f"{base} rejected the key from {key_env or 'the environment'} ({response.status_code})", response
+    if response.status_code >= 500:
+        return f"{base} answered {response.status_code}", response
+    return "", response
+
+
 def _api_problem(model: SpeechModel) -> str:
     key = read_api_key(model.api_key_env)
     if model.api_key_env and not key:
         return f"the environment variable {model.api_key_env} is not set here"
-    base = (model.base_url or OPENAI_BASE_URL).rstrip("/")
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    try:
-        response = httpx.get(f"{base}/models", headers=headers, timeout=5.0)
-    except httpx.HTTPError as exc:
-        return f"cannot reach {base}: {type(exc).__name__}"
-    if response.status_code in (401, 403):
-        return f"{base} rejected the key from {model.api_key_env or 'the environment'} ({response.status_code})"
-    if response.status_code >= 500:
-        return f"{base} answered {response.status_code}"
-    return ""
+    return probe_api(model.base_url or OPENAI_BASE_URL, key, model.api_key_env)[0]
 
 
 def _local_problem(model: SpeechModel) -> str:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.conf import settings
+from django.db.models import Model, QuerySet
 
 from stt_models.models import API_PROVIDERS, Provider, SpeechModel
 from stt_models.providers.base import SpeechProvider, SttError
 
+M = TypeVar("M", bound=Model)
+
 
 class SpeechModelNotFound(Exception):
     pass
+
+
+def find_by_id_or_name(queryset: QuerySet[M], ref: str | int) -> M | None:
+    """The row whose id (all digits) or name is ``ref``; shared by the speech and LLM registries."""
+    text = str(ref).strip()
+    return (queryset.filter(pk=int(text)) if text.isdigit() else queryset.filter(name=text)).first()
 
 
 def resolve_speech_model(ref: str | int | None) -> SpeechModel:
@@ -19,11 +30,9 @@ def resolve_speech_model(ref: str | int | None) -> SpeechModel:
         if model is None:
             raise SpeechModelNotFound("no stt_model_id given and no default speech model is configured")
         return model
-    text = str(ref).strip()
-    query = SpeechModel.objects.filter(pk=int(text)) if text.isdigit() else SpeechModel.objects.filter(name=text)
-    model = query.first()
+    model = find_by_id_or_name(SpeechModel.objects.all(), ref)
     if model is None:
-        raise SpeechModelNotFound(f"unknown speech model {text!r}")
+        raise SpeechModelNotFound(f"unknown speech model {str(ref).strip()!r}")
     return model
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.loopback import JsonHandler, LoopbackServer
 
 FIXES = {"jupyter": "Jupiter", "jupitor": "Jupiter"}
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -34,7 +34,7 @@ def polish_text(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-class ChatServer:
+class ChatServer(LoopbackServer):
     def __init__(self, *, api_key: str = "test-llm-key", models: tuple[str, ...] = ("editor-1",),
                  context_window: int = 8192) -> None:  # fmt: skip
         self.api_key = api_key
@@ -49,29 +49,9 @@ class ChatServer:
         self.largest_request = 0  # tokens (prompt + max_tokens) of the largest request seen
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, status: int, data: bytes, content_type: str = "application/json") -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", content_type)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a scripted slow answer)
-
+        class Handler(JsonHandler):
             def _error(self, status: int, message: str, headers: dict | None = None) -> None:
-                data = json.dumps({"error": {"message": message, "type": "error", "code": status}}).encode()
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_json(status, {"error": {"message": message, "type": "error", "code": status}}, headers)
 
             def _authorised(self) -> bool:
                 if server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
@@ -84,7 +64,7 @@ class ChatServer:
                     return self._error(404, f"no route {self.path}")
                 if self._authorised():
                     body = {"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]}
-                    self._send(200, json.dumps(body).encode())
+                    self.send_json(200, body)
 
             def do_POST(self) -> None:
                 server.attempts += 1
@@ -99,7 +79,7 @@ class ChatServer:
                     return self._error(action, "scripted failure", {"Retry-After": "0"} if action == 429 else None)
                 time.sleep(server.slow_seconds if action == "slow" else server.delay)
                 if action == "malformed":
-                    return self._send(200, b'{"id": "chatcmpl-1", "choices": [{"message": ')
+                    return self.send_body(200, b'{"id": "chatcmpl-1", "choices": [{"message": ')
                 if body.get("model") not in server.models:
                     return self._error(404, f"The model `{body.get('model')}` does not exist.")
                 prompt = sum(count_tokens(m["content"]) for m in body["messages"])
@@ -127,14 +107,9 @@ class ChatServer:
                         "total_tokens": prompt + completion,
                     },  # fmt: skip
                 }
-                self._send(200, json.dumps(answer, ensure_ascii=False).encode())
+                self.send_json(200, answer)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.serve(Handler)
 
     @staticmethod
     def answer(messages: list[dict[str, str]]) -> str:
@@ -152,11 +127,3 @@ class ChatServer:
 
     def summary_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if '"paragraphs"' not in r["messages"][0]["content"]]
-
-    def __enter__(self) -> ChatServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()

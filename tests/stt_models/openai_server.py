@@ -4,36 +4,25 @@ faster-whisper service would). It stands in for the remote paid API in tests."""
 
 from __future__ import annotations
 
-import json
 import tempfile
-import threading
 from email.parser import BytesParser
 from email.policy import default as email_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from media_learning.pipeline.decode import load_audio, probe
 from stt_models.providers.faster_whisper import load_model
+from tests.loopback import JsonHandler, LoopbackServer
 
 
-class OpenAIAudioServer:
+class OpenAIAudioServer(LoopbackServer):
     def __init__(self, api_key: str = "test-key") -> None:
         self.api_key = api_key
         self.requests: list[dict[str, Any]] = []
         self.fail_next: int | None = None  # answer the next request with this status
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _json(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(JsonHandler):
+            _json = JsonHandler.send_json
 
             def do_GET(self) -> None:
                 if self.path != "/v1/models":
@@ -59,12 +48,7 @@ class OpenAIAudioServer:
                 server.requests.append({"form": form, "file_bytes": len(files.get("file", b""))})
                 self._json(200, server.transcribe(files["file"], form))
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.serve(Handler)
 
     @staticmethod
     def parse(content_type: str, body: bytes) -> tuple[dict[str, list[str]], dict[str, bytes]]:
@@ -114,11 +98,3 @@ class OpenAIAudioServer:
                 {"word": w.word.strip(), "start": w.start, "end": w.end} for s in segments for w in s.words
             ]
         return body
-
-    def __enter__(self) -> OpenAIAudioServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
