@@ -134,3 +134,39 @@ class Paragraph(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.position}"
+
+
+class RunOutcome(models.TextChoices):
+    RUNNING = "running"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    RETRY = "RETRY"  # a transient error; the task was retried
+    REVOKED = "REVOKED"
+    LOST = "LOST"  # the worker died (killed, out of memory) or the broker lost the task
+
+
+class ProcessingRun(models.Model):
+    """One attempt at processing a document: who ran it, with what, how long, how it ended."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="runs")
+    attempt = models.PositiveIntegerField()
+    task_id = models.CharField(max_length=64)
+    worker = models.CharField(max_length=200, blank=True, help_text="worker host name and process id")
+    stt_model = models.CharField(max_length=100, blank=True)
+    llm_model = models.CharField(max_length=100, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    outcome = models.CharField(max_length=8, choices=RunOutcome.choices, default=RunOutcome.RUNNING)
+    error_type = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True, help_text="the end of the traceback, for unexpected errors")
+    # seconds per step, e.g. {"transcribe": 12.1, "polish": 3.4, "index": 0.8}
+    timings = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["document_id", "attempt"]
+        constraints = [models.UniqueConstraint(fields=["document", "attempt"], name="processing_run_attempt")]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} attempt {self.attempt}: {self.outcome}"

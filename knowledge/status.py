@@ -9,8 +9,10 @@ cleanly instead of overwriting: the caller learns from the row count whether it 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
@@ -41,14 +43,46 @@ def _move(query: Q, status: str, **fields: Any) -> int:
     return Document.objects.filter(query).update(status=status, status_meta=_stamp(status), updated_at=Now(), **fields)
 
 
+def _lease_free() -> Q:
+    """The heartbeat says no process is running the document (none yet, released, or stale)."""
+    stale = Now() - timedelta(seconds=settings.HEARTBEAT_LEASE)
+    return Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale)
+
+
 def claim(document_id: int, task_id: str) -> bool:
-    """PENDING -> STARTED/transcribing. A retry of the same task re-claims its STARTED document."""
-    query = Q(pk=document_id) & (Q(status=Status.PENDING) | Q(status=Status.STARTED, task_id=task_id))
+    """PENDING -> STARTED/transcribing. The same task id may take its STARTED document back (a
+    retry, or a redelivery after its worker died) once the lease is free."""
+    query = Q(pk=document_id) & (Q(status=Status.PENDING) | (Q(status=Status.STARTED, task_id=task_id) & _lease_free()))
     return bool(
         _move(
             query, Status.STARTED, stage=Stage.TRANSCRIBING, progress=0.0, error="", task_id=task_id, heartbeat_at=Now()
         )  # fmt: skip
     )
+
+
+def held_by_live_run(document_id: int, task_id: str) -> bool:
+    """STARTED under this very task id with a fresh heartbeat: another copy of the task runs it."""
+    query = Q(pk=document_id, status=Status.STARTED, task_id=task_id) & ~_lease_free()
+    return Document.objects.filter(query).exists()
+
+
+def beat(document_id: int, task_id: str) -> bool:
+    """Heartbeat only (the background thread): True while the task still owns the document."""
+    return bool(Document.objects.filter(_owned(document_id, task_id)).update(heartbeat_at=Now()))
+
+
+def release(document_id: int, task_id: str) -> None:
+    """Free the lease at once (before a retry), so the retried task need not wait for it."""
+    Document.objects.filter(_owned(document_id, task_id)).update(heartbeat_at=None, updated_at=Now())
+
+
+def requeue(document_id: int, old_task_id: str, new_task_id: str, from_status: str) -> bool:
+    """The reaper's move: a stuck PENDING or STARTED document back to PENDING under a new task id,
+    provided nothing changed since the reaper looked."""
+    query = Q(pk=document_id, status=from_status, task_id=old_task_id)
+    if from_status == Status.STARTED:
+        query &= _lease_free()
+    return bool(_move(query, Status.PENDING, stage=Stage.NONE, progress=0.0, task_id=new_task_id, heartbeat_at=None))
 
 
 def _owned(document_id: int, task_id: str) -> Q:

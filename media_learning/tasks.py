@@ -1,24 +1,36 @@
-"""Celery tasks: thin wrappers over media_learning.pipeline."""
+"""Celery tasks: thin wrappers over media_learning.pipeline and knowledge.reaper."""
 
 from __future__ import annotations
 
-from celery import shared_task
+import random
 
-from knowledge import status
+from celery import shared_task
+from django.conf import settings
+
+from knowledge import reaper, status
 from knowledge.models import Status
 from media_learning import control, warmup  # noqa: F401 - registers worker warm-up signals and control commands
 from media_learning.pipeline import runner
 
-MAX_RETRIES = 3
+
+def retry_delay(retries: int) -> float:
+    """Exponential backoff with jitter: about 5 s, 10 s, 20 s ... (MEDIA_RETRY_BACKOFF doubling)."""
+    return min(300.0, settings.MEDIA_RETRY_BACKOFF * 2**retries * random.uniform(0.5, 1.5))
 
 
-@shared_task(bind=True, name="media_learning.process_document", max_retries=MAX_RETRIES, acks_late=True,
-             reject_on_worker_lost=True)  # fmt: skip
+@shared_task(bind=True, name="media_learning.process_document", acks_late=True, reject_on_worker_lost=True)
 def process_document(self, *, document_id: int) -> str:  # noqa: ANN001 - bound Celery task
     try:
-        return runner.run(document_id, task_id=self.request.id)
+        return runner.run(document_id, task_id=self.request.id, worker=self.request.hostname or "")
     except runner.TransientError as exc:
-        if self.request.retries >= MAX_RETRIES:
-            status.fail(document_id, f"gave up after {MAX_RETRIES} retries: {exc}", task_id=self.request.id)
+        tries = self.request.retries + 1
+        if tries >= settings.MEDIA_MAX_TRIES:
+            status.fail(document_id, f"gave up after {tries} tries: {exc}", task_id=self.request.id)
             return Status.FAILURE
-        raise self.retry(exc=exc, countdown=min(60, 5 * 2**self.request.retries)) from exc
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries), max_retries=None) from exc
+
+
+@shared_task(name="media_learning.reap_stuck")
+def reap_stuck() -> list[dict]:
+    """Periodic (Celery beat): re-enqueue or fail documents whose task was lost."""
+    return [action.as_dict() for action in reaper.reap()]

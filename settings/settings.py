@@ -188,11 +188,35 @@ SEARCH_MAX_TOP_K = env_int("SEARCH_MAX_TOP_K", 100)
 LLM_MAX_TRIES = env_int("LLM_MAX_TRIES", 3)
 LLM_RETRY_BACKOFF = env_float("LLM_RETRY_BACKOFF", 2.0)
 
+# --- Reliability ------------------------------------------------------------------------------
+# A running task writes heartbeat_at every HEARTBEAT_SECONDS from a background thread. A
+# redelivered copy of the same task may take a STARTED document over only once its heartbeat is
+# older than HEARTBEAT_LEASE seconds (so a live run is never doubled).
+HEARTBEAT_SECONDS = env_float("HEARTBEAT_SECONDS", 5.0)
+HEARTBEAT_LEASE = env_float("HEARTBEAT_LEASE", 15.0)
+# Tries per document for transient errors (database, speech API 5xx/429), with exponential
+# backoff from MEDIA_RETRY_BACKOFF seconds and jitter.
+MEDIA_MAX_TRIES = env_int("MEDIA_MAX_TRIES", 3)
+MEDIA_RETRY_BACKOFF = env_float("MEDIA_RETRY_BACKOFF", 5.0)
+# The reaper (every REAPER_INTERVAL s, from Celery beat) re-enqueues STARTED documents whose
+# heartbeat is older than REAP_STARTED_AFTER s and PENDING ones older than REAP_PENDING_AFTER s
+# whose task is neither queued nor held by a worker; after REAP_MAX_LOST lost runs it fails them.
+REAPER_INTERVAL = env_float("REAPER_INTERVAL", 30.0)
+REAP_STARTED_AFTER = env_float("REAP_STARTED_AFTER", 60.0)
+REAP_PENDING_AFTER = env_float("REAP_PENDING_AFTER", 300.0)
+REAP_MAX_LOST = env_int("REAP_MAX_LOST", 3)
+CELERY_BEAT_SCHEDULE = {
+    "reap-stuck-documents": {"task": "media_learning.reap_stuck", "schedule": REAPER_INTERVAL},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "knowledge.log_context.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s doc=%(document)s attempt=%(attempt)s: %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},

@@ -10,22 +10,24 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models.fields.files import FieldFile
 
-from knowledge import status
-from knowledge.models import Document, Stage, Status
+from knowledge import log_context, runs, status
+from knowledge.models import Document, ProcessingRun, RunOutcome, Stage, Status
 from llm_models.checks import record_problem
 from llm_models.models import LanguageModel
 from llm_models.providers.base import LlmError, LlmUnavailable
 from llm_models.registry import get_client
 from media_learning.pipeline import decode, index, polish, split
+from media_learning.pipeline.heartbeat import Heartbeat
 from media_learning.pipeline.transcribe import transcribe_media
 from stt_models.providers.base import SttError, SttUnavailable
 from stt_models.registry import SpeechModelNotFound, resolve_speech_model
@@ -104,14 +106,14 @@ def _polish(document: Document, task_id: str, model: LanguageModel, drafts: list
     return outcome, {"model": model.name, **client.usage.as_dict()}
 
 
-def _process(document: Document, task_id: str) -> None:
+def _process(document: Document, task_id: str, run: ProcessingRun) -> None:
     doc_id = document.pk
     speech_model = document.stt_model
     if speech_model is None:  # record which model produced the transcript
         speech_model = resolve_speech_model(None)
         status.report(doc_id, task_id, stt_model=speech_model)
     llm = document.llm_model
-    with local_media(document.file) as path:
+    with local_media(document.file) as path, runs.timed(run, "transcribe"):
         info = decode.probe(path)
         status.report(doc_id, task_id, mime=info.mime, duration=info.duration)
         reporter = ProgressReporter(doc_id, task_id, info.duration, share=LLM_START if llm else INDEX_START)
@@ -127,7 +129,8 @@ def _process(document: Document, task_id: str) -> None:
     summary, usage = "", {}
     if llm is not None and drafts:
         status.report(doc_id, task_id, stage=Stage.POLISHING, progress=LLM_START, warnings=warnings, **found)
-        outcome, usage = _polish(document, task_id, llm, drafts, transcript.language)
+        with runs.timed(run, "polish"):
+            outcome, usage = _polish(document, task_id, llm, drafts, transcript.language)
         drafts, summary, warnings = outcome.drafts, outcome.summary, warnings + outcome.warnings
         if summary:
             end = drafts[-1].end if drafts else transcript.duration
@@ -135,41 +138,77 @@ def _process(document: Document, task_id: str) -> None:
     status.report(doc_id, task_id, stage=Stage.INDEXING, progress=INDEX_START, warnings=warnings, summary=summary,
                   llm_usage=usage, **found)  # fmt: skip
 
-    model, vectors = index.embed_drafts(drafts)
-    index.prepare_index(model, vectors)
-    with transaction.atomic():
-        index.replace_paragraphs(document, drafts, model, vectors)
-        if not status.succeed(doc_id, task_id):
-            raise status.not_owned(doc_id)  # rolls the paragraphs back
+    with runs.timed(run, "index"):
+        model, vectors = index.embed_drafts(drafts)
+        index.prepare_index(model, vectors)
+        with transaction.atomic():
+            index.replace_paragraphs(document, drafts, model, vectors)
+            if not status.succeed(doc_id, task_id):
+                raise status.not_owned(doc_id)  # rolls the paragraphs back
+            runs.finish(run, RunOutcome.SUCCESS)
 
 
-def run(document_id: int, task_id: str) -> str:
-    """Process one document; returns the status it ended in (or 'skipped')."""
-    if not status.claim(document_id, task_id):
-        log.info("document %s not claimable by task %s; skipping", document_id, task_id)
-        return "skipped"
-    started = time.monotonic()
+def _claim(document_id: int, task_id: str) -> bool:
+    if status.claim(document_id, task_id):
+        return True
+    if status.held_by_live_run(document_id, task_id):
+        # Another copy of this task holds a fresh lease: a redelivery right after its worker died
+        # (the heartbeat stops, so wait the lease out once), or a duplicate of a live run (it keeps
+        # beating, so the second claim fails and this copy stands down).
+        time.sleep(settings.HEARTBEAT_LEASE + 1)
+        return status.claim(document_id, task_id)
+    return False
+
+
+def _quietly(action: Callable[..., object], *args: object) -> None:
+    """Bookkeeping that must not hide the original error (the database may be what failed)."""
     try:
-        document = Document.objects.select_related("stt_model", "llm_model").get(pk=document_id)
-        _process(document, task_id)
+        action(*args)
+    except DatabaseError as exc:
+        log.warning("could not record the outcome: %s", exc)
+
+
+def run(document_id: int, task_id: str, worker: str = "") -> str:
+    """Process one document; returns the status it ended in (or 'skipped')."""
+    with log_context.bind(document=document_id):
+        if not _claim(document_id, task_id):
+            log.info("not claimable by task %s; skipping", task_id)
+            return "skipped"
+        try:
+            document = Document.objects.select_related("stt_model", "llm_model").get(pk=document_id)
+        except Document.DoesNotExist:
+            return "skipped"
+        run_ = runs.start(document, task_id, f"{worker or socket.gethostname()} pid {os.getpid()}")
+        with log_context.bind(attempt=run_.attempt), Heartbeat(document_id, task_id):
+            return _run(document, task_id, run_)
+
+
+def _run(document: Document, task_id: str, run: ProcessingRun) -> str:
+    document_id = document.pk
+    try:
+        _process(document, task_id, run)
     except status.Cancelled:
         status.acknowledge_cancel(document_id)
-        log.info("document %s cancelled", document_id)
+        runs.finish(run, RunOutcome.REVOKED, "cancelled")
+        log.info("cancelled")
         return Status.REVOKED
     except status.ClaimLost as exc:
-        log.warning("document %s: %s; stopping", document_id, exc)
-        return "skipped"
-    except Document.DoesNotExist:
+        log.warning("%s; stopping", exc)
+        runs.finish(run, RunOutcome.LOST, exc)
         return "skipped"
     except (decode.MediaError, SttError, SpeechModelNotFound) as exc:
         status.fail(document_id, str(exc), task_id)
-        log.info("document %s failed: %s", document_id, exc)
+        runs.finish(run, RunOutcome.FAILURE, exc)
+        log.info("failed: %s", exc)
         return Status.FAILURE
     except (OperationalError, InterfaceError, SttUnavailable) as exc:
+        _quietly(runs.finish, run, RunOutcome.RETRY, exc)
+        _quietly(status.release, document_id, task_id)
         raise TransientError(status.one_line(str(exc))) from exc
     except Exception as exc:  # every failure must end as FAILURE with a reason, never stuck STARTED
-        log.exception("document %s failed unexpectedly", document_id)
+        log.exception("failed unexpectedly")
         status.fail(document_id, f"internal error: {type(exc).__name__}: {exc}", task_id)
+        runs.finish(run, RunOutcome.FAILURE, exc, with_traceback=True)
         return Status.FAILURE
-    log.info("document %s done in %.2fs", document_id, time.monotonic() - started)
+    log.info("done in %.2fs: %s", sum(run.timings.values()), run.timings)
     return Status.SUCCESS

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 import pytest
 from django.core.files.base import ContentFile
+from django.utils import timezone
 
 from knowledge import status
 from knowledge.models import Document, KnowledgeBase, Stage, Status
@@ -26,10 +29,18 @@ def test_claim_moves_pending_to_started_transcribing_once(document):
     assert "STARTED" in doc.status_meta and doc.heartbeat_at is not None
 
 
-def test_claim_by_same_task_again_is_a_retry(document):
+def test_same_task_reclaims_only_once_the_lease_is_free(document, settings):
     status.claim(document.pk, "task-1")
 
-    assert status.claim(document.pk, "task-1") is True
+    while_running = status.claim(document.pk, "task-1")  # a duplicate of a live run
+    held = status.held_by_live_run(document.pk, "task-1")
+    status.release(document.pk, "task-1")  # what a run does before its retry
+    after_release = status.claim(document.pk, "task-1")
+    Document.objects.filter(pk=document.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=16))
+    after_worker_died = status.claim(document.pk, "task-1")  # heartbeat older than HEARTBEAT_LEASE (15 s)
+    other_task = status.claim(document.pk, "task-2")
+
+    assert (while_running, held, after_release, after_worker_died, other_task) == (False, True, True, True, False)
 
 
 def test_report_updates_progress_stage_and_clamps(document):

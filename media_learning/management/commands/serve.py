@@ -29,7 +29,10 @@ class Command(BaseCommand):
         python = sys.executable
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         commands = {
-            "worker": [python, "-m", "celery", "-A", "settings", "worker", "--loglevel", "INFO",
+            # -B: the worker also runs Celery beat, which schedules the reaper (one machine only;
+            # on a fleet run `celery -A settings beat` once, see docs/deployment.md).
+            "worker": [python, "-m", "celery", "-A", "settings", "worker", "--loglevel", "INFO", "-B",
+                       "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
                        "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--concurrency", str(opts["concurrency"])],
             "web": [python, "-m", "gunicorn", "settings.wsgi", "--bind", str(opts["bind"]),
                     "--workers", str(opts["web_workers"]), "--timeout", "600", "--access-logfile", "-"],

@@ -1,0 +1,72 @@
+"""What the broker and the workers hold: queue depth and the task ids still alive somewhere.
+The reaper uses it to tell a queued document from one whose message was lost; health reports
+the depth."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+def _app():
+    from settings.celery import app
+
+    return app
+
+
+def queue_names() -> list[str]:
+    return [settings.CELERY_TASK_DEFAULT_QUEUE]
+
+
+def queue_depth() -> int | None:
+    """Messages waiting in the queues (None when the broker cannot be asked)."""
+    try:
+        with _app().connection_for_read() as conn:
+            channel = conn.default_channel
+            return sum(channel.queue_declare(queue=name, passive=True).message_count for name in queue_names())
+    except Exception as exc:  # noqa: BLE001 - any broker trouble means "unknown", as health reports it
+        log.warning("cannot read the queue depth: %s", exc)
+        return None
+
+
+def _message_id(raw: bytes | str) -> str | None:
+    try:
+        payload = json.loads(raw)
+        message = payload[0] if isinstance(payload, list) else payload  # unacked entries are [message, ...]
+        return message["headers"]["id"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def queued_task_ids() -> set[str] | None:
+    """Task ids waiting in the queues or delivered but unacknowledged, for Redis brokers; None
+    for brokers whose queues cannot be browsed (RabbitMQ)."""
+    with _app().connection_for_read() as conn:
+        channel = conn.default_channel
+        client = getattr(channel, "client", None)
+        if client is None or not hasattr(client, "lrange"):
+            return None
+        raw = [m for name in queue_names() for m in client.lrange(name, 0, -1)]
+        raw += client.hvals(channel.unacked_key)
+    return {task_id for task_id in map(_message_id, raw) if task_id}
+
+
+def worker_task_ids(timeout: float = 1.0) -> set[str]:
+    """Task ids the live workers are running, have reserved, or hold for a later retry."""
+    inspect = _app().control.inspect(timeout=timeout)
+    ids: set[str] = set()
+    for method in (inspect.active, inspect.reserved, inspect.scheduled):
+        for tasks in (method() or {}).values():
+            for task in tasks:
+                task_id = task.get("id") or (task.get("request") or {}).get("id")
+                if task_id:
+                    ids.add(task_id)
+    return ids
+
+
+def worker_count(timeout: float = 1.0) -> int:
+    return len(_app().control.ping(timeout=timeout) or [])

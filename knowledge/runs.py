@@ -1,0 +1,64 @@
+"""The record of every processing attempt (ProcessingRun rows), written by the worker and by
+the reaper, shown in the admin and the API."""
+
+from __future__ import annotations
+
+import traceback as tb
+from collections.abc import Iterator
+from contextlib import contextmanager
+from time import monotonic
+
+from django.db.models import Max
+from django.utils import timezone
+
+from knowledge.models import Document, ProcessingRun, RunOutcome
+from knowledge.status import one_line
+
+TRACEBACK_CHARS = 4000
+
+
+def start(document: Document, task_id: str, worker: str) -> ProcessingRun:
+    """Record a new attempt for a document this task has just claimed. Runs left 'running' by a
+    worker that died are closed as LOST first."""
+    close_lost(document.pk, "the worker stopped without finishing (killed, out of memory or restarted)")
+    last = ProcessingRun.objects.filter(document=document).aggregate(n=Max("attempt"))["n"] or 0
+    return ProcessingRun.objects.create(
+        document=document,
+        attempt=last + 1,
+        task_id=task_id,
+        worker=worker[:200],
+        stt_model=document.stt_model.name if document.stt_model else "",
+        llm_model=document.llm_model.name if document.llm_model else "",
+    )
+
+
+def finish(run: ProcessingRun, outcome: str, error: BaseException | str | None = None,
+           with_traceback: bool = False) -> None:  # fmt: skip
+    run.outcome = outcome
+    run.finished_at = timezone.now()
+    run.seconds = round((run.finished_at - run.started_at).total_seconds(), 3)
+    if isinstance(error, BaseException):
+        run.error_type = type(error).__name__
+        run.error = one_line(str(error))
+        if with_traceback:
+            run.traceback = "".join(tb.format_exception(error))[-TRACEBACK_CHARS:]
+    elif error:
+        run.error = one_line(error)
+    run.save(update_fields=["outcome", "finished_at", "seconds", "error_type", "error", "traceback", "timings"])
+
+
+def close_lost(document_id: int, reason: str) -> int:
+    """Close the document's runs still marked running as LOST."""
+    return ProcessingRun.objects.filter(document_id=document_id, outcome=RunOutcome.RUNNING).update(
+        outcome=RunOutcome.LOST, finished_at=timezone.now(), error_type="WorkerLost", error=one_line(reason)
+    )
+
+
+@contextmanager
+def timed(run: ProcessingRun, step: str) -> Iterator[None]:
+    """Add the seconds spent in ``step`` to the run's timings (saved when the run finishes)."""
+    started = monotonic()
+    try:
+        yield
+    finally:
+        run.timings[step] = round(run.timings.get(step, 0.0) + monotonic() - started, 3)
