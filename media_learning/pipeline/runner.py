@@ -138,14 +138,15 @@ def _process(document: Document, task_id: str, run: ProcessingRun) -> None:
     status.report(doc_id, task_id, stage=Stage.INDEXING, progress=INDEX_START, warnings=warnings, summary=summary,
                   llm_usage=usage, **found)  # fmt: skip
 
-    with runs.timed(run, "index"):
-        model, vectors = index.embed_drafts(drafts)
-        index.prepare_index(model, vectors)
-        with transaction.atomic():
-            index.replace_paragraphs(document, drafts, model, vectors)
-            if not status.succeed(doc_id, task_id):
-                raise status.not_owned(doc_id)  # rolls the paragraphs back
-            runs.finish(run, RunOutcome.SUCCESS)
+    started = time.monotonic()
+    model, vectors = index.embed_drafts(drafts)
+    index.prepare_index(model, vectors)
+    with transaction.atomic():
+        index.replace_paragraphs(document, drafts, model, vectors)
+        if not status.succeed(doc_id, task_id):
+            raise status.not_owned(doc_id)  # rolls the paragraphs back
+        run.timings["index"] = round(time.monotonic() - started, 3)
+        runs.finish(run, RunOutcome.SUCCESS)  # in the same transaction as SUCCESS
 
 
 def _claim(document_id: int, task_id: str) -> bool:
