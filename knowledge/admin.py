@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from knowledge import ingest
 from knowledge import status as status_machine
-from knowledge.models import Document, KnowledgeBase, Paragraph
+from knowledge.models import Document, KnowledgeBase, Paragraph, ProcessingRun
 
 
 @admin.register(KnowledgeBase)
@@ -34,6 +34,18 @@ class ParagraphInline(admin.TabularInline):
         return False
 
 
+class ProcessingRunInline(admin.TabularInline):
+    model = ProcessingRun
+    fields = ("attempt", "outcome", "worker", "stt_model", "llm_model", "started_at", "seconds", "timings",
+              "error_type", "error", "traceback")  # fmt: skip
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Document | None = None) -> bool:
+        return False
+
+
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
     list_display = ("name", "knowledge_base", "status", "stage", "progress_percent", "duration", "language",
@@ -43,7 +55,7 @@ class DocumentAdmin(admin.ModelAdmin):
     readonly_fields = ("status", "stage", "progress", "error", "warnings", "summary", "llm_usage", "status_meta",
                        "sha256", "size", "mime", "duration", "language", "task_id", "heartbeat_at", "created_at",
                        "updated_at")  # fmt: skip
-    inlines = [ParagraphInline]
+    inlines = [ProcessingRunInline, ParagraphInline]
     actions = ["cancel_documents", "reprocess_documents"]
 
     @admin.display(description="progress", ordering="progress")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from knowledge.models import Document, KnowledgeBase, Paragraph
+from knowledge.models import Document, KnowledgeBase, Paragraph, ProcessingRun
 
 
 class KnowledgeBaseSerializer(serializers.ModelSerializer):
@@ -37,6 +37,31 @@ class DocumentSerializer(serializers.ModelSerializer):
             return None
         url = obj.file.url
         return request.build_absolute_uri(url) if request else url
+
+
+class ProcessingRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProcessingRun
+        fields = ["attempt", "outcome", "task_id", "worker", "stt_model", "llm_model", "started_at", "finished_at",
+                  "seconds", "timings", "error_type", "error", "traceback"]  # fmt: skip
+        read_only_fields = fields
+
+    def to_representation(self, instance: ProcessingRun) -> dict:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if not (request and request.user.is_staff):
+            data.pop("traceback")  # code paths are for operators
+        return data
+
+
+class DocumentDetailSerializer(DocumentSerializer):
+    """A document with every processing attempt, oldest first."""
+
+    runs = ProcessingRunSerializer(many=True, read_only=True)
+
+    class Meta(DocumentSerializer.Meta):
+        fields = [*DocumentSerializer.Meta.fields, "runs"]
+        read_only_fields = fields
 
 
 class ParagraphSerializer(serializers.ModelSerializer):

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from knowledge import ingest, search
 from knowledge import status as status_machine
 from knowledge.api.serializers import (
+    DocumentDetailSerializer,
     DocumentSerializer,
     KnowledgeBaseSerializer,
     ParagraphSerializer,
@@ -102,10 +103,10 @@ class DocumentListUpload(generics.ListAPIView):
 
 
 class DocumentDetail(generics.RetrieveDestroyAPIView):
-    serializer_class = DocumentSerializer
+    serializer_class = DocumentDetailSerializer
 
     def get_queryset(self) -> QuerySet[Document]:
-        return visible_documents(self.request).with_counts()
+        return visible_documents(self.request).with_counts().prefetch_related("runs")
 
 
 class DocumentParagraphs(generics.ListAPIView):

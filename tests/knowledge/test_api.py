@@ -1,5 +1,7 @@
 """The REST API end to end: uploads go through the real broker to a real worker."""
 
+import os
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -39,6 +41,10 @@ def test_upload_mp3_and_mp4_batch_then_search_lands_on_the_spoken_moment(api, kb
         assert detail["progress"] == 1.0 and detail["stage"] == "" and detail["language"] == "en"
         assert detail["paragraph_count"] >= 1 and detail["duration"] == pytest.approx(12.4, abs=1.2)
         assert set(detail["status_meta"]) == {"PENDING", "STARTED", "SUCCESS"}
+        (run,) = detail["runs"]
+        assert run["attempt"] == 1 and run["outcome"] == "SUCCESS" and run["stt_model"] == "bundled-tiny-en"
+        assert f"pid {os.getpid()}" in run["worker"] and set(run["timings"]) == {"transcribe", "index"}
+        assert run["seconds"] >= sum(run["timings"].values()) - 0.01 and "traceback" not in run  # not staff
         paragraphs = api.get(f"/api/knowledge/document/{doc.pk}/paragraphs/").data["results"]
         assert all(0 <= p["start"] < p["end"] <= detail["duration"] + 0.5 for p in paragraphs)
         assert word_error_rate(reference_text(stem), " ".join(p["content"] for p in paragraphs)) < 0.3
@@ -86,6 +92,8 @@ def test_bad_uploads_fail_alone_with_a_reason_within_seconds(api, kb_id, celery_
         assert doc.paragraph_count == 0
         finished = doc.status_meta["FAILURE"]
         assert finished >= doc.status_meta["PENDING"]
+        (run,) = api.get(f"/api/knowledge/document/{doc.pk}/").data["runs"]
+        assert (run["outcome"], run["error_type"]) == ("FAILURE", "MediaError") and reason in run["error"]
 
 
 def test_cancel_while_transcribing_ends_revoked_without_paragraphs(api, kb_id, celery_worker):
