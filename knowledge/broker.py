@@ -22,12 +22,26 @@ def queue_names() -> list[str]:
     return [settings.CELERY_TASK_DEFAULT_QUEUE]
 
 
+def _depth(conn, name: str) -> int:  # noqa: ANN001 - a kombu connection
+    channel = conn.channel()  # a failed passive declare closes its channel (AMQP): use a fresh one
+    try:
+        return channel.queue_declare(queue=name, passive=True).message_count
+    except Exception as exc:
+        if type(exc).__name__ == "NotFound" or "NOT_FOUND" in str(exc):
+            return 0  # never declared: nothing was ever queued there
+        raise
+    finally:
+        try:
+            channel.close()
+        except Exception:  # noqa: BLE001 - already closed by the broker
+            pass
+
+
 def queue_depth() -> int | None:
     """Messages waiting in the queues (None when the broker cannot be asked)."""
     try:
         with _app().connection_for_read() as conn:
-            channel = conn.default_channel
-            return sum(channel.queue_declare(queue=name, passive=True).message_count for name in queue_names())
+            return sum(_depth(conn, name) for name in queue_names())
     except Exception as exc:  # noqa: BLE001 - any broker trouble means "unknown", as health reports it
         log.warning("cannot read the queue depth: %s", exc)
         return None

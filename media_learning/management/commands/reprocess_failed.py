@@ -1,11 +1,12 @@
-"""manage.py reprocess_failed [--knowledge NAME] [--dry-run]"""
+"""manage.py reprocess_failed [--knowledge NAME] [--since 2d] [--error-type TYPE] [--include-revoked] [--dry-run]"""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from knowledge.ingest import reprocess
-from knowledge.models import Document, KnowledgeBase, Status
+from knowledge.models import Status
+from knowledge.selection import SelectionError, select_documents
 
 
 class Command(BaseCommand):
@@ -13,17 +14,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--knowledge", default="", help="only this knowledge base")
+        parser.add_argument("--since", default="", help="only documents created since (ISO date/time, or 6h, 2d)")
+        parser.add_argument("--error-type", default="", help="only those whose last run failed with this type, "
+                            "e.g. MediaError, SttError, WorkerLost (see media_status)")  # fmt: skip
         parser.add_argument("--include-revoked", action="store_true", help="also cancelled documents")
         parser.add_argument("--dry-run", action="store_true", help="list what would be queued")
 
     def handle(self, *args: str, **opts: object) -> None:
         statuses = [Status.FAILURE] + ([Status.REVOKED] if opts["include_revoked"] else [])
-        docs = Document.objects.filter(status__in=statuses).order_by("id")
-        if opts["knowledge"]:
-            kb = KnowledgeBase.objects.filter(name=opts["knowledge"]).first()
-            if kb is None:
-                raise CommandError(f"no knowledge base named {opts['knowledge']!r}")
-            docs = docs.filter(knowledge_base=kb)
+        try:
+            docs = select_documents(statuses, knowledge=opts["knowledge"], since=opts["since"],
+                                    error_type=opts["error_type"])  # fmt: skip
+        except SelectionError as exc:
+            raise CommandError(str(exc))
         queued = 0
         for doc in docs:
             if opts["dry_run"]:
