@@ -46,3 +46,19 @@ def stt_unload(state: Any) -> dict[str, str]:
         _restart_pool(state)
         return {"ok": "pool restarting: models freed, new processes start without them"}
     return {"ok": f"unloaded {warmup.unload()} model(s)"}
+
+
+@control_command()
+def stt_loaded(state: Any) -> dict[str, Any]:
+    """What this worker holds: the models loaded in its process (solo and threads pools), or,
+    for prefork, whether its pool processes start warm and with which model."""
+    from knowledge import embeddings
+    from stt_models.providers import faster_whisper
+
+    if _is_prefork(state):
+        return {"pool": "prefork", "warmup": warmup.policy.enabled, "warmup_model": warmup.policy.model or "default"}
+    return {
+        "pool": type(state.consumer.pool).__module__.rsplit(".", 1)[-1],
+        "speech_models": [str(key[0]) for key in faster_whisper.loaded_models()],
+        "embedding_models": [str(key[0]) for key in list(embeddings._models)],
+    }

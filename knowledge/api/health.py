@@ -1,4 +1,5 @@
-"""GET /api/health/: is the database, the broker and at least one worker reachable?"""
+"""GET /api/health/: the database (with pgvector), the broker and its queue depth, and the
+workers with the models they hold; 503 when any of them is missing."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from knowledge import broker
 from settings.celery import app as celery_app
 
 _CREDENTIALS = re.compile(r"(\w+://)[^@/\s]*@")
@@ -23,6 +25,7 @@ def _redact(text: str) -> str:
 
 
 def _timed(check) -> dict:  # noqa: ANN001
+    """Run one check: ``{ok, ms}`` plus its ``detail`` (a string) or its fields (a dict)."""
     started = time.monotonic()
     try:
         detail = check()
@@ -30,7 +33,9 @@ def _timed(check) -> dict:  # noqa: ANN001
     except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
         detail, ok = _redact(" ".join(f"{type(exc).__name__}: {exc}".split()))[:200], False
     result = {"ok": ok, "ms": round((time.monotonic() - started) * 1000, 1)}
-    if detail:
+    if isinstance(detail, dict):
+        result.update(detail)
+    elif detail:
         result["detail"] = detail
     return result
 
@@ -50,11 +55,20 @@ def _broker() -> str:
     return ""
 
 
-def _worker() -> str:
-    replies = celery_app.control.ping(timeout=1.0, limit=1)
-    if not replies:
+def _workers() -> dict:
+    """Every worker that answers within a second, with the models it holds."""
+    replies = celery_app.control.broadcast("stt_loaded", reply=True, timeout=1.0) or []
+    workers = {name: held for reply in replies for name, held in reply.items()}
+    if not workers:
         raise RuntimeError("no worker answered")
-    return f"{len(replies)} worker(s)"
+    return workers
+
+
+def _queue() -> dict:
+    depth = broker.queue_depth()
+    if depth is None:
+        raise RuntimeError("the broker did not report the queue depth")
+    return {"queue": broker.queue_names()[0], "depth": depth}
 
 
 class Health(APIView):
@@ -63,7 +77,13 @@ class Health(APIView):
 
     @extend_schema(responses={200: dict, 503: dict})
     def get(self, request: Request) -> Response:
-        body = {"database": _timed(_database), "broker": _timed(_broker), "worker": _timed(_worker)}
+        body = {"database": _timed(_database), "broker": _timed(_broker)}
+        body["queue"] = _timed(_queue)
+        workers = _timed(_workers)
+        body["workers"] = {"ok": workers.pop("ok"), "ms": workers.pop("ms")}
+        if "detail" in workers:
+            body["workers"]["detail"] = workers.pop("detail")
+        body["workers"].update(count=len(workers), held=workers)
         healthy = all(part["ok"] for part in body.values())
         body["status"] = "ok" if healthy else "degraded"
         return Response(body, status=200 if healthy else 503)

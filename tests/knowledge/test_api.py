@@ -157,7 +157,31 @@ def test_health_reports_database_broker_and_worker(client, celery_worker):
     assert response.status_code == 200, body
     assert body["status"] == "ok"
     assert body["database"]["detail"].startswith("pgvector 0.8")
-    assert body["broker"]["ok"] and body["worker"]["ok"]
+    assert body["broker"]["ok"] and body["queue"]["ok"] and isinstance(body["queue"]["depth"], int)
+    workers = body["workers"]
+    assert workers["ok"] and workers["count"] >= 1
+    assert workers["held"][celery_worker.hostname]["pool"] == "solo"
+    assert set(workers["held"][celery_worker.hostname]) == {"pool", "speech_models", "embedding_models"}
+
+
+def test_health_is_503_with_the_reason_when_the_broker_is_down(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT, process_env
+
+    env = process_env("health", CELERY_BROKER_URL="redis://:s3cret-pw@127.0.0.1:1/0")
+    code = (
+        "import django; django.setup(); from django.test import Client; "
+        "r = Client().get('/api/health/', HTTP_HOST='localhost'); print(r.status_code); print(r.content.decode())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+
+    status_line, body = done.stdout.split("\n", 1)
+    assert status_line == "503", done.stderr[-2000:]
+    assert '"status":"degraded"' in body.replace(" ", "") and "s3cret-pw" not in body
+    assert '"broker":{"ok":false' in body.replace(" ", "")
 
 
 def test_health_details_never_show_url_credentials():
