@@ -205,6 +205,16 @@ REAPER_INTERVAL = env_float("REAPER_INTERVAL", 30.0)
 REAP_STARTED_AFTER = env_float("REAP_STARTED_AFTER", 60.0)
 REAP_PENDING_AFTER = env_float("REAP_PENDING_AFTER", 300.0)
 REAP_MAX_LOST = env_int("REAP_MAX_LOST", 3)
+# Time limit per document: TASK_TIME_LIMIT_BASE + TASK_TIME_LIMIT_FACTOR x media seconds, at
+# most TASK_TIME_LIMIT_MAX (under CELERY_VISIBILITY_TIMEOUT). Past it the document fails with the
+# reason; a thread stuck in native code TASK_KILL_GRACE s later has its process killed.
+TASK_TIME_LIMIT_BASE = env_float("TASK_TIME_LIMIT_BASE", 600.0)
+TASK_TIME_LIMIT_FACTOR = env_float("TASK_TIME_LIMIT_FACTOR", 2.0)
+TASK_TIME_LIMIT_MAX = env_float("TASK_TIME_LIMIT_MAX", 5.5 * 3600)
+TASK_KILL_GRACE = env_float("TASK_KILL_GRACE", 30.0)
+TASK_KILL_STUCK = env_bool("TASK_KILL_STUCK", True)
+# The longest media accepted (seconds); longer files fail at once with the reason.
+MAX_MEDIA_DURATION = env_float("MAX_MEDIA_DURATION", 5 * 3600)
 CELERY_BEAT_SCHEDULE = {
     "reap-stuck-documents": {"task": "media_learning.reap_stuck", "schedule": REAPER_INTERVAL},
 }

@@ -6,6 +6,7 @@ from settings.settings import VAR_DIR
 CELERY_TASK_DEFAULT_QUEUE = "test-media"
 STT_WARMUP = False
 LLM_RETRY_BACKOFF = 0.05
+TASK_KILL_STUCK = False  # the suite's worker is a thread of the test process
 MEDIA_ROOT = VAR_DIR / "test-media"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

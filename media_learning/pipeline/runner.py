@@ -27,7 +27,7 @@ from llm_models.models import LanguageModel
 from llm_models.providers.base import LlmError, LlmUnavailable
 from llm_models.registry import get_client
 from media_learning.pipeline import decode, index, polish, split
-from media_learning.pipeline.heartbeat import Heartbeat
+from media_learning.pipeline.heartbeat import Heartbeat, TimeLimitExceeded
 from media_learning.pipeline.transcribe import transcribe_media
 from stt_models.providers.base import SttError, SttUnavailable
 from stt_models.registry import SpeechModelNotFound, resolve_speech_model
@@ -106,7 +106,7 @@ def _polish(document: Document, task_id: str, model: LanguageModel, drafts: list
     return outcome, {"model": model.name, **client.usage.as_dict()}
 
 
-def _process(document: Document, task_id: str, run: ProcessingRun) -> None:
+def _process(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat) -> None:
     doc_id = document.pk
     speech_model = document.stt_model
     if speech_model is None:  # record which model produced the transcript
@@ -116,6 +116,10 @@ def _process(document: Document, task_id: str, run: ProcessingRun) -> None:
     with local_media(document.file) as path, runs.timed(run, "transcribe"):
         info = decode.probe(path)
         status.report(doc_id, task_id, mime=info.mime, duration=info.duration)
+        if info.duration and info.duration > settings.MAX_MEDIA_DURATION:
+            raise decode.MediaError(f"the media is {info.duration / 3600:.1f} h long; the limit is "
+                                    f"{settings.MAX_MEDIA_DURATION / 3600:.1f} h (MAX_MEDIA_DURATION)")  # fmt: skip
+        heartbeat.set_duration(info.duration)
         reporter = ProgressReporter(doc_id, task_id, info.duration, share=LLM_START if llm else INDEX_START)
         transcript = transcribe_media(document, path, info, speech_model, document.options, reporter)
     warnings = [] if transcript.segments else [NO_SPEECH]
@@ -180,14 +184,17 @@ def run(document_id: int, task_id: str, worker: str = "") -> str:
         except Document.DoesNotExist:
             return "skipped"
         run_ = runs.start(document, task_id, f"{worker or socket.gethostname()} pid {os.getpid()}")
-        with log_context.bind(attempt=run_.attempt), Heartbeat(document_id, task_id):
-            return _run(document, task_id, run_)
+        with log_context.bind(attempt=run_.attempt), Heartbeat(document_id, task_id) as heartbeat:
+            return _run(document, task_id, run_, heartbeat)
 
 
-def _run(document: Document, task_id: str, run: ProcessingRun) -> str:
+def _run(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat) -> str:
     document_id = document.pk
     try:
-        _process(document, task_id, run)
+        _process(document, task_id, run, heartbeat)
+    except TimeLimitExceeded as exc:  # the heartbeat thread has failed the document with the reason
+        runs.finish(run, RunOutcome.FAILURE, Document.objects.get(pk=document_id).error or exc)
+        return Status.FAILURE
     except status.Cancelled:
         status.acknowledge_cancel(document_id)
         runs.finish(run, RunOutcome.REVOKED, "cancelled")
