@@ -82,7 +82,7 @@ class DocumentAudio(APIView):
             OpenApiParameter("format", str, enum=list(CODECS), description="default wav"),
             OpenApiParameter("sample_rate", int, enum=list(SAMPLE_RATES), description="default 16000"),
         ],
-        responses={(200, "audio/wav"): bytes, 400: None, 422: None},
+        responses={(200, "audio/wav"): bytes, 400: None, 410: None, 422: None},
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         document = get_object_or_404(visible_documents(request), pk=pk)
@@ -95,6 +95,8 @@ class DocumentAudio(APIView):
             errors["sample_rate"] = [f"one of {', '.join(map(str, SAMPLE_RATES))}"]
         if errors:
             return Response(errors, status=400)
+        if not document.file:
+            return Response({"detail": "the original file was deleted (MEDIA_RETENTION_DAYS)"}, status=410)
         target = tempfile.TemporaryFile()  # anonymous: gone once the response is closed
         try:
             with local_media(document.file) as path:

@@ -7,7 +7,7 @@ import random
 from celery import shared_task
 from django.conf import settings
 
-from knowledge import reaper, status
+from knowledge import reaper, retention, status
 from knowledge.models import Status
 from media_learning import control, warmup  # noqa: F401 - registers worker warm-up signals and control commands
 from media_learning.pipeline import runner
@@ -34,3 +34,9 @@ def process_document(self, *, document_id: int) -> str:  # noqa: ANN001 - bound 
 def reap_stuck() -> list[dict]:
     """Periodic (Celery beat): re-enqueue or fail documents whose task was lost."""
     return [action.as_dict() for action in reaper.reap()]
+
+
+@shared_task(name="media_learning.purge_originals")
+def purge_originals() -> int:
+    """Periodic (Celery beat, when MEDIA_RETENTION_DAYS is set): delete old originals."""
+    return retention.purge_originals(settings.MEDIA_RETENTION_DAYS) if settings.MEDIA_RETENTION_DAYS else 0

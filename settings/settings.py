@@ -215,8 +215,11 @@ TASK_KILL_GRACE = env_float("TASK_KILL_GRACE", 30.0)
 TASK_KILL_STUCK = env_bool("TASK_KILL_STUCK", True)
 # The longest media accepted (seconds); longer files fail at once with the reason.
 MAX_MEDIA_DURATION = env_float("MAX_MEDIA_DURATION", 5 * 3600)
+# Delete the uploaded originals of SUCCESS documents this many days after they finished (0: keep).
+MEDIA_RETENTION_DAYS = env_float("MEDIA_RETENTION_DAYS", 0.0)
 CELERY_BEAT_SCHEDULE = {
     "reap-stuck-documents": {"task": "media_learning.reap_stuck", "schedule": REAPER_INTERVAL},
+    "purge-old-originals": {"task": "media_learning.purge_originals", "schedule": 3600.0},
 }
 
 LOGGING = {

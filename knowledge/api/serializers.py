@@ -82,13 +82,7 @@ class UploadSerializer(serializers.Serializer):
     # (enable_punctuation, enable_summary, summary_prompt) are validated by stt_models.options and
     # llm_models.options against the chosen models; see docs/api.md.
 
-    def validate_file(self, files: list) -> list:
-        too_big = [f.name for f in files if f.size > settings.MAX_UPLOAD_SIZE]
-        if too_big:
-            raise serializers.ValidationError(
-                f"larger than the {settings.MAX_UPLOAD_SIZE} byte limit: {', '.join(too_big)}"
-            )
-        return files
+    # The size limit is checked in the view, which answers 413 (see too_large_uploads).
 
 
 class SearchQuerySerializer(serializers.Serializer):

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -29,6 +31,17 @@ def _form_options(data: Any) -> dict[str, Any]:
     if hasattr(data, "getlist"):
         return {k: (v[0] if len(v) == 1 else v) for k in ingest.UPLOAD_OPTION_NAMES if (v := data.getlist(k))}
     return {k: data[k] for k in ingest.UPLOAD_OPTION_NAMES if k in data}
+
+
+def too_large_uploads(request: Request) -> str:
+    """Why the upload is refused for its size ('' when it is not)."""
+    limit = settings.MAX_UPLOAD_SIZE
+    names = [f.name for f in request.FILES.getlist("file") if f.size > limit]
+    if not names:
+        return ""
+    return (
+        f"larger than the upload limit of {filesizeformat(limit)} ({limit} bytes, MAX_UPLOAD_SIZE): {', '.join(names)}"
+    )
 
 
 def visible_knowledge_bases(request: Request) -> QuerySet[KnowledgeBase]:
@@ -81,9 +94,14 @@ class DocumentListUpload(generics.ListAPIView):
             return Document.objects.none()
         return self.knowledge_base().documents.with_counts()
 
-    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: DocumentSerializer(many=True)})
+    @extend_schema(request={"multipart/form-data": UploadSerializer},
+                   responses={201: DocumentSerializer(many=True), 400: dict, 413: dict})  # fmt: skip
     def post(self, request: Request, kb_id: int) -> Response:
         kb = self.knowledge_base()
+        if too_large := too_large_uploads(request):
+            return Response(
+                {"detail": too_large, "code": "file_too_large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            )
         upload = UploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data

@@ -5,7 +5,7 @@ import os
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from knowledge.models import Status
+from knowledge.models import Document, Status
 from tests.conftest import fixture_path, reference_text, wait_for_documents, word_error_rate
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -207,3 +207,17 @@ def test_upload_options_are_validated_and_recorded(api, kb_id):
         "word_timestamps": True,
     }
     assert good.data["documents"][0]["stt_model"] == "bundled-base"
+
+
+def test_upload_over_the_size_limit_is_a_413_and_stores_nothing(api, kb_id, settings):
+    settings.MAX_UPLOAD_SIZE = 40_000
+    files = [upload("jupiter_en.mp3"), upload("small.mp3", b"x" * 100)]
+
+    response = api.post(f"/api/knowledge/{kb_id}/document/", {"file": files}, format="multipart")
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "code": "file_too_large",
+        "detail": "larger than the upload limit of 39.1\xa0KB (40000 bytes, MAX_UPLOAD_SIZE): jupiter_en.mp3",
+    }
+    assert not Document.objects.exists()

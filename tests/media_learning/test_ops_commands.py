@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 
 import numpy as np
@@ -123,3 +124,22 @@ def test_reindex_re_embeds_paragraphs_made_with_another_model(docs):
     stored = list(done.paragraphs.order_by("position"))
     assert {p.embedding_model for p in stored} == {model}
     assert np.allclose(np.array([p.embedding for p in stored]), embeddings.embed(texts, model), atol=1e-5)
+
+
+@pytest.mark.django_db(transaction=True)  # the file is deleted when the deletion commits
+def test_originals_are_deleted_with_their_document_and_after_the_retention_period(docs, api, user):
+    from knowledge.retention import purge_originals
+
+    gone, kept, old = docs["bad_media"], docs["queued"], docs["done"]
+    KnowledgeBase.objects.update(owner=user)
+    paths = {name: doc.file.path for name, doc in docs.items()}
+    Document.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=40))
+
+    deleted = api.delete(f"/api/knowledge/document/{gone.pk}/")
+    purged = purge_originals(days=30)
+    audio = api.get(f"/api/knowledge/document/{old.pk}/audio/")
+
+    assert deleted.status_code == 204 and not os.path.exists(paths["bad_media"])
+    assert purged == 1 and not os.path.exists(paths["done"]) and audio.status_code == 410
+    assert os.path.exists(paths["queued"]) and Document.objects.get(pk=kept.pk).file
+    assert Document.objects.get(pk=old.pk).file == "" and Document.objects.get(pk=old.pk).status == Status.SUCCESS
