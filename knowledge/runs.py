@@ -44,7 +44,9 @@ def finish(run: ProcessingRun, outcome: str, error: BaseException | str | None =
             run.traceback = "".join(tb.format_exception(error))[-TRACEBACK_CHARS:]
     elif error:
         run.error = one_line(error)
-    run.save(update_fields=["outcome", "finished_at", "seconds", "error_type", "error", "traceback", "timings"])
+    fields = ["outcome", "finished_at", "seconds", "error_type", "error", "traceback", "timings"]
+    # an UPDATE, not save(): a document deleted meanwhile takes its runs with it, quietly
+    ProcessingRun.objects.filter(pk=run.pk).update(**{f: getattr(run, f) for f in fields})
 
 
 def close_lost(document_id: int, reason: str) -> int:

@@ -72,7 +72,14 @@ class ParagraphSerializer(serializers.ModelSerializer):
 
 
 class UploadSerializer(serializers.Serializer):
-    file = serializers.ListField(child=serializers.FileField(allow_empty_file=True), min_length=1)
+    file = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True),
+        min_length=1,
+        error_messages={
+            "required": "no file part named 'file' could be read (file names must be valid UTF-8)",
+            "min_length": "no file part named 'file' could be read (file names must be valid UTF-8)",
+        },
+    )
     stt_model_id = serializers.CharField(required=False, allow_blank=True)
     llm_model_id = serializers.CharField(
         required=False, allow_blank=True, help_text="An LLM (id or name) to polish the transcript and summarise it."

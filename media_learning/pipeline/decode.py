@@ -74,13 +74,21 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         raise MediaError("the file is empty")
     try:
         with av.open(os.fspath(path), metadata_errors="ignore") as container:
+            if container.format.name.endswith("_pipe") or container.format.name in ("image2", "gif"):
+                kind = container.format.name.removesuffix("_pipe").upper()
+                raise MediaError(f"the file is an image ({kind}), not audio or video")
             audio = container.streams.audio
             has_video = bool(container.streams.video)
             if not audio:
                 kind = "video" if has_video else "media"
                 raise MediaError(f"the {kind} file has no audio track")
             stream = audio[0]
-            codecs = {s.codec_context.name for s in (*audio, *container.streams.video)}
+            if stream.codec_context is None:
+                raise MediaError(
+                    f"the audio codec in this {container.format.name} file is not supported: convert it to a common "
+                    "format (mp3, m4a, wav, flac, ogg)"
+                )
+            codecs = {s.codec_context.name for s in (*audio, *container.streams.video) if s.codec_context is not None}
             return MediaInfo(
                 format_name=container.format.name,
                 mime=_mime(container.format.name, has_video, codecs),
@@ -122,6 +130,11 @@ def iter_audio(path: str | os.PathLike[str], chunk_seconds: float = 30.0) -> Ite
                 pending_len += out.samples
     except av.error.FFmpegError as exc:
         at = (decoded + pending_len) / SAMPLE_RATE
+        if at == 0:
+            raise MediaError(
+                f"cannot read the file as audio or video: no audio could be decoded; it is not media, or it is "
+                f"damaged ({_reason(exc)})"
+            ) from exc
         raise MediaError(f"the file is corrupt or truncated at {at:.1f} s ({_reason(exc)})") from exc
     if pending_len:
         yield np.concatenate(pending)
