@@ -178,6 +178,8 @@ EMBEDDING_DEVICE = env_str("EMBEDDING_DEVICE", "cpu")
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32)
 STT_WARMUP = env_bool("STT_WARMUP", True)
 STT_CPU_THREADS = env_int("STT_CPU_THREADS", min(4, os.cpu_count() or 1))
+# Transcriptions at once per GPU on one machine, across all worker processes (a file lock).
+GPU_TRANSCRIPTIONS_PER_DEVICE = env_int("GPU_TRANSCRIPTIONS_PER_DEVICE", 1)
 PARAGRAPH_MAX_CHARS = env_int("PARAGRAPH_MAX_CHARS", 800)
 PARAGRAPH_MIN_CHARS = env_int("PARAGRAPH_MIN_CHARS", 200)
 # A pause this long (seconds) between two whisper segments ends a paragraph.

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 
 from stt_models.bundled import resolve_model
 from stt_models.providers.base import Segment, SegmentCallback, SttError, Transcript, Word
+from stt_models.providers.device_slots import device_slot
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,18 @@ class FasterWhisperProvider:
     def loaded(self) -> Any:
         return load_model(self.model, self.device, self.compute_type, **self.load_options)
 
+    def slot(self) -> AbstractContextManager[str]:
+        """One of the GPU's transcription slots (GPU_TRANSCRIPTIONS_PER_DEVICE); none on the CPU."""
+        from django.conf import settings
+
+        device = self.device
+        if device == "auto":
+            import ctranslate2
+
+            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        return device_slot(device, self.load_options["device_index"], settings.GPU_TRANSCRIPTIONS_PER_DEVICE,
+                           settings.VAR_DIR / "locks")  # fmt: skip
+
     def transcribe(
         self, audio: np.ndarray, options: dict[str, Any], on_segment: SegmentCallback | None = None
     ) -> Transcript:
@@ -116,17 +130,18 @@ class FasterWhisperProvider:
             kwargs["language"] = "en"
         elif kwargs.get("language") is None and options.get("language_allowlist"):
             kwargs["language"] = self._likeliest(whisper, audio, options["language_allowlist"])
-        segments_iter, info = whisper.transcribe(audio, **kwargs)
         segments: list[Segment] = []
-        for seg in segments_iter:
-            text = seg.text.strip()
-            if not text:
-                continue
-            words = None
-            if seg.words is not None:
-                words = [Word(w.start, w.end, w.word, w.probability) for w in seg.words]
-            segment = Segment(start=float(seg.start), end=float(seg.end), text=text, words=words)
-            segments.append(segment)
-            if on_segment is not None:
-                on_segment(segment)
+        with self.slot():
+            segments_iter, info = whisper.transcribe(audio, **kwargs)
+            for seg in segments_iter:  # the work happens while iterating
+                text = seg.text.strip()
+                if not text:
+                    continue
+                words = None
+                if seg.words is not None:
+                    words = [Word(w.start, w.end, w.word, w.probability) for w in seg.words]
+                segment = Segment(start=float(seg.start), end=float(seg.end), text=text, words=words)
+                segments.append(segment)
+                if on_segment is not None:
+                    on_segment(segment)
         return Transcript(language=info.language, duration=float(info.duration), segments=segments)

@@ -1,0 +1,46 @@
+"""At most N transcriptions at once per GPU on one machine, across every worker process and
+thread (faster-whisper on one GPU gains nothing from more, and runs out of memory): a slot is
+an exclusive ``flock`` on a file under VAR_DIR/locks, released when the transcription ends or
+its process dies."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def device_slot(device: str, index: int | list[int], per_device: int, lock_dir: Path) -> Iterator[str]:
+    """Hold one free slot of the GPU(s) ``index`` for the duration; nothing to hold on the CPU."""
+    if device == "cpu" or per_device <= 0:
+        yield "cpu"
+        return
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    indexes = index if isinstance(index, list) else [index]
+    names = [f"{device}{i}-slot{n}" for i in indexes for n in range(per_device)]
+    waited = False
+    while True:
+        for name in names:
+            fd = os.open(lock_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                yield name
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+            return
+        if not waited:
+            log.info("waiting for a free %s slot (%d per device)", device, per_device)
+            waited = True
+        time.sleep(0.2)
