@@ -50,22 +50,21 @@ def queue_depth() -> int | None:
 def _message_id(raw: bytes | str) -> str | None:
     try:
         payload = json.loads(raw)
-        message = payload[0] if isinstance(payload, list) else payload  # unacked entries are [message, ...]
-        return message["headers"]["id"]
+        return payload["headers"]["id"]
     except (ValueError, KeyError, IndexError, TypeError):
         return None
 
 
 def queued_task_ids() -> set[str] | None:
-    """Task ids waiting in the queues or delivered but unacknowledged, for Redis brokers; None
-    for brokers whose queues cannot be browsed (RabbitMQ)."""
+    """Task ids waiting in the queues, for Redis brokers; None for brokers whose queues cannot be
+    browsed (RabbitMQ). Delivered but unacknowledged messages do not count: those of a live worker
+    show in ``worker_task_ids``, and those of a dead one come back only after the visibility
+    timeout (hours), which is what the reaper is there to shorten."""
     with _app().connection_for_read() as conn:
-        channel = conn.default_channel
-        client = getattr(channel, "client", None)
+        client = getattr(conn.default_channel, "client", None)
         if client is None or not hasattr(client, "lrange"):
             return None
         raw = [m for name in queue_names() for m in client.lrange(name, 0, -1)]
-        raw += client.hvals(channel.unacked_key)
     return {task_id for task_id in map(_message_id, raw) if task_id}
 
 
