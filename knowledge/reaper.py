@@ -92,7 +92,8 @@ def reap(*, dry_run: bool = False, started_after: float | None = None,
             if document.task_id in alive:
                 continue
             age = (now - document.updated_at).total_seconds()
-            reason = f"queued {age:.0f} s ago but its task is in no queue and on no worker (broker data lost?)"
+            reason = (f"queued {age:.0f} s ago but its task is in no queue and on no worker (its worker died, or "
+                      "the broker lost it)")  # fmt: skip
             if dry_run or _requeue(document, Status.PENDING):
                 done.append(Reaped(document.pk, "requeued", reason))
     for reaped in done:

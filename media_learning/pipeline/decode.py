@@ -41,6 +41,15 @@ class MediaInfo:
     has_video: bool
 
 
+def human_duration(seconds: float) -> str:
+    """12 s, 3.5 min, 2.1 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _reason(exc: Exception) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     return " ".join(str(text).split())

@@ -117,8 +117,8 @@ def _process(document: Document, task_id: str, run: ProcessingRun, heartbeat: He
         info = decode.probe(path)
         status.report(doc_id, task_id, mime=info.mime, duration=info.duration)
         if info.duration and info.duration > settings.MAX_MEDIA_DURATION:
-            raise decode.MediaError(f"the media is {info.duration / 3600:.1f} h long; the limit is "
-                                    f"{settings.MAX_MEDIA_DURATION / 3600:.1f} h (MAX_MEDIA_DURATION)")  # fmt: skip
+            length, limit = decode.human_duration(info.duration), decode.human_duration(settings.MAX_MEDIA_DURATION)
+            raise decode.MediaError(f"the media is {length} long; the limit is {limit} (MAX_MEDIA_DURATION)")
         heartbeat.set_duration(info.duration)
         reporter = ProgressReporter(doc_id, task_id, info.duration, share=LLM_START if llm else INDEX_START)
         transcript = transcribe_media(document, path, info, speech_model, document.options, reporter)

@@ -109,10 +109,13 @@ def test_cancel_while_transcribing_ends_revoked_without_paragraphs(api, kb_id, c
         time.sleep(0.05)
 
     cancel = api.post(f"/api/knowledge/document/{doc_id}/cancel/")
+    asked = time.monotonic()
 
     assert cancel.status_code == 202 and cancel.data["status"] in (Status.REVOKE, Status.REVOKED)
     (doc,) = wait_for_documents([doc_id], timeout=60)
+    assert time.monotonic() - asked < 15  # stopped at the next progress check, not at the end
     assert doc.status == Status.REVOKED and doc.paragraph_count == 0
+    assert [r.outcome for r in doc.runs.all()] == ["REVOKED"]
     assert api.post(f"/api/knowledge/document/{doc_id}/cancel/").status_code == 409
 
     again = api.post(f"/api/knowledge/document/{doc_id}/reprocess/")

@@ -4,6 +4,7 @@ SUCCESS where the input is valid, and nothing else in the batch is affected."""
 from __future__ import annotations
 
 import random
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -103,3 +104,14 @@ def test_bad_inputs_fail_alone_with_clear_reasons(api, speech_models, celery_wor
     assert docs[ids[names.index("../../etc/passwd.mp3")]].name == "passwd.mp3"
     assert docs[ids[-1]].name == "会议 réunion.mp3"
     assert not Document.objects.filter(status__in=[Status.PENDING, Status.STARTED]).exists()
+
+
+def test_media_longer_than_the_limit_fails_at_once_with_both_lengths(api, speech_models, celery_worker, settings):
+    settings.MAX_MEDIA_DURATION = 10
+    kb = api.post("/api/knowledge/", {"name": "long"}, format="json").data["id"]
+    response = api.post(f"/api/knowledge/{kb}/document/", {"file": [SimpleUploadedFile("j.mp3", SPEECH)]})
+
+    (doc,) = wait_for_documents([response.data["documents"][0]["id"]], timeout=60)
+
+    assert doc.status == Status.FAILURE
+    assert re.fullmatch(r"the media is 1\d s long; the limit is 10 s \(MAX_MEDIA_DURATION\)", doc.error), doc.error
