@@ -138,3 +138,19 @@ def test_two_workers_racing_for_one_document_process_it_once(speech_models, tmp_
     assert paragraphs == list(range(len(paragraphs))) and Document.objects.get(pk=doc_id).status == Status.SUCCESS
     logs = "".join(w.log.read_text() for w in workers)
     assert logs.count("not claimable") >= 3
+
+
+def test_upload_while_the_broker_is_down_is_kept_and_queued_by_the_reaper(speech_models, celery_worker):
+    from django.conf import settings
+
+    from knowledge.reaper import reap
+
+    down = process_env(settings.CELERY_TASK_DEFAULT_QUEUE, CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    (doc_id,) = ingest(down, str(fixture_path("jupiter_en.mp3")), "--knowledge", "no broker")
+    assert Document.objects.get(pk=doc_id).status == Status.PENDING
+
+    reaped = reap(pending_after=0)  # this process reaches the broker again
+    (doc,) = wait_until_finished([doc_id], timeout=120)
+
+    assert [(r.document_id, r.action) for r in reaped] == [(doc_id, "requeued")]
+    assert doc.status == Status.SUCCESS and doc.paragraph_count >= 1
