@@ -173,8 +173,10 @@ def polish_and_summarize(
     """Run the LLM work for one document's paragraphs; never raises LlmError."""
     outcome = LlmOutcome(drafts=list(drafts))
     chunks, too_long = plan_chunks(outcome.drafts, polish_budget(client, language)) if punctuation else ([], [])
-    pieces = len(_summary_pieces([d.content for d in drafts], _summary_budget(client, language, summary_prompt)))
-    total = len(chunks) + ((pieces + (pieces > 1)) if summary else 0)
+    total = len(chunks)
+    if summary:  # requests for the summary: one per part, plus one that merges them
+        pieces = len(_summary_pieces([d.content for d in drafts], _summary_budget(client, language, summary_prompt)))
+        total += pieces + (pieces > 1)
     done = 0
 
     def step() -> None:

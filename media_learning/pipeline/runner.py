@@ -91,7 +91,7 @@ def _polish(document: Document, task_id: str, model: LanguageModel, drafts: list
         client = get_client(model)
     except LlmError as exc:
         record_problem(model, exc)
-        return polish.LlmOutcome(drafts=drafts, warnings=[f"LLM skipped, raw transcript kept: {exc}"]), {}
+        return polish.LlmOutcome(drafts=drafts, warnings=[f"LLM step incomplete, raw transcript kept: {exc}"]), {}
     options = document.options
     with client:
         outcome = polish.polish_and_summarize(
