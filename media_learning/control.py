@@ -56,7 +56,11 @@ def stt_loaded(state: Any) -> dict[str, Any]:
     from stt_models.providers import faster_whisper
 
     if _is_prefork(state):
-        return {"pool": "prefork", "warmup": warmup.policy.enabled, "warmup_model": warmup.policy.model or "default"}
+        return {
+            "pool": "prefork",
+            "warmup": warmup.policy.should_warm(),
+            "warmup_model": warmup.policy.model or "default",
+        }
     return {
         "pool": type(state.consumer.pool).__module__.rsplit(".", 1)[-1],
         "speech_models": [str(key[0]) for key in faster_whisper.loaded_models()],
