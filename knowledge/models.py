@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from pgvector.django import VectorField
@@ -123,6 +125,8 @@ class Paragraph(models.Model):
     # No fixed dimension: each embedding model gets a partial HNSW index on a dimension cast.
     embedding = VectorField(null=True, blank=True)
     embedding_model = models.CharField(max_length=200, blank=True)
+    # English words stemmed, Chinese segmented with jieba (knowledge/text_search.py).
+    search_vector = SearchVectorField(null=True, blank=True)
 
     class Meta:
         ordering = ["document_id", "position"]
@@ -130,7 +134,10 @@ class Paragraph(models.Model):
             models.UniqueConstraint(fields=["document", "position"], name="paragraph_document_position"),
             models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="paragraph_end_after_start"),
         ]
-        indexes = [models.Index(fields=["knowledge_base", "embedding_model"])]
+        indexes = [
+            models.Index(fields=["knowledge_base", "embedding_model"]),
+            GinIndex(fields=["search_vector"], name="paragraph_search_vector"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.position}"

@@ -95,6 +95,7 @@ class UploadSerializer(serializers.Serializer):
 class SearchQuerySerializer(serializers.Serializer):
     q = serializers.CharField(max_length=2000)
     top_k = serializers.IntegerField(min_value=1, default=10)
+    mode = serializers.ChoiceField(choices=["hybrid", "vector", "keyword"], default="hybrid")
 
     def validate_top_k(self, value: int) -> int:
         if value > settings.SEARCH_MAX_TOP_K:
@@ -111,7 +112,9 @@ class SearchHitSerializer(serializers.Serializer):
     content = serializers.CharField(source="paragraph.content")
     start = serializers.FloatField(source="paragraph.start")
     end = serializers.FloatField(source="paragraph.end")
-    score = serializers.FloatField()
+    score = serializers.FloatField(help_text="hybrid: the fused RRF score; vector: cosine; keyword: ts_rank_cd")
+    vector_score = serializers.FloatField(allow_null=True, help_text="cosine similarity, when among the vector hits")
+    keyword_score = serializers.FloatField(allow_null=True, help_text="ts_rank_cd, when among the keyword hits")
     media_url = serializers.SerializerMethodField(help_text="The media file at the paragraph's start (#t=).")
 
     def get_media_url(self, hit) -> str:  # noqa: ANN001

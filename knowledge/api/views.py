@@ -160,12 +160,17 @@ class DocumentReprocess(APIView):
 
 class KnowledgeSearch(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("q", str, required=True), OpenApiParameter("top_k", int)],
+        parameters=[
+            OpenApiParameter("q", str, required=True),
+            OpenApiParameter("top_k", int),
+            OpenApiParameter("mode", str, enum=["hybrid", "vector", "keyword"], description="default hybrid"),
+        ],
         responses=SearchHitSerializer(many=True),
     )
     def get(self, request: Request, kb_id: int) -> Response:
         kb = get_object_or_404(visible_knowledge_bases(request), pk=kb_id)
         query = SearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        hits = search.search(kb, query.validated_data["q"], query.validated_data["top_k"])
+        data = query.validated_data
+        hits = search.search(kb, data["q"], data["top_k"], mode=data["mode"])
         return Response(SearchHitSerializer(hits, many=True, context={"request": request}).data)

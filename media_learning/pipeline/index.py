@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from knowledge import embeddings, vector_index
+from knowledge import embeddings, text_search, vector_index
 from knowledge.models import Document, Paragraph
 from media_learning.pipeline.split import ParagraphDraft
 
@@ -24,7 +24,7 @@ def prepare_index(model: str, vectors: np.ndarray) -> None:
 def replace_paragraphs(document: Document, drafts: list[ParagraphDraft], model: str, vectors: np.ndarray) -> int:
     """Delete the document's paragraphs and insert the new ones; call inside a transaction."""
     Paragraph.objects.filter(document=document).delete()
-    Paragraph.objects.bulk_create(
+    created = Paragraph.objects.bulk_create(
         Paragraph(
             document=document,
             knowledge_base_id=document.knowledge_base_id,
@@ -40,4 +40,5 @@ def replace_paragraphs(document: Document, drafts: list[ParagraphDraft], model: 
         )
         for i, (draft, vector) in enumerate(zip(drafts, vectors, strict=True))
     )
+    text_search.index_paragraphs([p.pk for p in created], [p.content for p in created])
     return len(drafts)

@@ -92,3 +92,58 @@ def test_partial_hnsw_index_exists_and_is_used_by_the_search_query(kb):
     assert "USING hnsw (((embedding)::vector(384)) vector_cosine_ops)" in indexdef
     assert f"WHERE ((embedding_model)::text = '{model}'::text)" in indexdef
     assert name in plan
+
+
+@pytest.fixture
+def mixed_kb(kb):
+    make_document(kb, "network", ["The router showed error code XJ-4471 after the firmware update.",
+                                  "Restarting the modem usually brings the connection back."])  # fmt: skip
+    make_document(
+        kb, "中文", ["向量数据库把句子变成一串数字，用来比较意思是否相近。", "做面包时要先揉面十分钟，然后让面团发酵。"]
+    )
+    return kb
+
+
+def test_keyword_search_finds_exact_codes_stems_and_chinese_words(mixed_kb):
+    code = search.search(mixed_kb, "XJ-4471", mode="keyword")
+    stem = search.search(mixed_kb, "kneading", mode="keyword")
+    chinese = search.search(mixed_kb, "数据库", mode="keyword")
+    dough = search.search(mixed_kb, "怎么揉面", mode="keyword")
+    nothing = search.search(mixed_kb, "?!", mode="keyword")
+
+    assert [h.paragraph.content for h in code] == ["The router showed error code XJ-4471 after the firmware update."]
+    assert stem[0].paragraph.content.startswith("Knead the bread dough")
+    assert chinese[0].paragraph.content.startswith("向量数据库") and len(chinese) == 1
+    assert dough[0].paragraph.content.startswith("做面包时要先揉面")
+    assert nothing == [] and all(h.keyword_score > 0 and h.vector_score is None for h in code + stem)
+
+
+def test_hybrid_fuses_both_rankings_with_reciprocal_rank_fusion(mixed_kb):
+    query = "router error XJ-4471"
+    hybrid = search.search(mixed_kb, query, top_k=5)
+    vector = search.search(mixed_kb, query, top_k=50, mode="vector")
+    keyword = search.search(mixed_kb, query, top_k=50, mode="keyword")
+
+    top = hybrid[0]
+    assert top.paragraph.content.startswith("The router showed error code XJ-4471")
+    v_rank = [h.paragraph.pk for h in vector].index(top.paragraph.pk) + 1
+    k_rank = [h.paragraph.pk for h in keyword].index(top.paragraph.pk) + 1
+    assert top.score == pytest.approx(1 / (60 + v_rank) + 1 / (60 + k_rank))
+    assert top.vector_score is not None and top.keyword_score is not None
+    assert [h.score for h in hybrid] == sorted((h.score for h in hybrid), reverse=True)
+    # a paragraph only one ranking found still takes part
+    assert {h.paragraph.pk for h in hybrid} <= {h.paragraph.pk for h in vector} | {h.paragraph.pk for h in keyword}
+
+
+def test_search_api_takes_a_mode_and_shows_both_scores(mixed_kb, api, user):
+    KnowledgeBase.objects.filter(pk=mixed_kb.pk).update(owner=user)
+    url = f"/api/knowledge/{mixed_kb.pk}/search/"
+
+    hybrid = api.get(url, {"q": "XJ-4471 firmware", "top_k": 3}).data
+    keyword = api.get(url, {"q": "揉面", "mode": "keyword"}).data
+    bad = api.get(url, {"q": "x", "mode": "fuzzy"})
+
+    assert hybrid[0]["content"].startswith("The router") and hybrid[0]["keyword_score"] > 0
+    assert hybrid[0]["vector_score"] is not None and hybrid[0]["kind"] == "transcript"
+    assert [h["document_name"] for h in keyword] == ["中文"]
+    assert bad.status_code == 400 and "mode" in bad.data

@@ -1,0 +1,80 @@
+"""Keyword search: a stored tsvector per paragraph, for English and Chinese alike.
+
+PostgreSQL's parsers do not split Chinese into words, so CJK runs are segmented with jieba
+(search mode, which also yields the shorter words inside long ones) and indexed with the
+``simple`` configuration; everything else goes through the ``english`` configuration (stemming,
+stop words). Queries are split the same way and OR-ed, so ``ts_rank_cd`` rewards paragraphs
+that match more of the query. (pg_trgm was the other candidate: the embedded PostgreSQL does
+not ship it, and bench/chinese_keyword.py measures the two on a server that does.)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from django.contrib.postgres.search import SearchQuery
+from django.db import connection
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+_jieba = None
+
+
+def _segmenter():
+    global _jieba
+    if _jieba is None:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        _jieba = jieba
+    return _jieba
+
+
+def split_terms(text: str) -> tuple[list[str], list[str]]:
+    """(other words, CJK words) of ``text``."""
+    cjk: list[str] = []
+    for run in _CJK_RUN.findall(text):
+        cjk.extend(w for w in _segmenter().cut_for_search(run) if w.strip())
+    other = _WORD.findall(_CJK_RUN.sub(" ", text))
+    return other, cjk
+
+
+def _as_text(words: Iterable[str]) -> str:
+    return " ".join(words)
+
+
+def index_paragraphs(ids: list[int], texts: list[str]) -> None:
+    """Store the search vectors of these paragraphs (one statement)."""
+    if not ids:
+        return
+    other, cjk = zip(*(split_terms(t) for t in texts), strict=True)
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE knowledge_paragraph p SET search_vector = "
+            "to_tsvector('english', v.other) || to_tsvector('simple', v.cjk) "
+            "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, other, cjk) WHERE p.id = v.id",
+            [ids, [_as_text(o) for o in other], [_as_text(c) for c in cjk]],
+        )
+
+
+def _quoted(word: str) -> str:
+    return "'" + word.replace("'", "''").replace("\\", "") + "'"
+
+
+def search_query(query: str) -> SearchQuery | None:
+    """The tsquery for ``query``: its words OR-ed (None when it has no searchable word)."""
+    other, cjk = split_terms(query)
+    parts = []
+    if other:
+        terms = " | ".join(_quoted(w.lower()) for w in dict.fromkeys(other))
+        parts.append(SearchQuery(terms, search_type="raw", config="english"))
+    if cjk:
+        parts.append(
+            SearchQuery(" | ".join(_quoted(w) for w in dict.fromkeys(cjk)), search_type="raw", config="simple")
+        )
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else parts[0] | parts[1]
