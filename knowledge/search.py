@@ -29,8 +29,10 @@ class Hit:
 
 
 def _searchable(knowledge_base: KnowledgeBase):
-    return Paragraph.objects.filter(knowledge_base=knowledge_base, document__status=Status.SUCCESS).select_related(
-        "document"
+    return (
+        Paragraph.objects.filter(knowledge_base=knowledge_base, document__status=Status.SUCCESS)
+        .select_related("document")
+        .defer("embedding", "search_vector")  # 384+ floats per row that the hits never show
     )
 
 

@@ -1,0 +1,189 @@
+"""Search at scale: 100,000 generated paragraphs in one knowledge base.
+
+Paragraphs are generated from 40 topics (a few sentences each, from topic and common
+vocabularies, fixed seed), embedded with the real bundled model, written with COPY, given their
+search vectors, and indexed (HNSW and GIN) as the pipeline does. 200 queries of 3-6 topic words
+then go through ``knowledge.search.search`` exactly as the API calls it (query embedding
+included). Recall@10 is measured against exact search: exact cosine ranking in numpy for
+`vector`, and for `hybrid` the same fusion over the exact vector ranking and the keyword ranking.
+Last line: ``recall@10=R p50_ms=A p95_ms=B`` for hybrid search (the API's default); targets
+recall@10 >= 0.95 and p95 <= 25 ms on 2 cores.
+
+    .venv/bin/python bench/search.py [--paragraphs 100000] [--queries 200] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import os
+import random
+import statistics
+import sys
+import time
+
+import common
+import numpy as np
+
+TOPICS = {
+    "astronomy": "planet star galaxy orbit telescope comet nebula moon gravity asteroid eclipse crater",
+    "baking": "bread dough oven flour yeast crust knead loaf butter sugar pastry bake",
+    "networking": "router packet firewall latency bandwidth switch protocol modem cable wireless dns gateway",
+    "databases": "index query table row column transaction replica vacuum schema join postgres cache",
+    "gardening": "soil seed compost tomato prune water garden root leaf flower harvest weed",
+    "finance": "budget invoice interest loan revenue tax profit stock bond dividend audit cash",
+    "medicine": "patient dose symptom vaccine fever clinic surgery nurse diagnosis therapy blood heart",
+    "music": "guitar melody chord rhythm piano drum concert singer lyric tempo orchestra album",
+    "football": "goal striker keeper penalty league referee pass tackle stadium coach season match",
+    "cooking": "sauce garlic onion pepper simmer roast pan recipe salt herb grill stew",
+    "climate": "carbon emission warming glacier drought rainfall ocean heat storm forecast wind flood",
+    "history": "empire war treaty king revolution dynasty castle archive battle colony century ruin",
+    "chemistry": "molecule acid reaction bond electron catalyst solvent atom ion crystal oxide lab",
+    "travel": "flight hotel passport luggage airport ticket train border visa museum beach tour",
+    "education": "student teacher exam lesson homework classroom grade lecture school course degree essay",
+    "law": "court judge contract lawsuit witness verdict appeal statute attorney evidence jury clause",
+    "software": "bug deploy compiler function test branch merge release api library debug refactor",
+    "cars": "engine brake tire fuel gearbox battery mileage clutch exhaust dashboard sedan motor",
+    "fitness": "muscle workout stretch cardio weight squat protein running yoga endurance gym sprint",
+    "photography": "lens shutter aperture exposure tripod portrait flash sensor zoom focus lighting frame",
+    "oceans": "coral reef whale tide current plankton shark kelp salinity trench diver wave",
+    "politics": "election vote parliament policy candidate campaign minister debate senate reform ballot party",
+    "architecture": "bridge tower facade concrete beam arch column blueprint steel window roof foundation",
+    "agriculture": "wheat tractor harvest irrigation cattle fertilizer barn crop farmer grain pasture dairy",
+    "psychology": "memory emotion behavior anxiety habit motivation perception stress therapy mind sleep dream",
+    "energy": "solar turbine grid battery voltage reactor pipeline coal power charge wind hydrogen",
+    "art": "painting canvas sculpture gallery brush portrait museum color sketch mural exhibit easel",
+    "biology": "cell gene protein enzyme species evolution bacteria virus tissue organism membrane dna",
+    "economics": "inflation market supply demand trade tariff wage growth recession currency price labor",
+    "security": "password encryption attack malware phishing breach token certificate audit vulnerability key patch",
+    "weather": "cloud snow thunder humidity pressure sunshine fog frost hail breeze temperature rain",
+    "film": "director scene actor script camera premiere studio editing sequel cinema trailer plot",
+    "retail": "customer checkout discount shelf inventory cashier receipt brand store order delivery refund",
+    "aviation": "pilot runway cockpit altitude turbulence jet wing landing hangar radar cabin takeoff",
+    "mathematics": "equation proof theorem integral matrix vector prime function graph limit angle sum",
+    "pets": "puppy kitten leash collar vet litter treat fur cage parrot aquarium groom",
+    "shipping": "container port cargo vessel crane freight dock anchor captain harbor route customs",
+    "writing": "novel chapter author draft editor poem publisher plot character verse manuscript prose",
+    "space": "rocket launch astronaut orbit capsule satellite mission module station payload booster spacewalk",
+    "health": "diet vitamin sleep hydration exercise checkup cholesterol sugar wellness posture habit stress",
+}
+COMMON = ("the a we then after before because during this that our their very often about with "
+          "without into over under again still never always people team report today yesterday").split()  # fmt: skip
+
+
+def paragraph(rng: random.Random, topic: str) -> str:
+    words = TOPICS[topic].split()
+    sentences = []
+    for _ in range(rng.randint(1, 3)):
+        picked = [rng.choice(words) if rng.random() < 0.5 else rng.choice(COMMON) for _ in range(rng.randint(6, 12))]
+        sentences.append(" ".join(picked).capitalize() + ".")
+    return " ".join(sentences)
+
+
+def load(kb, count: int, rng: random.Random) -> np.ndarray:
+    """Generate, embed and COPY ``count`` paragraphs into ``kb``; returns their vectors in id order."""
+    from django.db import connection
+
+    from knowledge import embeddings, text_search, vector_index
+    from knowledge.models import Document, Paragraph, Status
+
+    topics = list(TOPICS)
+    texts = [paragraph(rng, rng.choice(topics)) for _ in range(count)]
+    # The embeddings are real and slow to compute (minutes on 2 cores): keep them for re-runs.
+    model = embeddings.model_name()
+    digest = hashlib.sha1(("\n".join(texts) + model).encode()).hexdigest()[:16]
+    cache = common.ROOT / "var" / "bench-cache" / f"search-{count}-{digest}.npy"
+    if cache.exists():
+        vectors = np.load(cache)
+    else:
+        started = time.perf_counter()
+        vectors = embeddings.embed(texts)
+        print(f"embedded {count} paragraphs in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, vectors)
+    per_doc = 100
+    docs = Document.objects.bulk_create(
+        Document(knowledge_base=kb, name=f"talk-{i}.mp3", sha256="0" * 64, status=Status.SUCCESS, file="bench.mp3")
+        for i in range(count // per_doc + 1)
+    )
+    started = time.perf_counter()
+    buffer = io.StringIO()
+    for i, (text, vector) in enumerate(zip(texts, vectors, strict=True)):
+        doc = docs[i // per_doc]
+        vec = "[" + ",".join(f"{x:.6g}" for x in vector) + "]"
+        clean = text.replace("\t", " ")
+        buffer.write(f"{doc.pk}\t{kb.pk}\t{i % per_doc}\ttranscript\t\t{clean}\t\t{i}\t{i + 5}\t{vec}\t{model}\n")
+    columns = ("document_id, knowledge_base_id, position, kind, title, content, raw_content, start, \"end\", "
+               "embedding, embedding_model")  # fmt: skip
+    with connection.cursor() as cur, cur.cursor.copy(f"COPY knowledge_paragraph ({columns}) FROM STDIN") as copy:
+        copy.write(buffer.getvalue())
+    rows = list(Paragraph.objects.filter(knowledge_base=kb).order_by("id").values_list("id", "content"))
+    for start in range(0, len(rows), 5000):
+        batch = rows[start : start + 5000]
+        text_search.index_paragraphs([r[0] for r in batch], [r[1] for r in batch])
+    with connection.cursor() as cur:
+        cur.execute("SET maintenance_work_mem = '1GB'")
+        vector_index.ensure_index(model, vectors.shape[1])
+        cur.execute("ANALYZE knowledge_paragraph")
+    print(f"stored and indexed in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    return vectors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--paragraphs", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="keep the generated knowledge base")
+    args = parser.parse_args()
+    common.setup_django()
+    from knowledge import embeddings, search
+    from knowledge.models import KnowledgeBase, Paragraph
+
+    rng = random.Random(20261122)
+    kb = KnowledgeBase.objects.create(name=f"bench-search-{os.getpid()}")
+    try:
+        vectors = load(kb, args.paragraphs, rng)
+        ids = np.array(Paragraph.objects.filter(knowledge_base=kb).order_by("id").values_list("id", flat=True))
+        topics = list(TOPICS)
+        queries = [" ".join(rng.sample(TOPICS[rng.choice(topics)].split(), rng.randint(3, 6)))
+                   for _ in range(args.queries)]  # fmt: skip
+        for q in queries[:20]:  # warm the caches and the model
+            search.search(kb, q, 10)
+        latencies, vector_recall, hybrid_recall = [], [], []
+        for q in queries:
+            started = time.perf_counter()
+            hits = search.search(kb, q, 10)
+            latencies.append((time.perf_counter() - started) * 1000)
+            query_vector = embeddings.embed([q])[0]
+            exact_order = ids[np.argsort(-(vectors @ query_vector), kind="stable")]
+            exact_vector = list(exact_order[:10])
+            approx_vector = [h.paragraph.pk for h in search.vector_search(kb, q, 10)]
+            vector_recall.append(len(set(exact_vector) & set(approx_vector)) / 10)
+            depth = max(search.CANDIDATES, 20)
+            keyword = [h.paragraph.pk for h in search.keyword_search(kb, q, depth)]
+            fused: dict[int, float] = {}
+            for ranking in (list(exact_order[:depth]), keyword):
+                for rank, pk in enumerate(ranking, 1):
+                    fused[int(pk)] = fused.get(int(pk), 0.0) + 1.0 / (search.RRF_K + rank)
+            exact_hybrid = [pk for pk, _ in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:10]]
+            hybrid_recall.append(len(set(exact_hybrid) & {h.paragraph.pk for h in hits}) / 10)
+        p50 = statistics.median(latencies)
+        p95 = statistics.quantiles(latencies, n=20)[-1]
+        print(
+            f"{args.paragraphs} paragraphs, {len(queries)} queries, top_k 10, {os.cpu_count()} cores", file=sys.stderr
+        )
+        print(f"vector recall@10={statistics.mean(vector_recall):.3f}", file=sys.stderr)
+        mean = statistics.mean(latencies)
+        print(f"hybrid recall@10={statistics.mean(hybrid_recall):.3f} (mean latency {mean:.1f} ms)", file=sys.stderr)
+        print(f"recall@10={statistics.mean(hybrid_recall):.3f} p50_ms={p50:.1f} p95_ms={p95:.1f}")
+    finally:
+        if not args.keep:
+            kb.delete()
+            from settings import embedded
+
+            embedded.stop_services_started_here()
+
+
+if __name__ == "__main__":
+    main()
