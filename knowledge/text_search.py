@@ -20,6 +20,14 @@ from django.db import connection
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _jieba = None
+# Function words that carry no topic: kept out of the index and the queries, as the english
+# configuration drops "the" and "is".
+CJK_STOP_WORDS = frozenset(
+    "的 了 是 在 和 与 及 也 就 都 而 又 还 很 把 被 让 给 对 从 向 以 之 其 这 那 这个 那个 这些 那些 一个 一些 "
+    "我 你 他 她 它 我们 你们 他们 她们 它们 自己 吗 呢 吧 啊 呀 嘛 么 什么 怎么 怎么样 怎样 为什么 哪 哪里 哪个 "
+    "如何 多少 几 是否 会 能 要 可以 应该 需要 有 没有 不 没 个 些 里 上 下 中 时 后 前 时候 因为 所以 但是 如果 "
+    "就是 还是 或者 并且 而且 然后 已经 正在 一下 一点 这样 那样 比较 非常 其实 通常".split()
+)
 
 
 def _segmenter():
@@ -37,7 +45,7 @@ def split_terms(text: str) -> tuple[list[str], list[str]]:
     """(other words, CJK words) of ``text``."""
     cjk: list[str] = []
     for run in _CJK_RUN.findall(text):
-        cjk.extend(w for w in _segmenter().cut_for_search(run) if w.strip())
+        cjk.extend(w for w in _segmenter().cut_for_search(run) if w.strip() and w not in CJK_STOP_WORDS)
     other = _WORD.findall(_CJK_RUN.sub(" ", text))
     return other, cjk
 
