@@ -4,8 +4,10 @@ default)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 from django.contrib.postgres.search import SearchRank
 from django.db import connection, transaction
 from django.db.models import F
@@ -16,6 +18,7 @@ from knowledge.models import KnowledgeBase, Paragraph, Status
 from knowledge.vector_index import cast_sql
 
 MODES = ("hybrid", "vector", "keyword")
+_embedder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embedding")
 RRF_K = 60  # the usual constant of reciprocal rank fusion: 1 / (60 + rank)
 CANDIDATES = 50  # each ranking contributes at least this many candidates to the fusion
 
@@ -36,10 +39,16 @@ def _searchable(knowledge_base: KnowledgeBase):
     )
 
 
-def vector_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10) -> list[Hit]:
-    """The ``top_k`` paragraphs closest in meaning to ``query``, best first (score = cosine)."""
+def embed_query(query: str) -> np.ndarray:
+    return embeddings.embed([query], embeddings.model_name())[0]
+
+
+def vector_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
+                  vector: np.ndarray | None = None) -> list[Hit]:  # fmt: skip
+    """The ``top_k`` paragraphs closest in meaning to ``query`` (or to its ``vector`` when already
+    embedded), best first (score = cosine)."""
     model = embeddings.model_name()
-    vector = embeddings.embed([query], model)[0]
+    vector = embed_query(query) if vector is None else vector
     dims = len(vector)
     literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
     distance = RawSQL(f"{cast_sql(dims)} <=> %s::vector({dims})", [literal])
@@ -68,12 +77,17 @@ def keyword_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10) -
     return [Hit(paragraph=p, score=float(p.rank), keyword_score=float(p.rank)) for p in rows]
 
 
-def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10) -> list[Hit]:
+def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
+                  vector: np.ndarray | None = None) -> list[Hit]:  # fmt: skip
     """Both rankings fused: each paragraph scores the sum of 1 / (RRF_K + rank) over the rankings
     it appears in."""
     depth = max(CANDIDATES, 2 * top_k)
+    # Embed the query (torch, no database) while the keyword query runs in this thread.
+    embedding = _embedder.submit(embed_query, query) if vector is None else None
+    keyword = keyword_search(knowledge_base, query, depth)
+    vector = embedding.result() if embedding is not None else vector
     fused: dict[int, Hit] = {}
-    for hits in (vector_search(knowledge_base, query, depth), keyword_search(knowledge_base, query, depth)):
+    for hits in (vector_search(knowledge_base, query, depth, vector=vector), keyword):
         for rank, hit in enumerate(hits, 1):
             entry = fused.setdefault(hit.paragraph.pk, Hit(paragraph=hit.paragraph, score=0.0))
             entry.score += 1.0 / (RRF_K + rank)
