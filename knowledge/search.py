@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.contrib.postgres.search import SearchRank
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
 
 from knowledge import embeddings, text_search
@@ -18,6 +18,7 @@ from knowledge.models import KnowledgeBase, Paragraph, Status
 from knowledge.vector_index import cast_sql
 
 MODES = ("hybrid", "vector", "keyword")
+# Threads start on first use, so a process forked after import (gunicorn, Celery) gets its own.
 _embedder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embedding")
 RRF_K = 60  # the usual constant of reciprocal rank fusion: 1 / (60 + rank)
 CANDIDATES = 50  # each ranking contributes at least this many candidates to the fusion
@@ -31,7 +32,7 @@ class Hit:
     keyword_score: float | None = None
 
 
-def _searchable(knowledge_base: KnowledgeBase):
+def _searchable(knowledge_base: KnowledgeBase) -> QuerySet[Paragraph]:
     return (
         Paragraph.objects.filter(knowledge_base=knowledge_base, document__status=Status.SUCCESS)
         .select_related("document")
