@@ -18,7 +18,7 @@ from knowledge.models import KnowledgeBase, Paragraph, Status
 from knowledge.vector_index import cast_sql
 
 MODES = ("hybrid", "vector", "keyword")
-# Threads start on first use, so a process forked after import (gunicorn, Celery) gets its own.
+# Threads start on first use: processes forked before any search (gunicorn and Celery workers) start their own.
 _embedder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embedding")
 RRF_K = 60  # the usual constant of reciprocal rank fusion: 1 / (60 + rank)
 CANDIDATES = 50  # each ranking contributes at least this many candidates to the fusion
