@@ -75,9 +75,12 @@ def test_upload_with_llm_polishes_keeps_timestamps_and_indexes_the_summary(
     assert all(p["content"] in polished_srt for p in transcript) and "Summary" not in polished_srt
     assert as_json["summary"] == detail["summary"] and as_json["segments"][0]["text"] in transcript[0]["raw_content"]
 
-    hits = api.get(f"/api/knowledge/{kb_id}/search/", {"q": detail["summary"], "top_k": 3}).data
-    assert hits[0]["kind"] == "summary" and hits[0]["document_id"] == doc_id
-    assert hits[0]["media_url"].endswith("#t=0.00")
+    url = f"/api/knowledge/{kb_id}/search/"
+    by_meaning = api.get(url, {"q": detail["summary"], "top_k": 3}).data  # it shares words with paragraph 1
+    by_word = api.get(url, {"q": "summary", "mode": "keyword"}).data  # only the summary says "Summary"
+    assert "summary" in [h["kind"] for h in by_meaning]
+    assert [h["kind"] for h in by_word] == ["summary"] * len(summary) and by_word[0]["document_id"] == doc_id
+    assert by_word[0]["media_url"].endswith("#t=0.00")
 
 
 def test_llm_down_still_reaches_success_with_the_raw_transcript_and_a_warning(
