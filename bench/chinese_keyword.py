@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from knowledge.text_search import split_terms
+from knowledge.text_search import quote_lexeme, split_terms
 
 CORPUS = [
     # 天文 0-5
@@ -115,13 +115,9 @@ QUERIES = {
 }
 
 
-def quoted(word: str) -> str:
-    return "'" + word.replace("'", "''").replace("\\", "") + "'"
-
-
 def jieba_query(cur: psycopg.Cursor, text: str) -> list[int]:
     _, words = split_terms(text)
-    tsquery = " | ".join(quoted(w) for w in dict.fromkeys(words))
+    tsquery = " | ".join(quote_lexeme(w) for w in dict.fromkeys(words))
     cur.execute(
         "SELECT id FROM zh_bench, to_tsquery('simple', %s) q WHERE tsv @@ q "
         "ORDER BY ts_rank_cd(tsv, q) DESC, id LIMIT 10",

@@ -68,7 +68,7 @@ def index_paragraphs(ids: list[int], texts: list[str]) -> None:
         )
 
 
-def _quoted(word: str) -> str:
+def quote_lexeme(word: str) -> str:
     return "'" + word.replace("'", "''").replace("\\", "") + "'"
 
 
@@ -77,11 +77,11 @@ def search_query(query: str) -> SearchQuery | None:
     other, cjk = split_terms(query)
     parts = []
     if other:
-        terms = " | ".join(_quoted(w.lower()) for w in dict.fromkeys(other))
+        terms = " | ".join(quote_lexeme(w.lower()) for w in dict.fromkeys(other))
         parts.append(SearchQuery(terms, search_type="raw", config="english"))
     if cjk:
         parts.append(
-            SearchQuery(" | ".join(_quoted(w) for w in dict.fromkeys(cjk)), search_type="raw", config="simple")
+            SearchQuery(" | ".join(quote_lexeme(w) for w in dict.fromkeys(cjk)), search_type="raw", config="simple")
         )
     if not parts:
         return None
