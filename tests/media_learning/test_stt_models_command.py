@@ -2,18 +2,15 @@
 and a prefork worker process whose child must give its memory back."""
 
 import os
-import subprocess
-import sys
 import time
-from urllib.parse import quote
 
 import psutil
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from settings.celery import app
 from stt_models.providers import faster_whisper
+from tests.processes import Worker, process_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -50,19 +47,11 @@ def wait_for_log(path, text, count, timeout=120):
 
 
 def test_unload_recycles_prefork_children_and_frees_their_memory(speech_models, tmp_path):
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{quote(db['HOST'], safe='')}/{db['NAME']}"
-    hostname = f"prefork-{os.getpid()}@localhost"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.settings", "DATABASE_URL": url, "STT_WARMUP": "1",
-           "CELERY_QUEUE": f"q-{os.getpid()}"}  # fmt: skip
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "settings", "--quiet", "worker", "--pool", "prefork", "-c", "1",
-         "-Q", env["CELERY_QUEUE"], "--hostname", hostname, "--loglevel", "INFO"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "worker.log", "w"),
-    )  # fmt: skip
-    log, warmed = tmp_path / "worker.log", "warmed up speech model bundled-tiny-en"
+    env = process_env(f"q-{os.getpid()}", STT_WARMUP="1")
+    worker = Worker(env, "prefork", tmp_path, pool="prefork")
+    hostname, log, warmed = worker.hostname, worker.log, "warmed up speech model bundled-tiny-en"
     try:
-        warm_child = child_of(worker)
+        warm_child = child_of(worker.proc)
         wait_for_log(log, warmed, 1)
         warm = warm_child.memory_info().rss
         deadline = time.monotonic() + 60
@@ -70,19 +59,16 @@ def test_unload_recycles_prefork_children_and_frees_their_memory(speech_models, 
             assert time.monotonic() < deadline, log.read_text()
 
         call_command("stt_models", "unload", "--worker", hostname)
-        cold_child = child_of(worker, old_pid=warm_child.pid)
+        cold_child = child_of(worker.proc, old_pid=warm_child.pid)
         time.sleep(3)  # a cold child loads nothing; give it time to prove that
         cold = cold_child.memory_info().rss
         call_command("stt_models", "warmup", "--worker", hostname)
-        rewarmed_child = child_of(worker, old_pid=cold_child.pid)
+        rewarmed_child = child_of(worker.proc, old_pid=cold_child.pid)
         wait_for_log(log, warmed, 2)
         rewarmed = rewarmed_child.memory_info().rss
         assert log.read_text().count(warmed) == 2  # the cold child never warmed up
     finally:
-        tree = psutil.Process(worker.pid).children(recursive=True)
-        worker.terminate()
-        worker.wait(timeout=60)
-        psutil.wait_procs(tree, timeout=30)  # pool children hold database sessions until they exit
+        worker.stop()
 
     mib = 2**20
     print(f"child RSS: warm {warm / mib:.0f} MiB, unloaded {cold / mib:.0f} MiB, warm again {rewarmed / mib:.0f} MiB")
