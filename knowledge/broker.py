@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import logging
 
-from django.conf import settings
-
 log = logging.getLogger(__name__)
 
 
@@ -19,7 +17,9 @@ def _app():
 
 
 def queue_names() -> list[str]:
-    return [settings.CELERY_TASK_DEFAULT_QUEUE]
+    from knowledge.queue import processing_queues
+
+    return processing_queues()
 
 
 def _depth(conn, name: str) -> int:  # noqa: ANN001 - a kombu connection

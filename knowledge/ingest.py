@@ -4,6 +4,7 @@ commands both go through these functions."""
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -67,6 +68,14 @@ def resolve_processing(stt_model: str | int | None, llm_model: str | int | None,
     return Processing(speech_model, language_model, options)
 
 
+def stored_name(filename: str) -> str:
+    """A generated storage name: the user's file name is data (``Document.name``), never a path.
+    A short alphanumeric extension is kept for people looking at the folder; the media type is
+    decided from the content."""
+    suffix = Path(filename).suffix.lower()
+    return uuid.uuid4().hex + (suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else "")
+
+
 def _digest(upload: File) -> tuple[str, int]:
     sha, size = hashlib.sha256(), 0
     for chunk in upload.chunks():
@@ -85,9 +94,12 @@ def create_documents(
     options: dict[str, Any] | None = None,
     owner: Any = None,
     name: str | None = None,
+    priority: str = "normal",
+    callback_url: str = "",
 ) -> list[Document]:
     """Store each file as a PENDING document and enqueue it after commit. ``name`` applies to a
-    single upload; otherwise each document is named after its file."""
+    single upload; otherwise each document is named after its file. A downloaded file
+    (``knowledge.fetch.FetchedFile``) records its ``source_url``."""
     uploads = list(uploads)
     documents = []
     with transaction.atomic():
@@ -102,13 +114,16 @@ def create_documents(
                 stt_model=stt_model,
                 llm_model=llm_model,
                 options=dict(options or {}),
+                priority=priority,
+                callback_url=callback_url,
+                source_url=getattr(upload, "source_url", ""),
                 owner=owner if getattr(owner, "is_authenticated", False) else None,
                 task_id=str(uuid.uuid4()),
                 status_meta={Status.PENDING: timezone.now().isoformat()},
             )
-            doc.file.save(filename, upload, save=False)
+            doc.file.save(stored_name(filename), upload, save=False)
             doc.save()
-            enqueue_processing(doc.pk, doc.task_id)
+            enqueue_processing(doc.pk, doc.task_id, doc.priority)
             documents.append(doc)
     return documents
 
@@ -119,7 +134,7 @@ def reprocess(document: Document) -> bool:
     with transaction.atomic():
         if not status_machine.reset_for_reprocess(document.pk, task_id):
             return False
-        enqueue_processing(document.pk, task_id)
+        enqueue_processing(document.pk, task_id, document.priority)
     return True
 
 

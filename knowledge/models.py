@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
@@ -10,11 +12,21 @@ from django.db.models import Q
 from pgvector.django import VectorField
 
 
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class KnowledgeBase(models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="knowledge_bases"
+    )
+    callback_url = models.URLField(
+        max_length=2000, blank=True, help_text="Webhook called when a document finishes, unless the upload names one."
+    )
+    webhook_secret = models.CharField(
+        max_length=100, default=new_webhook_secret, help_text="Key of the HMAC-SHA256 X-Signature on webhooks."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -24,6 +36,41 @@ class KnowledgeBase(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Role(models.TextChoices):
+    """What a member may do in a knowledge base; each role includes the ones below it."""
+
+    OWNER = "owner"  # change or delete the knowledge base, manage members
+    EDITOR = "editor"  # upload, cancel, reprocess, delete documents
+    VIEWER = "viewer"  # read documents and transcripts, search, play media
+
+
+ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
+
+
+class Membership(models.Model):
+    """A user's role in a knowledge base (its creator is its owner without a row here)."""
+
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["knowledge_base", "user"], name="membership_one_per_user"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} of {self.knowledge_base}"
+
+
+class Priority(models.TextChoices):
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
 
 
 class Status(models.TextChoices):
@@ -85,6 +132,9 @@ class Document(models.Model):
         help_text="The LLM that polishes the transcript and writes the summary (none: raw transcript only).",
     )  # fmt: skip
     summary = models.TextField(blank=True)
+    priority = models.CharField(max_length=6, choices=Priority.choices, default=Priority.NORMAL)
+    source_url = models.URLField(max_length=2000, blank=True, help_text="Where the media was fetched from.")
+    callback_url = models.URLField(max_length=2000, blank=True, help_text="Webhook for this document.")
     # {"model", "prompt_tokens", "completion_tokens", "total_tokens", "requests", "failed_requests"}
     llm_usage = models.JSONField(default=dict, blank=True)
     owner = models.ForeignKey(
@@ -177,3 +227,25 @@ class ProcessingRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id} attempt {self.attempt}: {self.outcome}"
+
+
+class WebhookDelivery(models.Model):
+    """One POST of a document's terminal state to its webhook, as it went."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    url = models.URLField(max_length=2000)
+    status = models.CharField(max_length=8, help_text="the document status that was reported")
+    attempt = models.PositiveIntegerField()
+    payload = models.JSONField(default=dict)
+    status_code = models.PositiveIntegerField(null=True, blank=True, help_text="none when no answer came")
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    delivered = models.BooleanField(default=False)
+    seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document_id", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} -> {self.url}: {self.status_code or self.error}"

@@ -1,15 +1,32 @@
-"""The one place where ``knowledge`` hands work to ``media_learning``."""
+"""The one place where ``knowledge`` hands work to ``media_learning``, and the queue names.
+
+Priorities are queues: ``{base}.high``, ``{base}`` and ``{base}.low`` (base: CELERY_QUEUE, default
+``media``). Workers consume them in that order and, on Redis, always take from the first
+non-empty one (``queue_order_strategy: priority``), so a high-priority upload overtakes a backlog
+of normal and low ones."""
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 
 log = logging.getLogger(__name__)
 
+PRIORITIES = ("high", "normal", "low")
 
-def enqueue_processing(document_id: int, task_id: str) -> None:
+
+def processing_queues() -> list[str]:
+    """Every processing queue, highest priority first (the order a worker consumes them in)."""
+    return [queue.name for queue in settings.CELERY_TASK_QUEUES]
+
+
+def queue_for(priority: str = "normal") -> str:
+    return processing_queues()[PRIORITIES.index(priority)]
+
+
+def enqueue_processing(document_id: int, task_id: str, priority: str = "normal") -> None:
     """Send the processing task once the current transaction commits. If the broker cannot be
     reached (after Celery's own publish retries), the document stays PENDING in the database and
     the reaper queues it once the broker is back: an upload never fails for it."""
@@ -18,7 +35,9 @@ def enqueue_processing(document_id: int, task_id: str) -> None:
         from media_learning.tasks import process_document
 
         try:
-            process_document.apply_async(kwargs={"document_id": document_id}, task_id=task_id)
+            process_document.apply_async(
+                kwargs={"document_id": document_id}, task_id=task_id, queue=queue_for(priority)
+            )
         except Exception as exc:  # noqa: BLE001 - any broker failure; the database keeps the document
             log.warning("could not queue document %s (%s: %s); the reaper will queue it when the broker is back",
                         document_id, type(exc).__name__, exc)  # fmt: skip

@@ -37,7 +37,7 @@ def _requeue(document: Document, from_status: str) -> bool:
     with transaction.atomic():
         if not status_machine.requeue(document.pk, document.task_id, task_id, from_status):
             return False
-        enqueue_processing(document.pk, task_id)
+        enqueue_processing(document.pk, task_id, document.priority)
     return True
 
 

@@ -43,6 +43,16 @@ def _move(query: Q, status: str, **fields: Any) -> int:
     return Document.objects.filter(query).update(status=status, status_meta=_stamp(status), updated_at=Now(), **fields)
 
 
+def _finish(document_id: int, query: Q, status: str, **fields: Any) -> bool:
+    """A move to a terminal status; the document's webhook (if any) is sent after commit."""
+    moved = bool(_move(query, status, **fields))
+    if moved:
+        from knowledge import webhooks
+
+        webhooks.schedule(document_id, status)
+    return moved
+
+
 def _lease_free() -> Q:
     """The heartbeat says no process is running the document (none yet, released, or stale)."""
     stale = Now() - timedelta(seconds=settings.HEARTBEAT_LEASE)
@@ -110,7 +120,7 @@ def report(document_id: int, task_id: str, *, stage: str | None = None, progress
 
 
 def succeed(document_id: int, task_id: str) -> bool:
-    return bool(_move(_owned(document_id, task_id), Status.SUCCESS, stage=Stage.NONE, progress=1.0, error=""))
+    return _finish(document_id, _owned(document_id, task_id), Status.SUCCESS, stage=Stage.NONE, progress=1.0, error="")
 
 
 def fail(document_id: int, error: str, task_id: str | None = None) -> bool:
@@ -118,17 +128,17 @@ def fail(document_id: int, error: str, task_id: str | None = None) -> bool:
     query = Q(pk=document_id, status__in=[Status.PENDING, Status.STARTED])
     if task_id is not None:
         query &= Q(task_id=task_id) | Q(status=Status.PENDING)
-    return bool(_move(query, Status.FAILURE, stage=Stage.NONE, error=one_line(error)))
+    return _finish(document_id, query, Status.FAILURE, stage=Stage.NONE, error=one_line(error))
 
 
 def acknowledge_cancel(document_id: int) -> bool:
     """REVOKE -> REVOKED, done by the worker once it has stopped."""
-    return bool(_move(Q(pk=document_id, status=Status.REVOKE), Status.REVOKED, stage=Stage.NONE))
+    return _finish(document_id, Q(pk=document_id, status=Status.REVOKE), Status.REVOKED, stage=Stage.NONE)
 
 
 def cancel(document_id: int) -> str | None:
     """Ask to stop: PENDING -> REVOKED at once, STARTED -> REVOKE. Returns the new status."""
-    if _move(Q(pk=document_id, status=Status.PENDING), Status.REVOKED, stage=Stage.NONE):
+    if _finish(document_id, Q(pk=document_id, status=Status.PENDING), Status.REVOKED, stage=Stage.NONE):
         return Status.REVOKED
     if _move(Q(pk=document_id, status=Status.STARTED), Status.REVOKE):
         return Status.REVOKE

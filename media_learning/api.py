@@ -5,13 +5,14 @@ from __future__ import annotations
 import tempfile
 
 from django.http import FileResponse, HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from knowledge.api.views import visible_documents
+from knowledge.api.errors import error_body
+from knowledge.api.views import document_for
 from knowledge.models import Document, ParagraphKind, Status
 from media_learning import export
 from media_learning.pipeline.decode import MediaError
@@ -51,7 +52,7 @@ class DocumentTranscript(APIView):
         responses={200: dict, 400: None, 409: None},
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
-        document = get_object_or_404(visible_documents(request), pk=pk)
+        document = document_for(request, pk)
         fmt = request.query_params.get("format", "json")
         source = request.query_params.get("source", "segments")
         errors = {}
@@ -60,9 +61,10 @@ class DocumentTranscript(APIView):
         if source not in SOURCES:
             errors["source"] = [f"one of {', '.join(SOURCES)}"]
         if errors:
-            return Response(errors, status=400)
+            raise ValidationError(errors)
         if document.status != Status.SUCCESS:
-            return Response({"detail": f"the transcript is ready when the document is SUCCESS, not {document.status}"},
+            detail = f"the transcript is ready when the document is SUCCESS, not {document.status}"
+            return Response(error_body("conflict", detail),
                             status=409)  # fmt: skip
         transcript = load_transcript(document) if source == "segments" else paragraph_transcript(document)
         if fmt == "json":
@@ -85,7 +87,7 @@ class DocumentAudio(APIView):
         responses={(200, "audio/wav"): bytes, 400: None, 410: None, 422: None},
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
-        document = get_object_or_404(visible_documents(request), pk=pk)
+        document = document_for(request, pk)
         fmt = request.query_params.get("format", "wav")
         rate = request.query_params.get("sample_rate", "16000")
         errors = {}
@@ -94,16 +96,16 @@ class DocumentAudio(APIView):
         if not rate.isdigit() or int(rate) not in SAMPLE_RATES:
             errors["sample_rate"] = [f"one of {', '.join(map(str, SAMPLE_RATES))}"]
         if errors:
-            return Response(errors, status=400)
+            raise ValidationError(errors)
         if not document.file:
-            return Response({"detail": "the original file was deleted (MEDIA_RETENTION_DAYS)"}, status=410)
+            return Response(error_body("gone", "the original file was deleted (MEDIA_RETENTION_DAYS)"), status=410)
         target = tempfile.TemporaryFile()  # anonymous: gone once the response is closed
         try:
             with local_media(document.file) as path:
                 extract_audio(path, target, fmt, int(rate))
         except MediaError as exc:
             target.close()
-            return Response({"detail": str(exc)}, status=422)
+            return Response(error_body("no_audio", str(exc)), status=422)
         target.seek(0)
         content_type = "audio/wav" if fmt == "wav" else "audio/mpeg"
         return FileResponse(target, content_type=content_type, filename=download_name(document, fmt))

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue
 
 from settings import embedded
 from settings.env import env_bool, env_float, env_int, env_list, env_str
@@ -126,6 +127,20 @@ STORAGES = {
 # Uploads bigger than this go to a temp file rather than memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 4 * 1024**3)
+# Per-user rate limits ("N/second|minute|hour|day"; empty: none).
+UPLOAD_RATE = env_str("UPLOAD_RATE", "60/minute")
+SEARCH_RATE = env_str("SEARCH_RATE", "120/minute")
+# ?wait=SECONDS on upload waits at most this long for the documents to finish.
+UPLOAD_MAX_WAIT = env_int("UPLOAD_MAX_WAIT", 300)
+# URL ingestion (file_url) and webhook targets must be public addresses; these networks,
+# addresses or address:port pairs are allowed anyway (e.g. "10.0.0.0/8,127.0.0.1:9000").
+URL_FETCH_ALLOWLIST = env_list("URL_FETCH_ALLOWLIST", [])
+URL_FETCH_TIMEOUT = env_int("URL_FETCH_TIMEOUT", 600)
+WEBHOOK_MAX_TRIES = env_int("WEBHOOK_MAX_TRIES", 5)
+WEBHOOK_RETRY_BACKOFF = env_float("WEBHOOK_RETRY_BACKOFF", 10.0)
+# Server-sent events: how often the stream looks at the document, and its longest life.
+EVENTS_POLL_SECONDS = env_float("EVENTS_POLL_SECONDS", 0.5)
+EVENTS_MAX_SECONDS = env_int("EVENTS_MAX_SECONDS", 3600)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -134,8 +149,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "knowledge.api.pagination.LimitOffset",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "knowledge.api.errors.api_exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # ?format= selects a transcript format (srt, vtt, ...), not a DRF renderer.
@@ -151,6 +167,26 @@ SPECTACULAR_SETTINGS = {
 EMBEDDED_REDIS = not env_str("CELERY_BROKER_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or embedded.redis_url(VAR_DIR)
 CELERY_RESULT_BACKEND = "django-db"
+
+
+def _cache_location(broker_url: str) -> str | None:
+    """Django's cache (throttle counts) shares the broker's Redis, when the broker is Redis."""
+    if broker_url.startswith("redis+socket://"):
+        return "unix://" + broker_url.removeprefix("redis+socket://") + "?db=1"
+    if broker_url.startswith(("redis://", "rediss://")):
+        return broker_url
+    return None
+
+
+_CACHE_LOCATION = env_str("CACHE_URL") or _cache_location(CELERY_BROKER_URL)
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_LOCATION,
+         "KEY_PREFIX": "kb"}
+        if _CACHE_LOCATION
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}  # fmt: skip
 CELERY_RESULT_EXTENDED = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -159,10 +195,22 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "media")
+
+
+def processing_queues(base: str) -> list[Queue]:
+    """Priorities are queues, highest first: a worker consumes them in this order (knowledge/queue.py)."""
+    return [Queue(f"{base}.high"), Queue(base), Queue(f"{base}.low")]
+
+
+CELERY_TASK_QUEUES = processing_queues(CELERY_TASK_DEFAULT_QUEUE)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With acks_late a message comes back after this long if it was never acked. Transcribing a
 # long file can take hours, so keep it long; the database reaper covers lost workers sooner.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600)}
+# "priority": a Redis worker always takes from the first non-empty queue of its list (see above).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600),
+    "queue_order_strategy": "priority",
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # `manage.py stt_models warmup|unload` recycles prefork children to load or free models.
 CELERY_WORKER_POOL_RESTARTS = True

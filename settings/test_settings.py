@@ -1,9 +1,10 @@
 """Settings for the test suite: the same real services, an isolated queue and media folder."""
 
 from settings.settings import *  # noqa: F403
-from settings.settings import VAR_DIR
+from settings.settings import VAR_DIR, processing_queues
 
 CELERY_TASK_DEFAULT_QUEUE = "test-media"
+CELERY_TASK_QUEUES = processing_queues(CELERY_TASK_DEFAULT_QUEUE)
 STT_WARMUP = False
 LLM_RETRY_BACKOFF = 0.05
 TASK_KILL_STUCK = False  # the suite's worker is a thread of the test process
@@ -13,3 +14,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+UPLOAD_RATE = ""  # the throttling test sets its own
+SEARCH_RATE = ""
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": "kb-test"}}  # noqa: F405
+WEBHOOK_RETRY_BACKOFF = 0.2

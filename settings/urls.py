@@ -1,8 +1,5 @@
-from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.decorators import login_required
-from django.urls import include, path, re_path
-from django.views.static import serve
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -24,6 +21,10 @@ urlpatterns = [
     *router.urls,
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    # Uploaded media, for logged-in users (a production deployment serves it from storage).
-    re_path(r"^media/(?P<path>.*)$", login_required(serve), {"document_root": settings.MEDIA_ROOT}),
+    # Uploaded media is served only through /api/knowledge/document/{id}/media/, which checks access.
 ]
+
+handler400 = "knowledge.api.errors.bad_request"
+handler403 = "knowledge.api.errors.permission_denied"
+handler404 = "knowledge.api.errors.page_not_found"
+handler500 = "knowledge.api.errors.server_error"

@@ -44,7 +44,7 @@ class Worker:
         self.log = log_dir / f"{name}.log"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "settings", "worker", "--pool", pool, "-c", "1",
-             "-Q", env["CELERY_QUEUE"], "--hostname", self.hostname, "--loglevel", "INFO", "--without-mingle",
+             "--hostname", self.hostname, "--loglevel", "INFO", "--without-mingle",
              "--without-gossip"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(self.log, "w"), start_new_session=True,
         )  # fmt: skip

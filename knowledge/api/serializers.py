@@ -3,40 +3,92 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from knowledge.models import Document, KnowledgeBase, Paragraph, ProcessingRun
+from knowledge.models import (
+    Document,
+    KnowledgeBase,
+    Membership,
+    Paragraph,
+    Priority,
+    ProcessingRun,
+    Role,
+    WebhookDelivery,
+)
 
 
 class KnowledgeBaseSerializer(serializers.ModelSerializer):
     document_count = serializers.IntegerField(read_only=True, default=0)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    role = serializers.SerializerMethodField(help_text="your role here: owner, editor or viewer")
+    webhook_secret = serializers.CharField(
+        write_only=True, required=False, min_length=16, max_length=100,
+        help_text="HMAC key of the webhooks' X-Signature; write-only (set your own to verify signatures).",
+    )  # fmt: skip
 
     class Meta:
         model = KnowledgeBase
-        fields = ["id", "name", "description", "document_count", "created_at", "updated_at"]
+        fields = ["id", "name", "description", "owner", "role", "callback_url", "webhook_secret", "document_count",
+                  "created_at", "updated_at"]  # fmt: skip
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    def get_role(self, obj: KnowledgeBase) -> str | None:
+        from knowledge.access import role_of
+
+        request = self.context.get("request")
+        return role_of(request.user, obj) if request else None
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.SlugRelatedField(
+        source="user", slug_field="username", queryset=Membership._meta.get_field("user").related_model.objects.all()
+    )
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    class Meta:
+        model = Membership
+        fields = ["username", "role", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "url", "status", "attempt", "delivered", "status_code", "response_excerpt", "error", "seconds",
+                  "created_at"]  # fmt: skip
+        read_only_fields = fields
 
 
 class DocumentSerializer(serializers.ModelSerializer):
     stt_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
     llm_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
     paragraph_count = serializers.IntegerField(read_only=True, default=0)
-    file_url = serializers.SerializerMethodField()
+    file_url = serializers.SerializerMethodField(help_text="deprecated alias of media_url")
+    media_url = serializers.SerializerMethodField(help_text="the original media, for authorised users (Range)")
 
     class Meta:
         model = Document
         fields = [
             "id", "knowledge_base", "name", "status", "stage", "progress", "error", "warnings", "language", "duration",
-            "mime", "size", "sha256", "stt_model", "llm_model", "options", "summary", "llm_usage", "status_meta",
-            "paragraph_count", "file_url",
+            "mime", "size", "sha256", "stt_model", "llm_model", "options", "priority", "source_url", "callback_url",
+            "summary", "llm_usage", "status_meta", "paragraph_count", "file_url", "media_url",
             "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
+    def get_media_url(self, obj: Document) -> str | None:
+        return media_url(obj, self.context.get("request"))
+
     def get_file_url(self, obj: Document) -> str | None:
-        request = self.context.get("request")
-        if not obj.file:
-            return None
-        url = obj.file.url
-        return request.build_absolute_uri(url) if request else url
+        return self.get_media_url(obj)
+
+
+def media_url(document: Document, request: object = None) -> str | None:
+    """The media endpoint, which checks access and serves byte ranges (None once purged)."""
+    if not document.file:
+        return None
+    from django.urls import reverse
+
+    url = reverse("document-media", kwargs={"pk": document.pk})
+    return request.build_absolute_uri(url) if request is not None else url
 
 
 class ProcessingRunSerializer(serializers.ModelSerializer):
@@ -58,9 +110,10 @@ class DocumentDetailSerializer(DocumentSerializer):
     """A document with every processing attempt, oldest first."""
 
     runs = ProcessingRunSerializer(many=True, read_only=True)
+    webhook_deliveries = WebhookDeliverySerializer(many=True, read_only=True)
 
     class Meta(DocumentSerializer.Meta):
-        fields = [*DocumentSerializer.Meta.fields, "runs"]
+        fields = [*DocumentSerializer.Meta.fields, "runs", "webhook_deliveries"]
         read_only_fields = fields
 
 
@@ -72,14 +125,18 @@ class ParagraphSerializer(serializers.ModelSerializer):
 
 
 class UploadSerializer(serializers.Serializer):
-    file = serializers.ListField(
-        child=serializers.FileField(allow_empty_file=True),
-        min_length=1,
-        error_messages={
-            "required": "no file part named 'file' could be read (file names must be valid UTF-8)",
-            "min_length": "no file part named 'file' could be read (file names must be valid UTF-8)",
-        },
-    )
+    file = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False,
+                                 help_text="one or more media files; each becomes a document")  # fmt: skip
+    file_url = serializers.ListField(
+        child=serializers.URLField(max_length=2000), required=False,
+        help_text="http(s) URLs of media (or platform pages, with the url extra) to download instead",
+    )  # fmt: skip
+    knowledge = serializers.IntegerField(required=False, help_text="the knowledge base (on /api/knowledge/document/)")
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    callback_url = serializers.URLField(
+        max_length=2000, required=False, allow_blank=True,
+        help_text="webhook for these documents (default: the knowledge base's)",
+    )  # fmt: skip
     stt_model_id = serializers.CharField(required=False, allow_blank=True)
     llm_model_id = serializers.CharField(
         required=False, allow_blank=True, help_text="An LLM (id or name) to polish the transcript and summarise it."
@@ -90,6 +147,20 @@ class UploadSerializer(serializers.Serializer):
     # llm_models.options against the chosen models; see docs/api.md.
 
     # The size limit is checked in the view, which answers 413 (see too_large_uploads).
+
+    def to_internal_value(self, data: object) -> dict:
+        if hasattr(data, "getlist"):  # multipart: repeated fields are lists
+            data = {k: (data.getlist(k) if k in ("file", "file_url") else data[k]) for k in data}
+        elif isinstance(data, dict) and isinstance(data.get("file_url"), str):
+            data = {**data, "file_url": [data["file_url"]]}  # JSON: one URL or a list
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs.get("file") and not attrs.get("file_url"):
+            raise serializers.ValidationError(
+                {"file": ["send one or more 'file' parts or a 'file_url' (file names must be valid UTF-8)"]}
+            )
+        return attrs
 
 
 class SearchQuerySerializer(serializers.Serializer):
@@ -115,10 +186,8 @@ class SearchHitSerializer(serializers.Serializer):
     score = serializers.FloatField(help_text="hybrid: the fused RRF score; vector: cosine; keyword: ts_rank_cd")
     vector_score = serializers.FloatField(allow_null=True, help_text="cosine similarity, when among the vector hits")
     keyword_score = serializers.FloatField(allow_null=True, help_text="ts_rank_cd, when among the keyword hits")
-    media_url = serializers.SerializerMethodField(help_text="The media file at the paragraph's start (#t=).")
+    media_url = serializers.SerializerMethodField(help_text="The media at the paragraph's start (#t=seconds).")
 
-    def get_media_url(self, hit) -> str:  # noqa: ANN001
-        request = self.context.get("request")
-        url = hit.paragraph.document.file.url
-        url = request.build_absolute_uri(url) if request else url
-        return f"{url}#t={hit.paragraph.start:.2f}"
+    def get_media_url(self, hit) -> str | None:  # noqa: ANN001
+        url = media_url(hit.paragraph.document, self.context.get("request"))
+        return f"{url}#t={hit.paragraph.start:.2f}" if url else None

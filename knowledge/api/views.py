@@ -6,24 +6,29 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from knowledge import ingest, search
+from knowledge import access, fetch, ingest, search
 from knowledge import status as status_machine
+from knowledge.api.errors import error_body
+from knowledge.api.filters import DocumentFilter
 from knowledge.api.serializers import (
     DocumentDetailSerializer,
     DocumentSerializer,
     KnowledgeBaseSerializer,
+    MembershipSerializer,
     ParagraphSerializer,
     SearchHitSerializer,
     SearchQuerySerializer,
     UploadSerializer,
 )
-from knowledge.models import Document, KnowledgeBase, Paragraph
+from knowledge.api.throttles import SearchRateThrottle, UploadRateThrottle
+from knowledge.models import Document, KnowledgeBase, Membership, Paragraph, Role
 
 
 def _form_options(data: Any) -> dict[str, Any]:
@@ -44,25 +49,30 @@ def too_large_uploads(request: Request) -> str:
     )
 
 
-def visible_knowledge_bases(request: Request) -> QuerySet[KnowledgeBase]:
-    queryset = KnowledgeBase.objects.all()
-    if not request.user.is_authenticated:  # only the schema generator gets here unauthenticated
-        return queryset.none()
-    if not request.user.is_staff:
-        queryset = queryset.filter(owner=request.user)
-    return queryset
+def knowledge_base_for(request: Request, kb_id: int, role: Role = Role.VIEWER) -> KnowledgeBase:
+    """The knowledge base if the user may see it (else 404) and holds ``role`` there (else 403)."""
+    kb = get_object_or_404(access.knowledge_bases_for(request.user), pk=kb_id)
+    if not access.allows(request.user, kb, role):
+        raise PermissionDenied(f"this needs the {role} role in knowledge base {kb.pk}")
+    return kb
+
+
+def document_for(request: Request, pk: int, role: Role = Role.VIEWER) -> Document:
+    document = get_object_or_404(access.documents_for(request.user).select_related("knowledge_base"), pk=pk)
+    if not access.allows(request.user, document.knowledge_base, role):
+        raise PermissionDenied(f"this needs the {role} role in knowledge base {document.knowledge_base_id}")
+    return document
 
 
 def counted_knowledge_bases(request: Request) -> QuerySet[KnowledgeBase]:
     """Visible knowledge bases with ``document_count`` (explicit order: GROUP BY drops Meta.ordering)."""
-    return visible_knowledge_bases(request).annotate(document_count=Count("documents")).order_by("name")
-
-
-def visible_documents(request: Request) -> QuerySet[Document]:
-    return Document.objects.filter(knowledge_base__in=visible_knowledge_bases(request))
+    visible = access.knowledge_bases_for(request.user)
+    return visible.select_related("owner").annotate(document_count=Count("documents")).order_by("name")
 
 
 class KnowledgeBaseListCreate(generics.ListCreateAPIView):
+    """Knowledge bases you own or were given a role in; creating one makes you its owner."""
+
     serializer_class = KnowledgeBaseSerializer
 
     def get_queryset(self) -> QuerySet[KnowledgeBase]:
@@ -73,58 +83,154 @@ class KnowledgeBaseListCreate(generics.ListCreateAPIView):
 
 
 class KnowledgeBaseDetail(generics.RetrieveUpdateDestroyAPIView):
+    """Read (viewer); change or delete with its documents, files and paragraphs (owner)."""
+
     serializer_class = KnowledgeBaseSerializer
     lookup_url_kwarg = "kb_id"
 
     def get_queryset(self) -> QuerySet[KnowledgeBase]:
         return counted_knowledge_bases(self.request)
 
+    def check_object_permissions(self, request: Request, obj: KnowledgeBase) -> None:
+        super().check_object_permissions(request, obj)
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not access.allows(request.user, obj, Role.OWNER):
+            raise PermissionDenied("only the owner may change or delete a knowledge base")
 
-class DocumentListUpload(generics.ListAPIView):
-    """GET: the knowledge base's documents. POST (multipart): upload one or more ``file`` parts."""
+
+class MemberList(generics.ListCreateAPIView):
+    """Who has which role in the knowledge base (owner only). POST {username, role} adds or changes one."""
+
+    serializer_class = MembershipSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        if getattr(self, "swagger_fake_view", False):
+            return Membership.objects.none()
+        kb = knowledge_base_for(self.request, self.kwargs["kb_id"], Role.OWNER)
+        return kb.memberships.select_related("user").order_by("user__username")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        kb = knowledge_base_for(request, kwargs["kb_id"], Role.OWNER)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user, role = serializer.validated_data["user"], serializer.validated_data["role"]
+        if user.pk == kb.owner_id:
+            return Response(error_body("conflict", "the owner already holds every right"), status=409)
+        membership, _ = Membership.objects.update_or_create(knowledge_base=kb, user=user, defaults={"role": role})
+        return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetail(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, kb_id: int, username: str) -> Response:
+        kb = knowledge_base_for(request, kb_id, Role.OWNER)
+        get_object_or_404(kb.memberships, user__username=username).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def upload(request: Request, kb: KnowledgeBase | None) -> Response:
+    """Store the uploaded files and the downloads of ``file_url`` as documents and queue them;
+    with ``?wait=SECONDS`` answer 200 with the finished documents if they finish in time."""
+    upload = UploadSerializer(data=request.data)
+    upload.is_valid(raise_exception=True)
+    data = upload.validated_data
+    if kb is None:
+        if "knowledge" not in data:
+            return Response(error_body("invalid", "knowledge: which knowledge base? (an id)"), status=400)
+        kb = knowledge_base_for(request, data["knowledge"])
+    if not access.allows(request.user, kb, Role.EDITOR):
+        raise PermissionDenied(f"uploading needs the editor role in knowledge base {kb.pk}")
+    if too_large := too_large_uploads(request):
+        return Response(error_body("file_too_large", too_large), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    wait = request.query_params.get("wait", "")
+    if wait and not (wait.isdigit() and int(wait) <= settings.UPLOAD_MAX_WAIT):
+        return Response(error_body("invalid", f"wait: whole seconds up to {settings.UPLOAD_MAX_WAIT}"), status=400)
+    try:
+        plan = ingest.resolve_processing(
+            data.get("stt_model_id"), data.get("llm_model_id"), _form_options(request.data)
+        )
+    except ingest.UploadError as exc:
+        errors = {k: [v] for k, v in exc.errors.items()}
+        return Response(error_body("invalid", str(exc), errors), status=status.HTTP_400_BAD_REQUEST)
+    files = list(data.get("file", []))
+    try:
+        files += [fetch.fetch(url) for url in data.get("file_url", [])]
+    except fetch.FetchError as exc:
+        return Response(error_body("fetch_failed", str(exc), {"file_url": [str(exc)]}), status=400)
+    try:
+        docs = ingest.create_documents(
+            kb, files, stt_model=plan.stt_model, llm_model=plan.llm_model, options=plan.options, owner=request.user,
+            name=data.get("name"), priority=data["priority"], callback_url=data.get("callback_url", ""),
+        )  # fmt: skip
+    finally:
+        for file in files:
+            if isinstance(file, fetch.FetchedFile):
+                file.close()  # removes the temporary download
+    ids = [d.pk for d in docs]
+    code = status.HTTP_201_CREATED
+    if wait:
+        try:
+            ingest.wait_until_finished(ids, timeout=int(wait), poll=0.25)
+            code = status.HTTP_200_OK
+        except TimeoutError:
+            code = status.HTTP_202_ACCEPTED
+    docs = Document.objects.with_counts().filter(pk__in=ids).order_by("id")
+    body = DocumentSerializer(docs, many=True, context={"request": request}).data
+    return Response({"documents": body}, status=code)
+
+
+UPLOAD_SCHEMA = extend_schema(
+    request={"multipart/form-data": UploadSerializer, "application/json": UploadSerializer},
+    parameters=[OpenApiParameter("wait", int, description="seconds to wait for the documents to finish")],
+    responses={201: DocumentSerializer(many=True), 200: DocumentSerializer(many=True),
+               202: DocumentSerializer(many=True), 400: dict, 403: dict, 413: dict},
+)  # fmt: skip
+
+
+class DocumentList(generics.ListAPIView):
+    """GET: documents in the knowledge bases you can see (filters, ordering, limit/offset).
+    POST: upload ``file`` parts or ``file_url``s to the knowledge base named by ``knowledge``."""
 
     serializer_class = DocumentSerializer
-    filterset_fields = ["status"]
+    filterset_class = DocumentFilter
+    throttle_classes = [UploadRateThrottle]
 
-    def knowledge_base(self) -> KnowledgeBase:
-        return get_object_or_404(visible_knowledge_bases(self.request), pk=self.kwargs["kb_id"])
+    def get_queryset(self) -> QuerySet[Document]:
+        return access.documents_for(self.request.user).with_counts()
+
+    @UPLOAD_SCHEMA
+    def post(self, request: Request) -> Response:
+        return upload(request, None)
+
+
+@extend_schema_view(get=extend_schema(operation_id="knowledge_base_documents_list"))
+class DocumentListUpload(DocumentList):
+    """The same, for one knowledge base: /api/knowledge/{kb_id}/document/."""
 
     def get_queryset(self) -> QuerySet[Document]:
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular inspecting the view
             return Document.objects.none()
-        return self.knowledge_base().documents.with_counts()
+        return knowledge_base_for(self.request, self.kwargs["kb_id"]).documents.with_counts()
 
-    @extend_schema(request={"multipart/form-data": UploadSerializer},
-                   responses={201: DocumentSerializer(many=True), 400: dict, 413: dict})  # fmt: skip
+    @extend_schema(operation_id="knowledge_base_documents_upload")
+    @UPLOAD_SCHEMA
     def post(self, request: Request, kb_id: int) -> Response:
-        kb = self.knowledge_base()
-        if too_large := too_large_uploads(request):
-            return Response(
-                {"detail": too_large, "code": "file_too_large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-            )
-        upload = UploadSerializer(data=request.data)
-        upload.is_valid(raise_exception=True)
-        data = upload.validated_data
-        try:
-            plan = ingest.resolve_processing(
-                data.get("stt_model_id"), data.get("llm_model_id"), _form_options(request.data)
-            )
-        except ingest.UploadError as exc:
-            return Response({k: [v] for k, v in exc.errors.items()}, status=status.HTTP_400_BAD_REQUEST)
-        docs = ingest.create_documents(
-            kb, data["file"], stt_model=plan.stt_model, llm_model=plan.llm_model, options=plan.options,
-            owner=request.user, name=data.get("name"),
-        )  # fmt: skip
-        docs = Document.objects.with_counts().filter(pk__in=[d.pk for d in docs]).order_by("id")
-        body = DocumentSerializer(docs, many=True, context={"request": request}).data
-        return Response({"documents": body}, status=status.HTTP_201_CREATED)
+        return upload(request, knowledge_base_for(request, kb_id))
 
 
 class DocumentDetail(generics.RetrieveDestroyAPIView):
+    """A document with its runs and webhook deliveries; DELETE removes it with its paragraphs,
+    results and original file (editor)."""
+
     serializer_class = DocumentDetailSerializer
 
     def get_queryset(self) -> QuerySet[Document]:
-        return visible_documents(self.request).with_counts().prefetch_related("runs")
+        return access.documents_for(self.request.user).with_counts().prefetch_related("runs", "webhook_deliveries")
+
+    def perform_destroy(self, instance: Document) -> None:
+        document_for(self.request, instance.pk, Role.EDITOR)
+        status_machine.cancel(instance.pk)  # a running worker stops at its next check
+        instance.delete()
 
 
 class DocumentParagraphs(generics.ListAPIView):
@@ -133,32 +239,43 @@ class DocumentParagraphs(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Paragraph]:
         if getattr(self, "swagger_fake_view", False):
             return Paragraph.objects.none()
-        document = get_object_or_404(visible_documents(self.request), pk=self.kwargs["pk"])
-        return document.paragraphs.order_by("position")
+        return document_for(self.request, self.kwargs["pk"]).paragraphs.order_by("position")
+
+
+class DocumentSummary(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, pk: int) -> Response:
+        document = document_for(request, pk)
+        return Response({"document_id": document.pk, "status": document.status, "summary": document.summary,
+                         "llm_model": document.llm_model.name if document.llm_model else None})  # fmt: skip
 
 
 class DocumentCancel(APIView):
-    @extend_schema(request=None, responses={202: DocumentSerializer, 409: None})
+    @extend_schema(request=None, responses={202: DocumentSerializer, 409: dict})
     def post(self, request: Request, pk: int) -> Response:
-        document = get_object_or_404(visible_documents(request), pk=pk)
+        document = document_for(request, pk, Role.EDITOR)
         if status_machine.cancel(document.pk) is None:
             document.refresh_from_db()
-            return Response({"detail": f"cannot cancel a {document.status} document"}, status=409)
-        return Response(DocumentSerializer(Document.objects.with_counts().get(pk=pk)).data, status=202)
+            return Response(error_body("conflict", f"cannot cancel a {document.status} document"), status=409)
+        body = DocumentSerializer(Document.objects.with_counts().get(pk=pk), context={"request": request}).data
+        return Response(body, status=202)
 
 
 class DocumentReprocess(APIView):
-    @extend_schema(request=None, responses={202: DocumentSerializer, 409: None})
+    @extend_schema(request=None, responses={202: DocumentSerializer, 409: dict})
     def post(self, request: Request, pk: int) -> Response:
-        document = get_object_or_404(visible_documents(request), pk=pk)
+        document = document_for(request, pk, Role.EDITOR)
         if not ingest.reprocess(document):
             document.refresh_from_db()
-            return Response({"detail": f"only FAILURE or REVOKED documents can be reprocessed, not {document.status}"},
-                            status=409)  # fmt: skip
-        return Response(DocumentSerializer(Document.objects.with_counts().get(pk=pk)).data, status=202)
+            detail = f"only FAILURE or REVOKED documents can be reprocessed, not {document.status}"
+            return Response(error_body("conflict", detail), status=409)
+        body = DocumentSerializer(Document.objects.with_counts().get(pk=pk), context={"request": request}).data
+        return Response(body, status=202)
 
 
 class KnowledgeSearch(APIView):
+    throttle_classes = [SearchRateThrottle]
+
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, required=True),
@@ -168,7 +285,7 @@ class KnowledgeSearch(APIView):
         responses=SearchHitSerializer(many=True),
     )
     def get(self, request: Request, kb_id: int) -> Response:
-        kb = get_object_or_404(visible_knowledge_bases(request), pk=kb_id)
+        kb = knowledge_base_for(request, kb_id)
         query = SearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data

@@ -132,11 +132,12 @@ def test_upload_rejects_unknown_model_and_bad_language_with_400(api, kb_id):
     chinese_on_english_model = api.post(url, {"file": [upload("jupiter_en.mp3")], "language": "zh"})
     no_file = api.post(url, {"language": "en"})
 
-    assert unknown.status_code == 400 and "unknown speech model" in unknown.data["stt_model_id"][0]
+    assert unknown.status_code == 400 and "unknown speech model" in unknown.data["errors"]["stt_model_id"][0]
     assert (
-        chinese_on_english_model.status_code == 400 and "English-only" in chinese_on_english_model.data["language"][0]
+        chinese_on_english_model.status_code == 400
+        and "English-only" in chinese_on_english_model.data["errors"]["language"][0]
     )
-    assert no_file.status_code == 400 and "file" in no_file.data
+    assert no_file.status_code == 400 and "file" in no_file.data["errors"]
     assert api.get(url).data["count"] == 0
 
 
@@ -202,7 +203,7 @@ def test_upload_options_are_validated_and_recorded(api, kb_id):
     good = api.post(url, {"file": [upload("jupiter_en.mp3")], "stt_model_id": "bundled-base", "language": "zh",
                           "temperature": ["0", "0.2"], "word_timestamps": "1"})  # fmt: skip
 
-    assert bad.status_code == 400 and set(bad.data) == {"segment_duration", "temperature"}
+    assert bad.status_code == 400 and set(bad.data["errors"]) == {"segment_duration", "temperature"}
     assert good.status_code == 201, good.data
     assert good.data["documents"][0]["options"] == {
         "language": "zh",

@@ -146,4 +146,4 @@ def test_search_api_takes_a_mode_and_shows_both_scores(mixed_kb, api, user):
     assert hybrid[0]["content"].startswith("The router") and hybrid[0]["keyword_score"] > 0
     assert hybrid[0]["vector_score"] is not None and hybrid[0]["kind"] == "transcript"
     assert [h["document_name"] for h in keyword] == ["中文"]
-    assert bad.status_code == 400 and "mode" in bad.data
+    assert bad.status_code == 400 and "mode" in bad.data["errors"] and bad.data["code"] == "invalid"

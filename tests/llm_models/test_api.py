@@ -68,9 +68,9 @@ def test_bad_configuration_is_a_400_default_moves_and_only_staff_may_write(staff
     second = staff.post("/api/llm-models/", editor(chat_server, name="second", is_default=True), format="json").data
     patched = staff.patch(f"/api/llm-models/{first['id']}/", {"temperature": 0.7}, format="json")
 
-    assert no_url.status_code == 400 and "base_url" in no_url.data
-    assert openai_without_key.status_code == 400 and "api_key_env" in openai_without_key.data
-    assert answer_too_long.status_code == 400 and "max_tokens" in answer_too_long.data
+    assert no_url.status_code == 400 and "base_url" in no_url.data["errors"]
+    assert openai_without_key.status_code == 400 and "api_key_env" in openai_without_key.data["errors"]
+    assert answer_too_long.status_code == 400 and "max_tokens" in answer_too_long.data["errors"]
     assert forbidden.status_code == 403
     assert list(LanguageModel.objects.filter(is_default=True).values_list("pk", flat=True)) == [second["id"]]
     assert patched.status_code == 200 and patched.data["temperature"] == 0.7

@@ -137,10 +137,10 @@ def test_upload_llm_choices_are_validated(api, kb_id, language_model):
     summary_only = api.post(url, {"file": [upload("jupiter_en.mp3")], "llm_model_id": "editor",
                                   "enable_punctuation": "false"})  # fmt: skip
 
-    assert unknown.status_code == 400 and "unknown LLM 'nope'" in unknown.data["llm_model_id"][0]
-    assert no_default.status_code == 400 and "no default LLM" in no_default.data["llm_model_id"][0]
-    assert prompt_without_summary.status_code == 400 and "summary_prompt" in prompt_without_summary.data
-    assert not_boolean.status_code == 400 and "enable_punctuation" in not_boolean.data
+    assert unknown.status_code == 400 and "unknown LLM 'nope'" in unknown.data["errors"]["llm_model_id"][0]
+    assert no_default.status_code == 400 and "no default LLM" in no_default.data["errors"]["llm_model_id"][0]
+    assert prompt_without_summary.status_code == 400 and "summary_prompt" in prompt_without_summary.data["errors"]
+    assert not_boolean.status_code == 400 and "enable_punctuation" in not_boolean.data["errors"]
     assert summary_only.status_code == 201, summary_only.data
     created = summary_only.data["documents"][0]
     assert created["llm_model"] == "editor"

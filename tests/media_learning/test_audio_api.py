@@ -45,5 +45,5 @@ def test_audio_endpoint_rejects_bad_parameters_and_bad_media(api, video_document
     video_document.file.save("v.mp4", ContentFile(fixture_path("video_only.mp4").read_bytes()), save=True)
     silent = api.get(url)
 
-    assert bad.status_code == 400 and set(bad.data) == {"format", "sample_rate"}
+    assert bad.status_code == 400 and set(bad.data["errors"]) == {"format", "sample_rate"}
     assert silent.status_code == 422 and "no audio track" in silent.data["detail"]

@@ -78,7 +78,7 @@ def test_bad_inputs_fail_alone_with_clear_reasons(api, speech_models, celery_wor
     body, content_type = multipart_with_raw_name("réunion.mp3".encode("latin-1"), SPEECH)  # not UTF-8
     not_utf8 = api.generic("POST", url, body, content_type=content_type)
     assert batch.status_code == 201 and raw.status_code == 201, (batch.data, raw.data)
-    assert not_utf8.status_code == 400 and "must be valid UTF-8" in not_utf8.data["file"][0]
+    assert not_utf8.status_code == 400 and "must be valid UTF-8" in not_utf8.data["errors"]["file"][0]
 
     ids = [d["id"] for d in batch.data["documents"]] + [raw.data["documents"][0]["id"]]
     docs = {d.pk: d for d in wait_for_documents(ids, timeout=240)}

@@ -47,8 +47,8 @@ def test_bad_configuration_is_a_400_and_only_staff_may_write(staff, api, speech_
     no_url = staff.post("/api/stt-models/", {"name": "y", "provider": "openai_compatible", "model": "w"}, format="json")
     forbidden = api.post("/api/stt-models/", {"name": "z", "model": "bundled:tiny.en"}, format="json")
 
-    assert missing.status_code == 400 and "no CTranslate2 model.bin" in missing.data["model"][0]
-    assert no_url.status_code == 400 and "base_url" in no_url.data
+    assert missing.status_code == 400 and "no CTranslate2 model.bin" in missing.data["errors"]["model"][0]
+    assert no_url.status_code == 400 and "base_url" in no_url.data["errors"]
     assert forbidden.status_code == 403
 
 
@@ -79,4 +79,4 @@ def test_test_endpoint_transcribes_the_builtin_clip_on_a_worker(staff, speech_mo
 def test_names_stay_unique(staff, speech_models):
     response = staff.post("/api/stt-models/", {"name": "bundled-base", "model": "bundled:base"}, format="json")
 
-    assert response.status_code == 400 and "name" in response.data
+    assert response.status_code == 400 and "already exists" in response.data["errors"]["name"][0]

@@ -1,0 +1,91 @@
+"""The original media of a document, for users who may see it, with HTTP Range support (so a
+player can seek without downloading the whole file)."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import Iterator
+from typing import IO
+
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from knowledge.api.errors import error_body
+from knowledge.api.views import document_for
+
+CHUNK = 256 * 1024
+
+
+def _ranged(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
+    try:
+        handle.seek(start)
+        while length > 0 and (chunk := handle.read(min(CHUNK, length))):
+            length -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """(first, last) byte of a single ``bytes=`` range; None for no or an ignorable header;
+    ValueError when it cannot be satisfied."""
+    match = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
+    if not match or not any(match.groups()):
+        return None  # absent, malformed or multi-range: answer the whole file (RFC 9110 allows it)
+    first, last = match.groups()
+    if not first:  # the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise ValueError
+    return start, end
+
+
+class DocumentMedia(APIView):
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                   (206, "application/octet-stream"): OpenApiTypes.BINARY,
+                   404: OpenApiResponse(description="no such document"),
+                   410: OpenApiResponse(description="the original was purged (MEDIA_RETENTION_DAYS)"),
+                   416: OpenApiResponse(description="the range cannot be satisfied")},
+    )  # fmt: skip
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        document = document_for(request, pk)
+        if not document.file:
+            return JsonResponse(error_body("gone", "the original media was deleted after the retention period"),
+                                status=410)  # fmt: skip
+        content_type = document.mime or mimetypes.guess_type(document.name)[0] or "application/octet-stream"
+        handle = document.file.storage.open(document.file.name, "rb")
+        size = document.file.storage.size(document.file.name)
+        try:
+            wanted = parse_range(request.headers.get("Range", ""), size)
+        except ValueError:
+            handle.close()
+            body = error_body("range_not_satisfiable", f"the file has {size} bytes")
+            response = JsonResponse(body, status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        if wanted is None:
+            response = FileResponse(handle, content_type=content_type)
+        else:
+            start, end = wanted
+            response = StreamingHttpResponse(_ranged(handle, start, end - start + 1), status=206,
+                                             content_type=content_type)  # fmt: skip
+            response["Content-Range"] = f"bytes {start}-{end}/{size}"
+            response["Content-Length"] = str(end - start + 1)
+        response["Accept-Ranges"] = "bytes"
+        response["Content-Disposition"] = _inline(document.name)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+def _inline(name: str) -> str:
+    from urllib.parse import quote
+
+    return f"inline; filename*=UTF-8''{quote(name)}"

@@ -1,0 +1,35 @@
+"""Per-user rate limits on uploads and searches (DRF throttling), read from settings at request
+time: UPLOAD_RATE and SEARCH_RATE, e.g. "30/minute"; empty switches the limit off. The counts
+live in Django's cache, which is the broker's Redis when the broker is Redis, so that every web
+process shares them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework.throttling import UserRateThrottle
+
+
+class _SettingRateThrottle(UserRateThrottle):
+    setting = ""
+
+    def get_rate(self) -> str | None:
+        return getattr(settings, self.setting) or None
+
+    def allow_request(self, request, view) -> bool:  # noqa: ANN001 - DRF's signature
+        if request.method in ("GET", "HEAD", "OPTIONS") and self.scope == "upload":
+            return True  # listing documents is not uploading
+        self.rate = self.get_rate()
+        if self.rate is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+
+class UploadRateThrottle(_SettingRateThrottle):
+    scope = "upload"
+    setting = "UPLOAD_RATE"
+
+
+class SearchRateThrottle(_SettingRateThrottle):
+    scope = "search"
+    setting = "SEARCH_RATE"

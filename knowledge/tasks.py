@@ -1,0 +1,27 @@
+"""Celery tasks of the knowledge app (thin: the work is in knowledge.webhooks)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from knowledge import webhooks
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, ignore_result=True, acks_late=True)
+def deliver_webhook(self, *, document_id: int, status: str, attempt: int) -> None:  # noqa: ANN001
+    delivery = webhooks.deliver(document_id, status, attempt)
+    if delivery is None or delivery.delivered:
+        return
+    if attempt >= settings.WEBHOOK_MAX_TRIES:
+        log.warning("webhook of document %s failed %s times; giving up (%s)", document_id, attempt,
+                    delivery.error or delivery.status_code)  # fmt: skip
+        return
+    delay = settings.WEBHOOK_RETRY_BACKOFF * 2 ** (attempt - 1)
+    deliver_webhook.apply_async(
+        kwargs={"document_id": document_id, "status": status, "attempt": attempt + 1}, countdown=delay
+    )
