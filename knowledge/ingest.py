@@ -4,7 +4,6 @@ commands both go through these functions."""
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -68,12 +67,17 @@ def resolve_processing(stt_model: str | int | None, llm_model: str | int | None,
     return Processing(speech_model, language_model, options)
 
 
+MEDIA_SUFFIXES = frozenset(
+    ".mp3 .wav .m4a .aac .flac .ogg .oga .opus .wma .webm .mp4 .m4v .mov .mkv .avi .3gp .amr .mpeg .mpg .ts".split()
+)
+
+
 def stored_name(filename: str) -> str:
     """A generated storage name: the user's file name is data (``Document.name``), never a path.
-    A short alphanumeric extension is kept for people looking at the folder; the media type is
-    decided from the content."""
+    A media extension is kept for people looking at the folder, any other is dropped; the media
+    type is decided from the content."""
     suffix = Path(filename).suffix.lower()
-    return uuid.uuid4().hex + (suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else "")
+    return uuid.uuid4().hex + (suffix if suffix in MEDIA_SUFFIXES else "")
 
 
 def _digest(upload: File) -> tuple[str, int]:

@@ -161,6 +161,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Media knowledge base API",
     "DESCRIPTION": "Upload audio/video, follow transcription, search timestamped paragraphs.",
     "VERSION": "0.1.0",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # every endpoint needs a login
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Celery (broker: CELERY_BROKER_URL, or the embedded Redis under var/) -------------------

@@ -1,4 +1,5 @@
-"""manage.py ingest PATH... --knowledge NAME [--stt-model NAME] [--llm-model NAME] [--language xx] [--wait] [--json]"""
+"""manage.py ingest PATH_OR_URL... --knowledge NAME [--stt-model NAME] [--llm-model NAME] [--language xx]
+[--priority high|normal|low] [--wait] [--json]"""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from knowledge.api.serializers import DocumentSerializer, ParagraphSerializer
+from knowledge.fetch import FetchError, fetch
 from knowledge.ingest import UploadError, create_documents, resolve_processing, wait_until_finished
 from knowledge.models import Document, KnowledgeBase, Status
+from knowledge.queue import PRIORITIES
 
 
 def _files(paths: list[str]) -> list[Path]:
     found: list[Path] = []
     for raw in paths:
+        if raw.startswith(("http://", "https://")):
+            continue  # downloaded in handle()
         path = Path(raw)
         if path.is_dir():
             found.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
@@ -24,7 +29,7 @@ def _files(paths: list[str]) -> list[Path]:
             found.append(path)
         else:
             raise CommandError(f"no such file or folder: {raw}")
-    if not found:
+    if not found and not any(p.startswith(("http://", "https://")) for p in paths):
         raise CommandError("no files to ingest")
     return found
 
@@ -49,7 +54,7 @@ class Command(BaseCommand):
     help = "Upload media files into a knowledge base through the same path as the API."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("paths", nargs="+", help="files or folders (folders are read recursively)")
+        parser.add_argument("paths", nargs="+", help="files, folders (read recursively) or http(s) media URLs")
         parser.add_argument("--knowledge", required=True, help="knowledge base name (created if missing)")
         parser.add_argument("--stt-model", default="", help="speech model name or id (default model if omitted)")
         parser.add_argument("--llm-model", default="", help="LLM name or id to polish and summarise (none if omitted)")
@@ -58,6 +63,7 @@ class Command(BaseCommand):
             "--option", action="append", default=[], metavar="KEY=VALUE",
             help="an option, e.g. segment_duration=120, temperature=0,0.2 or enable_summary=false (repeatable)",
         )  # fmt: skip
+        parser.add_argument("--priority", choices=PRIORITIES, default="normal", help="queue priority")
         parser.add_argument("--wait", action="store_true", help="wait until every document has finished")
         parser.add_argument("--timeout", type=float, default=0, help="with --wait: give up after N seconds")
         parser.add_argument("--json", action="store_true", help="print the documents (and paragraphs) as JSON")
@@ -71,11 +77,15 @@ class Command(BaseCommand):
         except UploadError as exc:
             raise CommandError(str(exc))
         kb, _ = KnowledgeBase.objects.get_or_create(name=opts["knowledge"])
-        handles = [open(path, "rb") for path in files]
+        handles: list[File] = [File(open(path, "rb"), name=path.name) for path in files]
         try:
-            docs = create_documents(kb, [File(fh, name=p.name) for fh, p in zip(handles, files, strict=True)],
-                                    stt_model=plan.stt_model, llm_model=plan.llm_model,
-                                    options=plan.options)  # fmt: skip
+            for url in (p for p in opts["paths"] if p.startswith(("http://", "https://"))):
+                try:
+                    handles.append(fetch(url))
+                except FetchError as exc:
+                    raise CommandError(str(exc))
+            docs = create_documents(kb, handles, stt_model=plan.stt_model, llm_model=plan.llm_model,
+                                    options=plan.options, priority=opts["priority"])  # fmt: skip
         finally:
             for fh in handles:
                 fh.close()
