@@ -1,78 +1,211 @@
+"""The Django admin follows the API's rules: a user who is not a superuser sees only the
+knowledge bases they own or hold a role in, changes documents only as an editor and knowledge
+bases only as their owner. Webhook secrets can be set here but are never shown."""
+
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from knowledge import ingest
+from knowledge import access, ingest
 from knowledge import status as status_machine
-from knowledge.models import Document, KnowledgeBase, Paragraph, ProcessingRun
+from knowledge.api.serializers import media_url
+from knowledge.models import (
+    Document,
+    KnowledgeBase,
+    Membership,
+    Paragraph,
+    ProcessingRun,
+    Role,
+    Status,
+    WebhookDelivery,
+)
+
+STATUS_COLOURS = {
+    Status.PENDING: "#6c757d", Status.STARTED: "#0d6efd", Status.SUCCESS: "#198754", Status.FAILURE: "#dc3545",
+    Status.REVOKE: "#fd7e14", Status.REVOKED: "#adb5bd",
+}  # fmt: skip
+
+
+def clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ("user", "role", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("user",)
+    extra = 0
+
+
+class KnowledgeBaseForm(forms.ModelForm):
+    webhook_secret = forms.CharField(
+        required=False, min_length=16, widget=forms.PasswordInput(render_value=False),
+        help_text="A new HMAC key for the webhooks' X-Signature; empty keeps the current one (never shown).",
+    )  # fmt: skip
+
+    class Meta:
+        model = KnowledgeBase
+        fields = ["name", "description", "owner", "callback_url", "webhook_secret"]
+
+    def clean_webhook_secret(self) -> str:
+        return self.cleaned_data["webhook_secret"] or self.instance.webhook_secret
 
 
 @admin.register(KnowledgeBase)
 class KnowledgeBaseAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "document_total", "created_at")
+    form = KnowledgeBaseForm
+    list_display = ("name", "owner", "document_total", "callback_url", "created_at")
     search_fields = ("name", "description")
+    inlines = [MembershipInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[KnowledgeBase]:
-        return super().get_queryset(request).annotate(document_total=Count("documents"))
+        visible = super().get_queryset(request).filter(pk__in=access.knowledge_bases_for(request.user))
+        return visible.annotate(document_total=Count("documents"))
+
+    def has_change_permission(self, request: HttpRequest, obj: KnowledgeBase | None = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or access.allows(request.user, obj, Role.OWNER))
+
+    def has_delete_permission(self, request: HttpRequest, obj: KnowledgeBase | None = None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or access.allows(request.user, obj, Role.OWNER))
+
+    def save_model(self, request: HttpRequest, obj: KnowledgeBase, form: forms.Form, change: bool) -> None:
+        if not change and obj.owner_id is None:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="documents", ordering="document_total")
     def document_total(self, obj: KnowledgeBase) -> int:
         return obj.document_total
 
 
-class ParagraphInline(admin.TabularInline):
-    model = Paragraph
-    fields = ("position", "kind", "title", "start", "end", "content", "raw_content")
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
-    show_change_link = False
 
     def has_add_permission(self, request: HttpRequest, obj: Document | None = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Document | None = None) -> bool:
+        return False
 
-class ProcessingRunInline(admin.TabularInline):
+
+class ParagraphInline(ReadOnlyInline):
+    model = Paragraph
+    fields = ("position", "kind", "title", "start", "end", "content", "raw_content")
+    readonly_fields = fields
+
+
+class ProcessingRunInline(ReadOnlyInline):
     model = ProcessingRun
     fields = ("attempt", "outcome", "worker", "stt_model", "llm_model", "started_at", "seconds", "timings",
               "error_type", "error", "traceback")  # fmt: skip
     readonly_fields = fields
-    extra = 0
-    can_delete = False
 
-    def has_add_permission(self, request: HttpRequest, obj: Document | None = None) -> bool:
-        return False
+
+class WebhookDeliveryInline(ReadOnlyInline):
+    model = WebhookDelivery
+    fields = ("created_at", "url", "status", "attempt", "delivered", "status_code", "response_excerpt", "error",
+              "seconds")  # fmt: skip
+    readonly_fields = fields
 
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
-    list_display = ("name", "knowledge_base", "status", "stage", "progress_percent", "duration", "language",
-                    "short_error", "created_at")  # fmt: skip
-    list_filter = ("status", "stage", "knowledge_base", "stt_model", "llm_model")
-    search_fields = ("name", "sha256", "error", "summary")
-    readonly_fields = ("status", "stage", "progress", "error", "warnings", "summary", "llm_usage", "status_meta",
-                       "sha256", "size", "mime", "duration", "language", "task_id", "heartbeat_at", "created_at",
-                       "updated_at")  # fmt: skip
-    inlines = [ProcessingRunInline, ParagraphInline]
-    actions = ["cancel_documents", "reprocess_documents"]
+    list_display = ("name", "knowledge_base", "status_badge", "stage", "progress_bar", "attempts", "duration",
+                    "language", "priority", "short_error", "created_at")  # fmt: skip
+    list_filter = ("status", "stage", "priority", "language", "knowledge_base", "stt_model", "llm_model")
+    search_fields = ("name", "sha256", "error", "summary", "source_url")
+    readonly_fields = ("transcript_link", "status", "stage", "progress", "error", "warnings", "summary", "llm_usage",
+                       "status_meta", "sha256", "size", "mime", "duration", "language", "source_url", "task_id",
+                       "heartbeat_at", "created_at", "updated_at")  # fmt: skip
+    inlines = [ProcessingRunInline, WebhookDeliveryInline, ParagraphInline]
+    actions = ["cancel_documents", "reprocess_documents", "delete_selected"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
+        visible = super().get_queryset(request).filter(knowledge_base__in=access.knowledge_bases_for(request.user))
+        return visible.annotate(attempt_count=Count("runs"))
+
+    def _editor(self, request: HttpRequest, obj: Document | None) -> bool:
+        return obj is None or access.allows(request.user, obj.knowledge_base, Role.EDITOR)
+
+    def has_change_permission(self, request: HttpRequest, obj: Document | None = None) -> bool:
+        return super().has_change_permission(request, obj) and self._editor(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Document | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._editor(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):  # noqa: ANN001, ANN201
+        if db_field.name == "knowledge_base":
+            kwargs["queryset"] = access.knowledge_bases_for(request.user, Role.EDITOR)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def editable(self, request: HttpRequest, queryset: QuerySet[Document]) -> QuerySet[Document]:
+        return queryset.filter(knowledge_base__in=access.knowledge_bases_for(request.user, Role.EDITOR))
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: Document) -> str:
+        colour = STATUS_COLOURS.get(obj.status, "#6c757d")
+        return format_html(
+            '<span class="status-badge" style="background:{};color:#fff;padding:2px 8px;border-radius:10px;'
+            'font-size:11px;font-weight:600">{}</span>', colour, obj.status,
+        )  # fmt: skip
 
     @admin.display(description="progress", ordering="progress")
-    def progress_percent(self, obj: Document) -> str:
-        return f"{obj.progress * 100:.0f}%"
+    def progress_bar(self, obj: Document) -> str:
+        percent = round(obj.progress * 100)
+        return format_html('<progress value="{}" max="100" title="{}%"></progress> {}%', percent, percent, percent)
+
+    @admin.display(description="attempts", ordering="attempt_count")
+    def attempts(self, obj: Document) -> int:
+        return obj.attempt_count
 
     @admin.display(description="error")
     def short_error(self, obj: Document) -> str:
         return obj.error[:80]
 
+    @admin.display(description="transcript")
+    def transcript_link(self, obj: Document) -> str:
+        if not obj.pk:
+            return "-"
+        url = reverse("admin:knowledge_document_transcript", args=[obj.pk])
+        return format_html('<a href="{}">Read the transcript with timestamps and play the media</a>', url)
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.transcript_view)
+        return [path("<int:pk>/transcript/", view, name="knowledge_document_transcript"), *super().get_urls()]
+
+    def transcript_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        document = get_object_or_404(self.get_queryset(request), pk=pk)
+        paragraphs = [
+            {"start": p.start, "end": p.end, "clock": clock(p.start), "kind": p.kind, "content": p.content}
+            for p in document.paragraphs.order_by("position")
+        ]
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "original": document,
+            "title": f"Transcript: {document.name}", "document": document, "paragraphs": paragraphs,
+            "media_url": media_url(document),
+        }  # fmt: skip
+        return TemplateResponse(request, "admin/knowledge/document/transcript.html", context)
+
     @admin.action(description="Cancel selected documents")
     def cancel_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
-        done = sum(status_machine.cancel(doc.pk) is not None for doc in queryset)
+        done = sum(status_machine.cancel(doc.pk) is not None for doc in self.editable(request, queryset))
         self.message_user(request, f"Cancel requested for {done} of {queryset.count()} document(s).")
 
     @admin.action(description="Reprocess selected FAILURE/REVOKED documents")
     def reprocess_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
-        done = sum(ingest.reprocess(doc) for doc in queryset)
+        done = sum(ingest.reprocess(doc) for doc in self.editable(request, queryset))
         level = messages.SUCCESS if done else messages.WARNING
         self.message_user(request, f"Queued {done} of {queryset.count()} document(s) again.", level)

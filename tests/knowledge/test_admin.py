@@ -41,3 +41,51 @@ def test_admin_speech_model_and_document_detail_pages_render(admin_client, docum
     assert admin_client.get("/admin/stt_models/speechmodel/").status_code == 200
     assert admin_client.get(f"/admin/knowledge/document/{documents[0].pk}/change/").status_code == 200
     assert admin_client.get("/admin/knowledge/knowledgebase/").status_code == 200
+
+
+def test_admin_shows_badges_progress_bars_and_a_transcript_with_timestamps(admin_client, documents):
+    from knowledge.models import Paragraph
+
+    good = documents[0]
+    Paragraph.objects.create(document=good, knowledge_base=good.knowledge_base, position=0, content="Jupiter is big.",
+                             start=75.5, end=80)  # fmt: skip
+
+    listing = admin_client.get("/admin/knowledge/document/").content.decode()
+    transcript = admin_client.get(f"/admin/knowledge/document/{good.pk}/transcript/").content.decode()
+
+    assert 'class="status-badge"' in listing and "#198754" in listing and '<progress value="100"' in listing
+    assert "01:15" in transcript and "Jupiter is big." in transcript and 'data-start="75.5"' in transcript
+    assert f"/api/knowledge/document/{good.pk}/media/" in transcript  # the player's source checks access
+
+
+def test_admin_never_shows_the_webhook_secret(admin_client, documents):
+    kb = documents[0].knowledge_base
+    secret = kb.webhook_secret
+
+    page = admin_client.get(f"/admin/knowledge/knowledgebase/{kb.pk}/change/").content.decode()
+
+    assert secret and secret not in page and 'name="webhook_secret"' in page
+
+
+def test_admin_staff_see_and_act_only_where_they_hold_a_role(client, documents, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    from knowledge.models import Membership, Role
+
+    staff = django_user_model.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(content_type__app_label="knowledge"))
+    mine = KnowledgeBase.objects.create(name="clerk-kb", owner=staff)
+    own_doc = Document.objects.create(knowledge_base=mine, name="own.mp3", sha256="1" * 64, status=Status.FAILURE)
+    client.force_login(staff)
+
+    listing = client.get("/admin/knowledge/document/").content.decode()
+    others = client.get(f"/admin/knowledge/document/{documents[1].pk}/change/")
+    client.post("/admin/knowledge/document/", {"action": "reprocess_documents",
+                                               "_selected_action": [documents[1].pk, own_doc.pk]})  # fmt: skip
+    Membership.objects.create(knowledge_base=documents[0].knowledge_base, user=staff, role=Role.VIEWER)
+    viewer_delete = client.post(f"/admin/knowledge/document/{documents[0].pk}/delete/", {"post": "yes"})
+
+    assert "own.mp3" in listing and "bad.mp3" not in listing and others.status_code == 302  # "does not exist"
+    assert Document.objects.get(pk=documents[1].pk).status == Status.FAILURE  # not theirs: untouched
+    assert Document.objects.get(pk=own_doc.pk).status == Status.PENDING
+    assert viewer_delete.status_code == 403 and Document.objects.filter(pk=documents[0].pk).exists()
