@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv lint format bench stop clean
+.PHONY: run test venv browser lint format bench stop clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -23,10 +23,18 @@ run: $(STAMP)
 	$(MANAGE) bootstrap
 	$(MANAGE) serve
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	HF_HUB_OFFLINE=1 $(BIN)/pytest $(PYTEST_ARGS)
+
+# The browser test drives Debian's Chromium; install it when missing and we may (root + apt).
+# Without it that one test is skipped with the reason.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; }; } \
+	  && echo "installed Debian chromium for the browser test"; } || echo "chromium not available: the browser test will be skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

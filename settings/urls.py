@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from knowledge.api.health import Health
+from knowledge.web import app_page
 from llm_models.api import LanguageModelViewSet
 from media_learning.api import DocumentAudio, DocumentTranscript
 from stt_models.api import SpeechModelViewSet
@@ -13,6 +14,8 @@ router.register("api/stt-models", SpeechModelViewSet, basename="stt-model")
 router.register("api/llm-models", LanguageModelViewSet, basename="llm-model")
 
 urlpatterns = [
+    path("", app_page, name="app"),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/knowledge/document/<int:pk>/transcript/", DocumentTranscript.as_view(), name="document-transcript"),
     path("api/knowledge/document/<int:pk>/audio/", DocumentAudio.as_view(), name="document-audio"),

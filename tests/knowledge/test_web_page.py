@@ -1,0 +1,85 @@
+"""The web page in a real headless Chromium (Debian's, driven by Playwright) against a live server
+and the real worker: sign in, drop two files, watch them reach SUCCESS, search, click a result
+and check that the player seeks to the moment it was spoken."""
+
+import base64
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from knowledge.models import KnowledgeBase
+from tests.conftest import fixture_path
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"]  # fmt: skip
+SCREENSHOT = Path(__file__).resolve().parents[2] / "var" / "web-page.png"
+
+DROP_FILES = """([files, selector]) => {
+    const transfer = new DataTransfer();
+    for (const [name, type, data] of files) {
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        transfer.items.add(new File([bytes], name, {type}));
+    }
+    const zone = document.querySelector(selector);
+    zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+    zone.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+}"""
+
+
+@pytest.fixture
+def browser_page():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs Debian's chromium when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            page = browser.new_page(viewport={"width": 1100, "height": 1000})
+            yield page
+            browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def test_web_page_upload_progress_search_and_seek(browser_page, live_server, user, speech_models, celery_worker):
+    page = browser_page
+    KnowledgeBase.objects.create(name="Lectures", owner=user)
+    files = [(name, kind, base64.b64encode(fixture_path(name).read_bytes()).decode())
+             for name, kind in (("lecture_60s_en.mp3", "audio/mpeg"), ("bread_en.mp4", "video/mp4"))]  # fmt: skip
+
+    page.goto(f"{live_server.url}/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "pw-alice-123")
+    page.click("#sign-in")
+    page.wait_for_selector("#kb-select option", state="attached")
+    page.evaluate(DROP_FILES, [files, "#drop-zone"])
+    page.wait_for_function("document.querySelectorAll('#uploads li[data-status=SUCCESS]').length === 2",
+                           timeout=180_000)  # fmt: skip
+    rows = page.locator("#uploads li")
+    names = rows.locator(".name").all_text_contents()
+    progress = [rows.nth(i).locator("progress").get_attribute("value") for i in range(2)]
+
+    page.fill("#search-input", "timestamps let a search result jump to the right place in the recording")
+    page.click("#search-form button[type=submit]")
+    first = page.locator("#results li.hit").first
+    first.wait_for()
+    start = float(first.get_attribute("data-start"))
+    first.click()
+    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {start}) < 1.5",
+                           timeout=30_000)  # fmt: skip
+    player_src = page.get_attribute("#player", "src")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    assert names == ["lecture_60s_en.mp3", "bread_en.mp4"] and progress == ["100", "100"]
+    assert "right place" in first.locator(".text").text_content() and start > 20
+    assert "/api/knowledge/document/" in player_src and player_src.endswith("/media/")
+    assert "lecture_60s_en.mp3 at 00:" in page.text_content("#now-playing")
+    assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and SCREENSHOT.stat().st_size > 20_000
