@@ -68,7 +68,7 @@ def _queue() -> dict:
     depth = broker.queue_depth()
     if depth is None:
         raise RuntimeError("the broker did not report the queue depth")
-    return {"queue": broker.queue_names()[0], "depth": depth}
+    return {"queues": broker.queue_names(), "depth": depth}
 
 
 class Health(APIView):

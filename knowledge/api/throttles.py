@@ -5,8 +5,12 @@ process shares them."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from rest_framework.throttling import UserRateThrottle
+
+log = logging.getLogger(__name__)
 
 
 class _SettingRateThrottle(UserRateThrottle):
@@ -22,7 +26,11 @@ class _SettingRateThrottle(UserRateThrottle):
         if self.rate is None:
             return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        try:
+            return super().allow_request(request, view)
+        except Exception as exc:  # noqa: BLE001 - the cache (Redis) is down: limits must not break uploads
+            log.warning("rate limit not checked, the cache is unavailable: %s: %s", type(exc).__name__, exc)
+            return True
 
 
 class UploadRateThrottle(_SettingRateThrottle):

@@ -1,6 +1,8 @@
 """Every API route refuses anonymous users, and another user's objects do not exist (404) for
 someone who was not granted a role; roles decide what a member may do."""
 
+from pathlib import Path
+
 import pytest
 import yaml
 from django.core.files.base import ContentFile
@@ -76,7 +78,7 @@ def test_another_users_objects_answer_404_on_every_route(tmp_path, alice_kb, dja
     assert Document.objects.count() == 1 and KnowledgeBase.objects.get(pk=kb.pk).name == "alice's talks"
 
 
-def test_roles_decide_what_members_may_do(alice_kb, django_user_model):
+def test_roles_decide_what_members_may_do(alice_kb, django_user_model, django_capture_on_commit_callbacks):
     kb, doc = alice_kb
     viewer_user = django_user_model.objects.create_user("vera", password="pw-vera-123")
     editor_user = django_user_model.objects.create_user("ed", password="pw-ed-123")
@@ -99,8 +101,12 @@ def test_roles_decide_what_members_may_do(alice_kb, django_user_model):
     ]
     assert [r.status_code for r in refused] == [403] * 5
     assert refused[0].data["code"] == "permission_denied" and "editor role" in refused[0].data["detail"]
-    assert editor.delete(f"/api/knowledge/document/{doc.pk}/").status_code == 204
+    original = Path(doc.file.path)
+    with django_capture_on_commit_callbacks(execute=True):  # the file goes once the deletion commits
+        deleted = editor.delete(f"/api/knowledge/document/{doc.pk}/")
+    assert deleted.status_code == 204
     assert not Document.objects.filter(pk=doc.pk).exists() and not Paragraph.objects.filter(document_id=doc.pk).exists()
+    assert not original.exists()  # the original file goes with the document
     assert owner.delete(f"/api/knowledge/{kb.pk}/members/vera/").status_code == 204
     assert viewer.get(f"/api/knowledge/{kb.pk}/").status_code == 404
     assert list(Membership.objects.values_list("user__username", flat=True)) == ["ed"]

@@ -91,3 +91,15 @@ def test_uploads_and_searches_are_rate_limited_per_user(api, library, settings):
     assert [s.status_code for s in searches] == [200, 200, 200, 429]
     assert searches[-1].data["code"] == "throttled" and "available in" in searches[-1].data["detail"]
     assert int(searches[-1]["Retry-After"]) > 0
+
+
+def test_rate_limits_fail_open_when_their_cache_is_down(api, library, settings):
+    talks = library[0]
+    settings.UPLOAD_RATE = "1/minute"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0"}}  # fmt: skip
+
+    uploads = [api.post(f"/api/knowledge/{talks.pk}/document/", {"file": SimpleUploadedFile("x.mp3", b"x")},
+                        format="multipart").status_code for _ in range(2)]  # fmt: skip
+
+    assert uploads == [201, 201]  # an unavailable cache must not turn uploads into 500s
