@@ -28,6 +28,10 @@ class KnowledgeBase(models.Model):
     webhook_secret = models.CharField(
         max_length=100, default=new_webhook_secret, help_text="Key of the HMAC-SHA256 X-Signature on webhooks."
     )
+    # One embedding model per knowledge base: fixed by its first indexed document (EMBEDDING_MODEL
+    # then) or at creation; changed only by a reindex, which switches every paragraph at once.
+    embedding_model = models.CharField(max_length=200, blank=True)
+    embedding_dimensions = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -175,6 +179,7 @@ class Paragraph(models.Model):
     # No fixed dimension: each embedding model gets a partial HNSW index on a dimension cast.
     embedding = VectorField(null=True, blank=True)
     embedding_model = models.CharField(max_length=200, blank=True)
+    embedding_dimensions = models.PositiveIntegerField(null=True, blank=True)
     # English words stemmed, Chinese segmented with jieba (knowledge/text_search.py).
     search_vector = SearchVectorField(null=True, blank=True)
 
@@ -183,6 +188,16 @@ class Paragraph(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["document", "position"], name="paragraph_document_position"),
             models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="paragraph_end_after_start"),
+            # the stored dimension is the vector's: a row cannot claim one size and hold another
+            models.CheckConstraint(
+                condition=Q(embedding__isnull=True)
+                | Q(
+                    embedding_dimensions=models.Func(
+                        "embedding", function="vector_dims", output_field=models.IntegerField()
+                    )
+                ),
+                name="paragraph_embedding_dimensions",
+            ),  # fmt: skip
         ]
         indexes = [
             models.Index(fields=["knowledge_base", "embedding_model"]),
@@ -249,3 +264,20 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id} -> {self.url}: {self.status_code or self.error}"
+
+
+class StagedEmbedding(models.Model):
+    """A paragraph's vector from the model a reindex is moving its knowledge base to; swapped
+    into the paragraph, for the whole knowledge base in one transaction, once all are ready."""
+
+    paragraph = models.ForeignKey(Paragraph, on_delete=models.CASCADE, related_name="staged_embeddings")
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=200)
+    dimensions = models.PositiveIntegerField()
+    embedding = VectorField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["paragraph", "model"], name="staged_embedding_once")]
+
+    def __str__(self) -> str:
+        return f"{self.paragraph_id} -> {self.model}"

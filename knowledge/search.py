@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
 
-from knowledge import embeddings, text_search
+from knowledge import embeddings, kb_embedding, text_search
 from knowledge.models import KnowledgeBase, Paragraph, Status
 from knowledge.vector_index import cast_sql
 
@@ -40,16 +40,16 @@ def _searchable(knowledge_base: KnowledgeBase) -> QuerySet[Paragraph]:
     )
 
 
-def embed_query(query: str) -> np.ndarray:
-    return embeddings.embed([query], embeddings.model_name())[0]
+def embed_query(query: str, model: str) -> np.ndarray:
+    return embeddings.embed([query], model)[0]
 
 
 def vector_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
                   vector: np.ndarray | None = None) -> list[Hit]:  # fmt: skip
     """The ``top_k`` paragraphs closest in meaning to ``query`` (or to its ``vector`` when already
     embedded), best first (score = cosine)."""
-    model = embeddings.model_name()
-    vector = embed_query(query) if vector is None else vector
+    model = kb_embedding.model_of(knowledge_base)
+    vector = embed_query(query, model) if vector is None else vector
     dims = len(vector)
     literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
     distance = RawSQL(f"{cast_sql(dims)} <=> %s::vector({dims})", [literal])
@@ -84,7 +84,8 @@ def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
     it appears in."""
     depth = max(CANDIDATES, 2 * top_k)
     # Embed the query (torch, no database) while the keyword query runs in this thread.
-    embedding = _embedder.submit(embed_query, query) if vector is None else None
+    model = kb_embedding.model_of(knowledge_base)
+    embedding = _embedder.submit(embed_query, query, model) if vector is None else None
     keyword = keyword_search(knowledge_base, query, depth)
     vector = embedding.result() if embedding is not None else vector
     fused: dict[int, Hit] = {}

@@ -26,9 +26,31 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = KnowledgeBase
-        fields = ["id", "name", "description", "owner", "role", "callback_url", "webhook_secret", "document_count",
-                  "created_at", "updated_at"]  # fmt: skip
-        read_only_fields = ["id", "created_at", "updated_at"]
+        fields = ["id", "name", "description", "owner", "role", "callback_url", "webhook_secret", "embedding_model",
+                  "embedding_dimensions", "document_count", "created_at", "updated_at"]  # fmt: skip
+        read_only_fields = ["id", "embedding_dimensions", "created_at", "updated_at"]
+        extra_kwargs = {"embedding_model": {
+            "help_text": "sentence-transformers model of its paragraphs (default: EMBEDDING_MODEL at the first "
+                         "document); set at creation only"}}  # fmt: skip
+
+    def validate_embedding_model(self, value: str) -> str:
+        from knowledge.kb_embedding import EmbeddingMismatch, check_model
+
+        if self.instance is not None and value != self.instance.embedding_model:
+            raise serializers.ValidationError(
+                "an existing knowledge base moves to another model with `manage.py reindex --knowledge NAME --model M`"
+            )
+        if value and self.instance is None:
+            try:
+                self._dimensions = check_model(value)
+            except EmbeddingMismatch as exc:
+                raise serializers.ValidationError(str(exc))
+        return value
+
+    def create(self, validated_data: dict) -> KnowledgeBase:
+        if validated_data.get("embedding_model"):
+            validated_data["embedding_dimensions"] = self._dimensions
+        return super().create(validated_data)
 
     def get_role(self, obj: KnowledgeBase) -> str | None:
         from knowledge.access import role_of

@@ -21,6 +21,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.db.models.fields.files import FieldFile
 
 from knowledge import log_context, runs, status
+from knowledge.kb_embedding import EmbeddingMismatch
 from knowledge.models import Document, ProcessingRun, RunOutcome, Stage, Status
 from llm_models.checks import record_problem
 from llm_models.models import LanguageModel
@@ -143,7 +144,7 @@ def _process(document: Document, task_id: str, run: ProcessingRun, heartbeat: He
                   llm_usage=usage, **found)  # fmt: skip
 
     started = time.monotonic()
-    model, vectors = index.embed_drafts(drafts)
+    model, vectors = index.embed_drafts(document, drafts)
     index.prepare_index(model, vectors)
     with transaction.atomic():
         index.replace_paragraphs(document, drafts, model, vectors)
@@ -204,7 +205,7 @@ def _run(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartb
         log.warning("%s; stopping", exc)
         runs.finish(run, RunOutcome.LOST, exc)
         return "skipped"
-    except (decode.MediaError, SttError, SpeechModelNotFound) as exc:
+    except (decode.MediaError, SttError, SpeechModelNotFound, EmbeddingMismatch) as exc:
         status.fail(document_id, str(exc), task_id)
         runs.finish(run, RunOutcome.FAILURE, exc)
         log.info("failed: %s", exc)

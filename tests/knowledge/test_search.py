@@ -23,7 +23,7 @@ def make_document(kb, name, texts, doc_status=Status.SUCCESS):
     doc = Document(knowledge_base=kb, name=name, sha256="0" * 64, status=doc_status)
     doc.file.save(f"{name}.mp3", ContentFile(b"x"), save=True)
     drafts = [ParagraphDraft(content=t, start=10.0 * i, end=10.0 * i + 9.5) for i, t in enumerate(texts)]
-    model, vectors = index.embed_drafts(drafts)
+    model, vectors = index.embed_drafts(doc, drafts)
     index.replace_paragraphs(doc, drafts, model, vectors)
     return doc
 
@@ -66,7 +66,7 @@ def test_search_stays_inside_its_knowledge_base_and_skips_unfinished_documents(k
 
 def test_replace_paragraphs_replaces_not_appends(kb):
     doc = Document.objects.get(name="kitchen")
-    model, vectors = index.embed_drafts([ParagraphDraft("Only one now.", 0, 1)])
+    model, vectors = index.embed_drafts(doc, [ParagraphDraft("Only one now.", 0, 1)])
 
     index.replace_paragraphs(doc, [ParagraphDraft("Only one now.", 0, 1)], model, vectors)
 

@@ -113,14 +113,17 @@ def test_reindex_re_embeds_paragraphs_made_with_another_model(docs):
     texts = ["The dough rests for an hour.", "Jupiter is the largest planet."]
     for i, text in enumerate(texts):
         Paragraph.objects.create(document=done, knowledge_base=done.knowledge_base, position=i, content=text,
-                                 start=i, end=i + 1, embedding=np.ones(8), embedding_model="old-model")  # fmt: skip
+                                 start=i, end=i + 1, embedding=np.ones(8), embedding_model="old-model",
+                                 embedding_dimensions=8)  # fmt: skip
 
     out = run("reindex")
     again = run("reindex")
 
     model = embeddings.model_name()
-    assert f"document {done.pk}: 2 paragraph(s) embedded with {model}" in out
+    assert f"knowledge base {done.knowledge_base.name!r}: 2 paragraph(s) re-embedded with {model} (384" in out
     assert "re-embedded 0 paragraph(s)" in again
+    done.knowledge_base.refresh_from_db()
+    assert (done.knowledge_base.embedding_model, done.knowledge_base.embedding_dimensions) == (model, 384)
     stored = list(done.paragraphs.order_by("position"))
     assert {p.embedding_model for p in stored} == {model}
     assert np.allclose(np.array([p.embedding for p in stored]), embeddings.embed(texts, model), atol=1e-5)

@@ -1,34 +1,43 @@
-"""manage.py reindex [--knowledge NAME] [--since 2d] [--all]"""
+"""manage.py reindex [--knowledge NAME] [--model NAME] [--all]"""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from knowledge import embeddings
-from knowledge.models import Document, Status
-from knowledge.reindex import reindex
-from knowledge.selection import SelectionError, select_documents
+from knowledge.kb_embedding import EmbeddingMismatch
+from knowledge.models import KnowledgeBase
+from knowledge.reindex import needs_reindex, reindex_knowledge_base
 
 
 class Command(BaseCommand):
-    help = "Re-embed the paragraphs of SUCCESS documents with the current EMBEDDING_MODEL."
+    help = (
+        "Move knowledge bases to an embedding model (default EMBEDDING_MODEL) without downtime: every paragraph "
+        "is re-embedded first, then all are switched at once."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--knowledge", default="", help="only this knowledge base")
-        parser.add_argument("--since", default="", help="only documents created since (ISO date/time, or 6h, 2d)")
-        parser.add_argument("--all", action="store_true", help="also documents already embedded with the model")
+        parser.add_argument("--knowledge", default="", help="only this knowledge base (name)")
+        parser.add_argument("--model", default="", help="the embedding model (default: EMBEDDING_MODEL)")
+        parser.add_argument("--all", action="store_true", help="also knowledge bases already on the model")
 
     def handle(self, *args: str, **opts: object) -> None:
-        model = embeddings.model_name()
-        try:
-            docs = select_documents([Status.SUCCESS], knowledge=opts["knowledge"], since=opts["since"])
-        except SelectionError as exc:
-            raise CommandError(str(exc))
-        if not opts["all"]:
-            docs = docs.filter(paragraphs__isnull=False).exclude(paragraphs__embedding_model=model).distinct()
-
-        def show(document: Document, count: int) -> None:
-            self.stdout.write(f"document {document.pk}: {count} paragraph(s) embedded with {model}")
-
-        total = reindex(docs, model, on_document=show)
+        model = str(opts["model"] or embeddings.model_name())
+        bases = KnowledgeBase.objects.order_by("name")
+        if opts["knowledge"]:
+            bases = bases.filter(name=opts["knowledge"])
+            if not bases.exists():
+                raise CommandError(f"no knowledge base named {opts['knowledge']!r}")
+        total = 0
+        for kb in bases:
+            if not opts["all"] and not needs_reindex(kb, model):
+                continue
+            try:
+                done = reindex_knowledge_base(kb, model, on_batch=lambda n, kb=kb: self.stderr.write(
+                    f"{kb.name}: {n} paragraph(s) embedded"))  # fmt: skip
+            except EmbeddingMismatch as exc:
+                raise CommandError(str(exc))
+            total += done.paragraphs
+            self.stdout.write(f"knowledge base {kb.name!r}: {done.paragraphs} paragraph(s) re-embedded with {model} "
+                              f"({done.dimensions} dimensions), switched from {done.old_model or 'none'}")  # fmt: skip
         self.stdout.write(f"re-embedded {total} paragraph(s)")
