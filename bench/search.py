@@ -87,7 +87,7 @@ def load(kb, count: int, rng: random.Random, reuse: bool = False) -> np.ndarray:
     from django.db import connection
 
     from knowledge import embeddings, text_search, vector_index
-    from knowledge.models import Document, Paragraph, Status
+    from knowledge.models import Document, KnowledgeBase, Paragraph, Status
 
     topics = list(TOPICS)
     texts = [paragraph(rng, rng.choice(topics)) for _ in range(count)]
@@ -116,9 +116,12 @@ def load(kb, count: int, rng: random.Random, reuse: bool = False) -> np.ndarray:
         doc = docs[i // per_doc]
         vec = "[" + ",".join(f"{x:.6g}" for x in vector) + "]"
         clean = text.replace("\t", " ")
-        buffer.write(f"{doc.pk}\t{kb.pk}\t{i % per_doc}\ttranscript\t\t{clean}\t\t{i}\t{i + 5}\t{vec}\t{model}\n")
+        buffer.write(
+            f"{doc.pk}\t{kb.pk}\t{i % per_doc}\ttranscript\t\t{clean}\t\t{i}\t{i + 5}\t{vec}\t{model}\t{len(vector)}\n"
+        )
     columns = ("document_id, knowledge_base_id, position, kind, title, content, raw_content, start, \"end\", "
-               "embedding, embedding_model")  # fmt: skip
+               "embedding, embedding_model, embedding_dimensions")  # fmt: skip
+    KnowledgeBase.objects.filter(pk=kb.pk).update(embedding_model=model, embedding_dimensions=vectors.shape[1])
     with connection.cursor() as cur, cur.cursor.copy(f"COPY knowledge_paragraph ({columns}) FROM STDIN") as copy:
         copy.write(buffer.getvalue())
     rows = list(Paragraph.objects.filter(knowledge_base=kb).order_by("id").values_list("id", "content"))
