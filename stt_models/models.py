@@ -93,3 +93,6 @@ class SpeechModel(models.Model):
         problem = model_problem(self.model)
         if problem:
             raise ValidationError({"model": problem})
+        batch_size = (self.options or {}).get("batch_size", 1)
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 1 <= batch_size <= 64:
+            raise ValidationError({"options": "batch_size must be a whole number from 1 to 64"})

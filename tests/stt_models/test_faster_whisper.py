@@ -132,3 +132,29 @@ def test_language_allowlist_restricts_detection(speech_models):
     transcript = provider.transcribe(audio_of("jupiter_en.mp3")[: 16000 * 6], {"language_allowlist": ["de", "fr"]})
 
     assert transcript.language in ("de", "fr")
+
+
+def test_batched_inference_transcribes_as_well_as_sequential(speech_models):
+    """batch_size > 1 takes faster-whisper's BatchedInferencePipeline (meant for CUDA; it runs on
+    the CPU too, which is how CI checks the code path)."""
+    from django.core.exceptions import ValidationError
+
+    from stt_models.models import SpeechModel
+
+    tiny = speech_models["bundled-tiny-en"]
+    batched_model = SpeechModel(name="tiny-batched", model=tiny.model, options={"batch_size": 4})
+    audio = audio_of("lecture_60s_en.mp3")
+
+    sequential = get_provider(tiny).transcribe(audio, {})
+    batched_provider = get_provider(batched_model)
+    batched = batched_provider.transcribe(audio, {})
+
+    reference = reference_text("lecture_60s_en")
+    batched_text = " ".join(s.text for s in batched.segments)
+    sequential_text = " ".join(s.text for s in sequential.segments)
+    assert batched_provider.batch_size == 4 and len(batched.segments) >= 3
+    assert word_error_rate(reference, batched_text) <= word_error_rate(reference, sequential_text) + 0.05
+    starts = [s.start for s in batched.segments]
+    assert starts == sorted(starts) and batched.segments[-1].end <= len(audio) / 16000 + 0.5
+    with pytest.raises(ValidationError, match="batch_size must be a whole number"):
+        SpeechModel(name="bad", model=tiny.model, options={"batch_size": 0}).clean()
