@@ -22,6 +22,7 @@ class TranscriptChunk(models.Model):
     segments = models.JSONField(default=list)
     # Which model and options produced it; a chunk from other settings is not reused.
     fingerprint = models.CharField(max_length=64)
+    worker = models.CharField(max_length=200, blank=True, help_text="who transcribed it (host and pid)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -30,3 +31,25 @@ class TranscriptChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.index}"
+
+
+class SegmentJob(models.Model):
+    """A media segment waiting for any worker to transcribe it (fan-out of long media); its
+    16 kHz samples wait in a file under MEDIA_ROOT/segments/. Done, it becomes a TranscriptChunk
+    and the row and file go."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="segment_jobs")
+    index = models.PositiveIntegerField()
+    start = models.FloatField()
+    end = models.FloatField()
+    fingerprint = models.CharField(max_length=64)
+    audio = models.CharField(max_length=500, help_text="path of the float16 samples")
+    claimed_by = models.CharField(max_length=200, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["document_id", "index"]
+        constraints = [models.UniqueConstraint(fields=["document", "index"], name="segment_job_document_index")]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.index} ({self.claimed_by or 'waiting'})"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import socket
 
 from celery import shared_task
 from django.conf import settings
@@ -10,7 +12,7 @@ from django.conf import settings
 from knowledge import reaper, retention, status
 from knowledge.models import Status
 from media_learning import control, warmup  # noqa: F401 - registers worker warm-up signals and control commands
-from media_learning.pipeline import runner
+from media_learning.pipeline import fanout, runner
 
 
 def retry_delay(retries: int) -> float:
@@ -28,6 +30,13 @@ def process_document(self, *, document_id: int) -> str:  # noqa: ANN001 - bound 
             status.fail(document_id, f"gave up after {tries} tries: {exc}", task_id=self.request.id)
             return Status.FAILURE
         raise self.retry(exc=exc, countdown=retry_delay(self.request.retries), max_retries=None) from exc
+
+
+@shared_task(bind=True, name="media_learning.transcribe_segment", acks_late=True, ignore_result=True)
+def transcribe_segment(self, *, document_id: int, task_id: str, job_id: int) -> str:  # noqa: ANN001
+    """One segment of a long document, fanned out by its coordinator (pipeline/fanout.py)."""
+    worker = f"{self.request.hostname or socket.gethostname()} pid {os.getpid()}"
+    return fanout.transcribe_job(document_id, task_id, job_id, worker)
 
 
 @shared_task(name="media_learning.reap_stuck")

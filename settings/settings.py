@@ -133,6 +133,10 @@ MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 4 * 1024**3)
 # Per-user rate limits ("N/second|minute|hour|day"; empty: none).
 UPLOAD_RATE = env_str("UPLOAD_RATE", "60/minute")
 SEARCH_RATE = env_str("SEARCH_RATE", "120/minute")
+# Long media (at least two segments) is fanned out: every free worker transcribes its segments.
+TRANSCRIBE_FANOUT = env_bool("TRANSCRIBE_FANOUT", True)
+# A claimed segment is taken back from a silent worker after max(120 s, this x its length).
+FANOUT_LEASE_FACTOR = env_float("FANOUT_LEASE_FACTOR", 3.0)
 # ?wait=SECONDS on upload waits at most this long for the documents to finish.
 UPLOAD_MAX_WAIT = env_int("UPLOAD_MAX_WAIT", 300)
 # URL ingestion (file_url) and webhook targets must be public addresses; these networks,

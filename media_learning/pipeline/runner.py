@@ -27,9 +27,10 @@ from llm_models.checks import record_problem
 from llm_models.models import LanguageModel
 from llm_models.providers.base import LlmError, LlmUnavailable
 from llm_models.registry import get_client
-from media_learning.pipeline import decode, index, polish, split
+from media_learning.pipeline import decode, fanout, index, polish, split
 from media_learning.pipeline.heartbeat import Heartbeat, TimeLimitExceeded
 from media_learning.pipeline.transcribe import transcribe_media
+from stt_models.options import DEFAULT_SEGMENT_DURATION
 from stt_models.providers.base import SttError, SttUnavailable
 from stt_models.registry import SpeechModelNotFound, resolve_speech_model
 
@@ -122,7 +123,9 @@ def _process(document: Document, task_id: str, run: ProcessingRun, heartbeat: He
             raise decode.MediaError(f"the media is {length} long; the limit is {limit} (MAX_MEDIA_DURATION)")
         heartbeat.set_duration(info.duration)
         reporter = ProgressReporter(doc_id, task_id, info.duration, share=LLM_START if llm else INDEX_START)
-        transcript = transcribe_media(document, path, info, speech_model, document.options, reporter)
+        segment_duration = float(document.options.get("segment_duration", DEFAULT_SEGMENT_DURATION))
+        fan = fanout.Fanout(document, task_id, run.worker) if fanout.enabled(info.duration, segment_duration) else None
+        transcript = transcribe_media(document, path, info, speech_model, document.options, reporter, fan)
     warnings = [] if transcript.segments else [NO_SPEECH]
     found = {"language": transcript.language, "duration": round(transcript.duration, 3)}
     drafts = split.build_paragraphs(
@@ -194,9 +197,11 @@ def _run(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartb
     try:
         _process(document, task_id, run, heartbeat)
     except TimeLimitExceeded as exc:  # the heartbeat thread has failed the document with the reason
+        _quietly(fanout.cleanup, document_id)
         runs.finish(run, RunOutcome.FAILURE, Document.objects.get(pk=document_id).error or exc)
         return Status.FAILURE
     except status.Cancelled:
+        _quietly(fanout.cleanup, document_id)
         status.acknowledge_cancel(document_id)
         runs.finish(run, RunOutcome.REVOKED, "cancelled")
         log.info("cancelled")
@@ -206,6 +211,7 @@ def _run(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartb
         runs.finish(run, RunOutcome.LOST, exc)
         return "skipped"
     except (decode.MediaError, SttError, SpeechModelNotFound, EmbeddingMismatch) as exc:
+        _quietly(fanout.cleanup, document_id)
         status.fail(document_id, str(exc), task_id)
         runs.finish(run, RunOutcome.FAILURE, exc)
         log.info("failed: %s", exc)
@@ -216,6 +222,7 @@ def _run(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartb
         raise TransientError(status.one_line(str(exc))) from exc
     except Exception as exc:  # every failure must end as FAILURE with a reason, never stuck STARTED
         log.exception("failed unexpectedly")
+        _quietly(fanout.cleanup, document_id)
         status.fail(document_id, f"internal error: {type(exc).__name__}: {exc}", task_id)
         runs.finish(run, RunOutcome.FAILURE, exc, with_traceback=True)
         return Status.FAILURE

@@ -15,7 +15,7 @@ from typing import Any
 
 from knowledge.models import Document
 from media_learning.models import TranscriptChunk
-from media_learning.pipeline import decode
+from media_learning.pipeline import decode, fanout
 from media_learning.pipeline.segment import iter_segments
 from stt_models.models import SpeechModel
 from stt_models.options import DEFAULT_SEGMENT_DURATION
@@ -78,6 +78,18 @@ def load_transcript(document: Document) -> MediaTranscript:
     return MediaTranscript(language=language, duration=duration, segments=segments)
 
 
+def segment_transcriber(document: Document, model: SpeechModel | None = None) -> Callable[..., dict[str, Any]]:
+    """``transcribe(job, audio) -> {language, segments}`` for a fanned-out segment (fanout.py)."""
+    provider = get_provider(model or document.stt_model)
+    whisper_options = {k: v for k, v in document.options.items() if k != "segment_duration"}
+
+    def transcribe(job: Any, audio: Any) -> dict[str, Any]:
+        transcript = provider.transcribe(audio, whisper_options)
+        return {"language": transcript.language, "segments": _shift(transcript, job.start, job.end)}
+
+    return transcribe
+
+
 def transcribe_media(
     document: Document,
     path: str | os.PathLike[str],
@@ -85,7 +97,10 @@ def transcribe_media(
     model: SpeechModel,
     options: dict[str, Any],
     on_progress: ProgressCallback | None = None,
+    fan: fanout.Fanout | None = None,
 ) -> MediaTranscript:
+    """Transcribe segment by segment here, or with ``fan`` stage every unfinished segment for
+    all workers and help with them (fanout.py)."""
     key = fingerprint(model, options)
     TranscriptChunk.objects.filter(document=document).exclude(fingerprint=key).delete()
     done = {c.index: c for c in TranscriptChunk.objects.filter(document=document)}
@@ -99,7 +114,11 @@ def transcribe_media(
         decoded, last_index = piece.end, piece.index
         saved = done.get(piece.index)
         if saved is not None and abs(saved.start - piece.start) < 1e-3 and abs(saved.end - piece.end) < 1e-3:
-            report(piece.end)
+            if fan is None:
+                report(piece.end)
+            continue
+        if fan is not None:
+            fan.stage(piece, key)
             continue
         offset = piece.start
         transcript = provider.transcribe(
@@ -119,4 +138,6 @@ def transcribe_media(
         report(piece.end)
     decode.check_complete(info, decoded)
     TranscriptChunk.objects.filter(document=document, index__gt=last_index).delete()
+    if fan is not None:
+        fan.work_through(segment_transcriber(document, model), report)
     return load_transcript(document)
