@@ -5,7 +5,7 @@ Generated paragraphs the size the splitter makes (3-6 sentences, about 200-700 c
 in documents of 100, each through the pipeline's own indexing exactly as a worker runs it:
 ``index.embed_drafts`` (the knowledge base's model), ``index.prepare_index``, then one
 transaction with ``index.replace_paragraphs`` (the knowledge-base lock and model check, a
-batched multi-row INSERT of the vectors, the tsvector UPDATE). The bare side encodes the same
+binary COPY of the paragraphs and vectors into the indexed table, the tsvector UPDATE). The bare side encodes the same
 texts with the same model and batch size in one call. The two alternate for ``--rounds`` rounds
 and the best of each counts (the machine is shared). Last line: ``ratio=R`` (pipeline speed /
 bare encode speed); target at least 0.80.

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
+from django.db import connection
+from pgvector.psycopg import register_vector
 
 from knowledge import embeddings, kb_embedding, text_search, vector_index
 from knowledge.models import Document, Paragraph
@@ -22,6 +26,29 @@ def prepare_index(model: str, vectors: np.ndarray) -> None:
         vector_index.ensure_index(model, int(vectors.shape[1]))
 
 
+COPY_COLUMNS = (
+    'document_id, knowledge_base_id, position, kind, title, content, raw_content, start, "end", embedding, '
+    "embedding_model, embedding_dimensions"
+)
+COPY_TYPES = ["bigint", "bigint", "integer", "varchar", "varchar", "text", "text", "float8", "float8", "vector",
+              "varchar", "integer"]  # fmt: skip
+
+
+def _copy_rows(rows: Iterable[tuple]) -> None:
+    """Binary COPY: vectors go as packed floats, with no text formatting here or parsing in
+    PostgreSQL (several times faster than a multi-row INSERT of 384-float literals)."""
+    raw = connection.connection
+    if raw.adapters.types.get("vector") is None:  # the vector type's binary dumper, once per connection
+        register_vector(raw)
+    with (
+        connection.cursor() as cur,
+        cur.cursor.copy(f"COPY knowledge_paragraph ({COPY_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(COPY_TYPES)
+        for row in rows:
+            copy.write_row(row)
+
+
 def replace_paragraphs(document: Document, drafts: list[ParagraphDraft], model: str, vectors: np.ndarray) -> int:
     """Delete the document's paragraphs and insert the new ones; call inside a transaction. The
     knowledge base's model is checked (and fixed, for its first document) under its row lock."""
@@ -29,22 +56,12 @@ def replace_paragraphs(document: Document, drafts: list[ParagraphDraft], model: 
     model, vectors = kb_embedding.settle(document.knowledge_base_id, model, vectors, texts)
     dims = int(vectors.shape[1]) if len(vectors) else None
     Paragraph.objects.filter(document=document).delete()
-    created = Paragraph.objects.bulk_create(
-        Paragraph(
-            document=document,
-            knowledge_base_id=document.knowledge_base_id,
-            position=i,
-            kind=draft.kind,
-            title=draft.title,
-            content=draft.content,
-            raw_content=draft.raw_content,
-            start=round(draft.start, 3),
-            end=round(draft.end, 3),
-            embedding=vector,
-            embedding_model=model,
-            embedding_dimensions=dims,
-        )
+    rows = (
+        (document.pk, document.knowledge_base_id, i, draft.kind, draft.title, draft.content, draft.raw_content,
+         round(draft.start, 3), round(draft.end, 3), vector, model, dims)
         for i, (draft, vector) in enumerate(zip(drafts, vectors, strict=True))
-    )
-    text_search.index_paragraphs([p.pk for p in created], [p.content for p in created])
+    )  # fmt: skip
+    _copy_rows(rows)
+    stored = list(Paragraph.objects.filter(document=document).order_by("position").values_list("id", "content"))
+    text_search.index_paragraphs([pk for pk, _ in stored], [content for _, content in stored])
     return len(drafts)
