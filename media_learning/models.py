@@ -43,7 +43,7 @@ class SegmentJob(models.Model):
     start = models.FloatField()
     end = models.FloatField()
     fingerprint = models.CharField(max_length=64)
-    audio = models.CharField(max_length=500, help_text="path of the float16 samples")
+    audio = models.CharField(max_length=500, help_text="path of the float32 samples")
     claimed_by = models.CharField(max_length=200, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
 

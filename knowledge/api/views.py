@@ -131,9 +131,9 @@ class MemberDetail(APIView):
 def upload(request: Request, kb: KnowledgeBase | None) -> Response:
     """Store the uploaded files and the downloads of ``file_url`` as documents and queue them;
     with ``?wait=SECONDS`` answer 200 with the finished documents if they finish in time."""
-    upload = UploadSerializer(data=request.data)
-    upload.is_valid(raise_exception=True)
-    data = upload.validated_data
+    form = UploadSerializer(data=request.data)
+    form.is_valid(raise_exception=True)
+    data = form.validated_data
     if kb is None:
         if "knowledge" not in data:
             return Response(error_body("invalid", "knowledge: which knowledge base? (an id)"), status=400)

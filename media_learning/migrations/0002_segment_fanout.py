@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('start', models.FloatField()),
                 ('end', models.FloatField()),
                 ('fingerprint', models.CharField(max_length=64)),
-                ('audio', models.CharField(help_text='path of the float16 samples', max_length=500)),
+                ('audio', models.CharField(help_text='path of the float32 samples', max_length=500)),
                 ('claimed_by', models.CharField(blank=True, max_length=200)),
                 ('claimed_until', models.DateTimeField(blank=True, null=True)),
                 ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='segment_jobs', to='knowledge.document')),
