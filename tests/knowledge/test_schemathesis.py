@@ -32,7 +32,7 @@ def test_schemathesis_finds_no_server_error(live_server, user, speech_models, se
          # on every call (its own tests cover it)
          "--exclude-path-regex", "(/test/|/api/health/)$",
          "--report-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True, text=True, timeout=900, cwd=tmp_path,  # its cache goes in the cwd
     )  # fmt: skip
 
     output = done.stdout + done.stderr
