@@ -154,6 +154,15 @@ def transcribe_job(document_id: int, task_id: str, job_id: int, worker: str) -> 
     return "done"
 
 
+def forget_if_deleted(document_id: int) -> bool:
+    """After a run lost its document: remove the staged files if the document was deleted (its
+    jobs went with it); a document taken over by another run keeps them."""
+    if Document.objects.filter(pk=document_id).exists():
+        return False
+    cleanup(document_id)
+    return True
+
+
 def cleanup(document_id: int) -> None:
     """Remove a document's waiting segments (after a cancel or failure)."""
     SegmentJob.objects.filter(document_id=document_id).delete()

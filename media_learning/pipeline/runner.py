@@ -208,6 +208,7 @@ def _run(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartb
         return Status.REVOKED
     except status.ClaimLost as exc:
         log.warning("%s; stopping", exc)
+        _quietly(fanout.forget_if_deleted, document_id)
         runs.finish(run, RunOutcome.LOST, exc)
         return "skipped"
     except (decode.MediaError, SttError, SpeechModelNotFound, EmbeddingMismatch) as exc:

@@ -86,3 +86,24 @@ def test_cancel_during_fanout_stops_and_removes_waiting_segments(speech_models, 
     assert doc.status == Status.REVOKED and Document.objects.get(pk=doc_id).paragraphs.count() == 0
     assert not SegmentJob.objects.filter(document_id=doc_id).exists()
     assert not (Path(settings.MEDIA_ROOT) / "segments" / str(doc_id)).exists()
+
+
+def test_staged_segments_of_a_deleted_document_are_removed(speech_models, tmp_path):
+    from django.core.files.base import ContentFile
+
+    from knowledge.models import KnowledgeBase
+    from media_learning.pipeline import fanout
+
+    kb = KnowledgeBase.objects.create(name="gone")
+    kept, deleted = (Document.objects.create(knowledge_base=kb, name=n, sha256="0" * 64, file=ContentFile(b"x", n))
+                     for n in ("kept.mp3", "deleted.mp3"))  # fmt: skip
+    folders = [Path(settings.MEDIA_ROOT) / "segments" / str(d.pk) for d in (kept, deleted)]
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "0.npy").write_bytes(b"samples")
+    deleted_id = deleted.pk
+    deleted.delete()
+
+    assert fanout.forget_if_deleted(deleted_id) is True and not folders[1].exists()
+    assert fanout.forget_if_deleted(kept.pk) is False and folders[0].exists()  # another run may be using them
+    fanout.cleanup(kept.pk)
