@@ -78,7 +78,7 @@ def main() -> None:
                   file=sys.stderr)  # fmt: skip
             best_bare, best_pipeline = max(best_bare, bare), max(best_pipeline, pipeline)
     finally:
-        kb.delete()
+        common.clean_up(kb)
     print(f"paragraphs/s: bare {best_bare:.0f}, pipeline {best_pipeline:.0f}")
     print(f"ratio={best_pipeline / best_bare:.3f}")
 
