@@ -81,14 +81,14 @@ def resolve_public(host: str, port: int) -> IPAddress:
     return addresses[0]
 
 
-def _target(url: str) -> tuple[str, str, int, IPAddress]:
+def _target(url: str, allow_credentials: bool = False) -> tuple[str, str, int, IPAddress]:
     """(scheme, host, port, checked address) of an http(s) URL."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise FetchError(f"only http and https URLs can be fetched, not {parts.scheme or 'a relative URL'!r}")
     if not parts.hostname:
         raise FetchError("the URL has no host")
-    if parts.username or parts.password:
+    if (parts.username or parts.password) and not allow_credentials:
         raise FetchError("URLs with credentials are not accepted")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -97,9 +97,10 @@ def _target(url: str) -> tuple[str, str, int, IPAddress]:
     return parts.scheme, parts.hostname, port, resolve_public(parts.hostname, port)
 
 
-def check_url(url: str) -> None:
-    """Refuse a URL that may not be fetched, before anything is created for it."""
-    _target(url)
+def check_url(url: str, *, allow_credentials: bool = False) -> None:
+    """Refuse a URL that may not be fetched (or, for webhooks, posted to) before anything is
+    done with it. Downloads refuse credentials in the URL; webhook targets may carry them."""
+    _target(url, allow_credentials)
 
 
 def _pinned_request(client: httpx.Client, url: str) -> httpx.Response:

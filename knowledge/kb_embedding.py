@@ -31,13 +31,17 @@ def check_model(name: str) -> int:
         raise EmbeddingMismatch(f"cannot load embedding model {name!r}: {type(exc).__name__}: {exc}") from None
 
 
+def _dimensions(model: str, vectors: np.ndarray) -> int:
+    return int(vectors.shape[1]) if len(vectors) else embeddings.dimensions(model)
+
+
 def settle(knowledge_base_id: int, model: str, vectors: np.ndarray, texts: list[str]) -> tuple[str, np.ndarray]:
     """Inside the write transaction: lock the knowledge base, fix its model if it has none, and
     return the model and vectors to store. Vectors made with another model (a reindex switched
     the knowledge base meanwhile) are made again with the new one; a dimension that differs from
     the knowledge base's is refused."""
     kb = KnowledgeBase.objects.select_for_update(no_key=True).get(pk=knowledge_base_id)
-    dims = int(vectors.shape[1]) if len(vectors) else embeddings.dimensions(model)
+    dims = _dimensions(model, vectors)
     if not kb.embedding_model:
         kb.embedding_model, kb.embedding_dimensions = model, dims
         kb.save(update_fields=["embedding_model", "embedding_dimensions"])
@@ -45,7 +49,7 @@ def settle(knowledge_base_id: int, model: str, vectors: np.ndarray, texts: list[
     if kb.embedding_model != model:
         model = kb.embedding_model
         vectors = embeddings.embed(texts, model)
-        dims = int(vectors.shape[1]) if len(vectors) else embeddings.dimensions(model)
+        dims = _dimensions(model, vectors)
     if dims != kb.embedding_dimensions:
         raise EmbeddingMismatch(
             f"knowledge base {kb.name!r} holds {kb.embedding_dimensions}-dimension vectors of {kb.embedding_model}, "

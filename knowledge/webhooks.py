@@ -17,7 +17,7 @@ import httpx
 from django.db import transaction
 from django.utils import timezone
 
-from knowledge.fetch import FetchError, resolve_public
+from knowledge.fetch import FetchError, check_url
 from knowledge.models import Document, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -69,15 +69,6 @@ def schedule(document_id: int, status: str) -> None:
     transaction.on_commit(send)
 
 
-def _check_target(url: str) -> None:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchError(f"not an http(s) URL: {url}")
-    resolve_public(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-
-
 def deliver(document_id: int, status: str, attempt: int) -> WebhookDelivery | None:
     """POST once and record it. None when the document is gone or has no webhook any more."""
     document = Document.objects.select_related("knowledge_base").filter(pk=document_id).first()
@@ -88,7 +79,7 @@ def deliver(document_id: int, status: str, attempt: int) -> WebhookDelivery | No
     delivery = WebhookDelivery(document=document, url=url, status=status, attempt=attempt, payload=body_data)
     started = time.monotonic()
     try:
-        _check_target(url)
+        check_url(url, allow_credentials=True)
         headers = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(document.knowledge_base.webhook_secret, body),

@@ -250,6 +250,12 @@ class DocumentSummary(APIView):
                          "llm_model": document.llm_model.name if document.llm_model else None})  # fmt: skip
 
 
+def accepted(request: Request, pk: int) -> Response:
+    """202 with the document as it is now (after cancel or reprocess)."""
+    body = DocumentSerializer(Document.objects.with_counts().get(pk=pk), context={"request": request}).data
+    return Response(body, status=202)
+
+
 class DocumentCancel(APIView):
     @extend_schema(request=None, responses={202: DocumentSerializer, 409: dict})
     def post(self, request: Request, pk: int) -> Response:
@@ -257,8 +263,7 @@ class DocumentCancel(APIView):
         if status_machine.cancel(document.pk) is None:
             document.refresh_from_db()
             return Response(error_body("conflict", f"cannot cancel a {document.status} document"), status=409)
-        body = DocumentSerializer(Document.objects.with_counts().get(pk=pk), context={"request": request}).data
-        return Response(body, status=202)
+        return accepted(request, pk)
 
 
 class DocumentReprocess(APIView):
@@ -269,8 +274,7 @@ class DocumentReprocess(APIView):
             document.refresh_from_db()
             detail = f"only FAILURE or REVOKED documents can be reprocessed, not {document.status}"
             return Response(error_body("conflict", detail), status=409)
-        body = DocumentSerializer(Document.objects.with_counts().get(pk=pk), context={"request": request}).data
-        return Response(body, status=202)
+        return accepted(request, pk)
 
 
 class KnowledgeSearch(APIView):
