@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 
 from stt_models.bundled import resolve_model
+from stt_models.providers import cuda_libs
 from stt_models.providers.base import Segment, SegmentCallback, SttError, Transcript, Word
 from stt_models.providers.device_slots import device_slot
 
@@ -52,6 +54,8 @@ def load_model(model: str, device: str, compute_type: str, cpu_threads: int, num
             return cached
         from faster_whisper import WhisperModel
 
+        if device != "cpu":
+            cuda_libs.preload()
         started = time.monotonic()
         try:
             loaded = WhisperModel(
@@ -136,23 +140,70 @@ class FasterWhisperProvider:
         segments: list[Segment] = []
         with self.slot():
             if self.batch_size > 1 and kwargs.get("vad_filter", True):  # batching cuts at VAD chunks
-                from faster_whisper import BatchedInferencePipeline
-
-                batched = BatchedInferencePipeline(model=whisper)
-                segments_iter, info = batched.transcribe(
-                    audio, batch_size=self.batch_size, without_timestamps=False, **kwargs
-                )
+                segments_iter, info = self._batched(whisper, audio, kwargs)
             else:
                 segments_iter, info = whisper.transcribe(audio, **kwargs)
-            for seg in segments_iter:  # the work happens while iterating
-                text = seg.text.strip()
-                if not text:
-                    continue
-                words = None
-                if seg.words is not None:
-                    words = [Word(w.start, w.end, w.word, w.probability) for w in seg.words]
-                segment = Segment(start=float(seg.start), end=float(seg.end), text=text, words=words)
+                segments_iter = _as_segments(segments_iter)
+            for segment in segments_iter:  # the work happens while iterating
                 segments.append(segment)
                 if on_segment is not None:
                     on_segment(segment)
         return Transcript(language=info.language, duration=float(info.duration), segments=segments)
+
+    def _batched(self, whisper: Any, audio: np.ndarray, kwargs: dict[str, Any]) -> tuple[Iterator[Segment], Any]:
+        """BatchedInferencePipeline decodes each VAD chunk (up to 30 s) in one pass. With
+        timestamp tokens it drops whole sentences (WER 0.24 against 0.07 sequential on a 3-minute
+        fixture recording), so chunks are decoded without them, which keeps the text complete, and cut into
+        sentences by the word times of faster-whisper's alignment."""
+        from faster_whisper import BatchedInferencePipeline
+
+        batched = BatchedInferencePipeline(model=whisper)
+        segments_iter, info = batched.transcribe(
+            audio, batch_size=self.batch_size, **{**kwargs, "without_timestamps": True, "word_timestamps": True}
+        )
+        return _as_sentences(segments_iter, keep_words=bool(kwargs.get("word_timestamps"))), info
+
+
+def _words(seg: Any) -> list[Word] | None:
+    return None if seg.words is None else [Word(float(w.start), float(w.end), w.word, w.probability) for w in seg.words]
+
+
+def _as_segments(segments_iter: Iterable[Any]) -> Iterator[Segment]:
+    for seg in segments_iter:
+        text = seg.text.strip()
+        if text:
+            yield Segment(start=float(seg.start), end=float(seg.end), text=text, words=_words(seg))
+
+
+def _as_sentences(segments_iter: Iterable[Any], keep_words: bool) -> Iterator[Segment]:
+    for seg in segments_iter:
+        words = _words(seg)
+        if not words:
+            yield from _as_segments([seg])
+            continue
+        for sentence in split_sentences(words):
+            text = "".join(w.word for w in sentence).strip()
+            if text:
+                yield Segment(sentence[0].start, sentence[-1].end, text, sentence if keep_words else None)
+
+
+SENTENCE_ENDS = (".", "?", "!", "。", "？", "！", "…")
+MAX_SENTENCE_SECONDS = 20.0
+
+
+def split_sentences(words: list[Word]) -> list[list[Word]]:
+    """Group words into sentences: a cut after sentence-ending punctuation, or before a word that
+    would make the piece longer than MAX_SENTENCE_SECONDS."""
+    pieces: list[list[Word]] = []
+    current: list[Word] = []
+    for word in words:
+        if current and word.end - current[0].start > MAX_SENTENCE_SECONDS:
+            pieces.append(current)
+            current = []
+        current.append(word)
+        if word.word.strip().endswith(SENTENCE_ENDS):
+            pieces.append(current)
+            current = []
+    if current:
+        pieces.append(current)
+    return pieces
