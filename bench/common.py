@@ -18,7 +18,7 @@ def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.settings")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ["CELERY_QUEUE"] = QUEUE  # never shared with a running dev worker
+    os.environ["CELERY_QUEUE_PREFIX"] = f"{QUEUE}-"  # queues never shared with a running dev worker
     import django
 
     django.setup()
@@ -27,13 +27,20 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
+def queues() -> str:
+    """Every queue of the private prefix, for ``celery worker -Q``."""
+    from knowledge.queue import role_queues
+
+    return ",".join(role_queues("all"))
+
+
 def start_worker(timeout: float = 180) -> subprocess.Popen:
     """A warm worker process (prefork, one child) on the private queue, ready to take work."""
     from settings.celery import app
 
     env = {**os.environ, "STT_WARMUP": "1", "LOG_LEVEL": "WARNING"}
     hostname = f"{QUEUE}@{os.uname().nodename}"
-    cmd = [sys.executable, "-m", "celery", "-A", "settings", "--quiet", "worker", "-Q", QUEUE, "--concurrency", "1",
+    cmd = [sys.executable, "-m", "celery", "-A", "settings", "--quiet", "worker", "-Q", queues(), "--concurrency", "1",
            "--loglevel", "WARNING", "--hostname", hostname]  # fmt: skip
     worker = subprocess.Popen(cmd, cwd=ROOT, env=env)
     deadline = time.monotonic() + timeout

@@ -36,7 +36,7 @@ def start_workers(count: int) -> list[subprocess.Popen]:
                 "--quiet",
                 "worker",
                 "-Q",
-                common.QUEUE,
+                common.queues(),
                 "--concurrency",
                 "1",
                 "--loglevel",

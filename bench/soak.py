@@ -37,7 +37,7 @@ FAST = {"HEARTBEAT_SECONDS": "1", "HEARTBEAT_LEASE": "3", "STT_WARMUP": "1", "LO
 def start_worker(generation: int) -> subprocess.Popen:
     env = {**os.environ, **FAST}
     hostname = f"soak{generation}-{common.QUEUE}@%h"
-    cmd = [sys.executable, "-m", "celery", "-A", "settings", "--quiet", "worker", "-Q", common.QUEUE,
+    cmd = [sys.executable, "-m", "celery", "-A", "settings", "--quiet", "worker", "-Q", common.queues(),
            "--concurrency", "2", "--loglevel", "WARNING", "--hostname", hostname]  # fmt: skip
     return subprocess.Popen(cmd, cwd=common.ROOT, env=env, start_new_session=True)
 

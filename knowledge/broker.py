@@ -17,9 +17,9 @@ def _app():
 
 
 def queue_names() -> list[str]:
-    from knowledge.queue import processing_queues
+    from knowledge.queue import work_queues
 
-    return processing_queues()
+    return work_queues()
 
 
 def _depth(conn, name: str) -> int:  # noqa: ANN001 - a kombu connection
@@ -37,14 +37,20 @@ def _depth(conn, name: str) -> int:  # noqa: ANN001 - a kombu connection
             pass
 
 
-def queue_depth() -> int | None:
-    """Messages waiting in the queues (None when the broker cannot be asked)."""
+def queue_depths() -> dict[str, int] | None:
+    """Messages waiting in each work queue (None when the broker cannot be asked)."""
     try:
         with _app().connection_for_read() as conn:
-            return sum(_depth(conn, name) for name in queue_names())
+            return {name: _depth(conn, name) for name in queue_names()}
     except Exception as exc:  # noqa: BLE001 - any broker trouble means "unknown", as health reports it
         log.warning("cannot read the queue depth: %s", exc)
         return None
+
+
+def queue_depth() -> int | None:
+    """Messages waiting in the work queues altogether (None when the broker cannot be asked)."""
+    depths = queue_depths()
+    return None if depths is None else sum(depths.values())
 
 
 def _message_id(raw: bytes | str) -> str | None:

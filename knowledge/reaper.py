@@ -66,6 +66,22 @@ def _reap_started(document: Document, dry_run: bool) -> Reaped | None:
     return Reaped(document.pk, "requeued", reason)
 
 
+class _Broker:
+    """What the broker and the workers hold, asked once per pass and only when needed."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] | None = None
+        self.opaque = False
+
+    def holds(self, task_id: str) -> bool:
+        if self.ids is None:
+            queued = broker.queued_task_ids()
+            # a broker we cannot browse (RabbitMQ): judge only once its queues are empty
+            self.opaque = queued is None and broker.queue_depth() != 0
+            self.ids = broker.worker_task_ids() | (queued or set())
+        return self.opaque or task_id in self.ids
+
+
 def reap(*, dry_run: bool = False, started_after: float | None = None,
          pending_after: float | None = None) -> list[Reaped]:  # fmt: skip
     """One pass: STARTED (or REVOKE) documents whose heartbeat is older than ``started_after``
@@ -75,21 +91,21 @@ def reap(*, dry_run: bool = False, started_after: float | None = None,
     started_cut = now - timedelta(seconds=settings.REAP_STARTED_AFTER if started_after is None else started_after)
     pending_cut = now - timedelta(seconds=settings.REAP_PENDING_AFTER if pending_after is None else pending_after)
     done: list[Reaped] = []
+    _in_broker = _Broker().holds
 
     stale = Q(heartbeat_at__lt=started_cut) | Q(heartbeat_at__isnull=True, updated_at__lt=started_cut)
     for document in Document.objects.filter(Q(status__in=[Status.STARTED, Status.REVOKE]) & stale):
+        # No heartbeat at all while STARTED: handed to the llm or index queue and waiting there
+        # (or released for a retry). Lost only if its task is nowhere.
+        if document.status == Status.STARTED and document.heartbeat_at is None and _in_broker(document.task_id):
+            continue
         if (reaped := _reap_started(document, dry_run)) is not None:
             done.append(reaped)
 
     waiting = list(Document.objects.filter(status=Status.PENDING, updated_at__lt=pending_cut))
     if waiting:
-        alive = broker.worker_task_ids()
-        queued = broker.queued_task_ids()
-        if queued is None and broker.queue_depth() != 0:
-            waiting = []  # a broker we cannot browse: judge only once its queue is empty
-        alive |= queued or set()
         for document in waiting:
-            if document.task_id in alive:
+            if _in_broker(document.task_id):
                 continue
             age = (now - document.updated_at).total_seconds()
             reason = (f"queued {age:.0f} s ago but its task is in no queue and on no worker (its worker died, or "

@@ -32,6 +32,28 @@ def start(document: Document, task_id: str, worker: str) -> ProcessingRun:
     )
 
 
+def resume(run_id: int, document: Document, task_id: str, worker: str) -> ProcessingRun:
+    """The attempt a later stage continues (its worker added), or a new one when that attempt
+    was closed meanwhile (a retry of the stage)."""
+    run = ProcessingRun.objects.filter(pk=run_id, document=document, outcome=RunOutcome.RUNNING).first()
+    if run is None:
+        return start(document, task_id, worker)
+    run.worker = f"{run.worker}; {worker}"[:200]
+    ProcessingRun.objects.filter(pk=run.pk).update(worker=run.worker)
+    return run
+
+
+def save_timings(run: ProcessingRun) -> None:
+    """Keep the timings so far (before the run moves to another stage's worker)."""
+    ProcessingRun.objects.filter(pk=run.pk).update(timings=run.timings)
+
+
+def close(run_id: int, outcome: str, reason: str) -> int:
+    return ProcessingRun.objects.filter(pk=run_id, outcome=RunOutcome.RUNNING).update(
+        outcome=outcome, finished_at=timezone.now(), error=one_line(reason)
+    )
+
+
 def finish(run: ProcessingRun, outcome: str, error: BaseException | str | None = None,
            with_traceback: bool = False) -> None:  # fmt: skip
     run.outcome = outcome

@@ -70,6 +70,24 @@ def claim(document_id: int, task_id: str) -> bool:
     )
 
 
+def adopt(document_id: int, task_id: str) -> bool:
+    """A later stage's task takes over the STARTED document handed to it (or its own retry takes
+    it back) once the lease is free."""
+    query = Q(pk=document_id, status=Status.STARTED, task_id=task_id) & _lease_free()
+    return bool(Document.objects.filter(query).update(heartbeat_at=Now(), updated_at=Now()))
+
+
+def handoff(document_id: int, task_id: str, next_task_id: str, stage: str, progress: float) -> bool:
+    """Pass a STARTED document to the task of its next stage (queued on that stage's queue). The
+    lease is left free: the document waits in the queue, which the reaper checks before it
+    decides the task was lost."""
+    return bool(
+        Document.objects.filter(_owned(document_id, task_id)).update(
+            task_id=next_task_id, stage=stage, progress=progress, heartbeat_at=None, updated_at=Now()
+        )
+    )
+
+
 def held_by_live_run(document_id: int, task_id: str) -> bool:
     """STARTED under this very task id with a fresh heartbeat: another copy of the task runs it."""
     query = Q(pk=document_id, status=Status.STARTED, task_id=task_id) & ~_lease_free()
@@ -131,9 +149,13 @@ def fail(document_id: int, error: str, task_id: str | None = None) -> bool:
     return _finish(document_id, query, Status.FAILURE, stage=Stage.NONE, error=one_line(error))
 
 
-def acknowledge_cancel(document_id: int) -> bool:
-    """REVOKE -> REVOKED, done by the worker once it has stopped."""
-    return _finish(document_id, Q(pk=document_id, status=Status.REVOKE), Status.REVOKED, stage=Stage.NONE)
+def acknowledge_cancel(document_id: int, task_id: str | None = None) -> bool:
+    """REVOKE -> REVOKED, done by the worker once it has stopped (by the task the document was
+    handed to, when given)."""
+    query = Q(pk=document_id, status=Status.REVOKE)
+    if task_id is not None:
+        query &= Q(task_id=task_id)
+    return _finish(document_id, query, Status.REVOKED, stage=Stage.NONE)
 
 
 def cancel(document_id: int) -> str | None:

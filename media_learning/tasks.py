@@ -20,16 +20,40 @@ def retry_delay(retries: int) -> float:
     return min(300.0, settings.MEDIA_RETRY_BACKOFF * 2**retries * random.uniform(0.5, 1.5))
 
 
+def _with_retries(task, document_id: int, work) -> str:  # noqa: ANN001 - a bound Celery task and a callable
+    """Run ``work``; transient trouble retries the task with backoff, up to MEDIA_MAX_TRIES."""
+    try:
+        return work()
+    except runner.TransientError as exc:
+        tries = task.request.retries + 1
+        if tries >= settings.MEDIA_MAX_TRIES:
+            status.fail(document_id, f"gave up after {tries} tries: {exc}", task_id=task.request.id)
+            return Status.FAILURE
+        raise task.retry(exc=exc, countdown=retry_delay(task.request.retries), max_retries=None) from exc
+
+
 @shared_task(bind=True, name="media_learning.process_document", acks_late=True, reject_on_worker_lost=True)
 def process_document(self, *, document_id: int) -> str:  # noqa: ANN001 - bound Celery task
-    try:
-        return runner.run(document_id, task_id=self.request.id, worker=self.request.hostname or "")
-    except runner.TransientError as exc:
-        tries = self.request.retries + 1
-        if tries >= settings.MEDIA_MAX_TRIES:
-            status.fail(document_id, f"gave up after {tries} tries: {exc}", task_id=self.request.id)
-            return Status.FAILURE
-        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries), max_retries=None) from exc
+    """Transcription (queues transcribe.*), then the document goes on to the llm or index queue."""
+    worker = self.request.hostname or ""
+    return _with_retries(self, document_id, lambda: runner.run(document_id, task_id=self.request.id, worker=worker,
+                                                               hand_off=settings.STAGE_QUEUES))  # fmt: skip
+
+
+@shared_task(bind=True, name="media_learning.polish_document", acks_late=True, reject_on_worker_lost=True)
+def polish_document(self, *, document_id: int, payload: dict) -> str:  # noqa: ANN001 - bound Celery task
+    """Polishing and the summary (queue llm), then on to the index queue."""
+    worker = self.request.hostname or ""
+    return _with_retries(self, document_id, lambda: runner.run_stage("polish", document_id, self.request.id, payload,
+                                                                     worker))  # fmt: skip
+
+
+@shared_task(bind=True, name="media_learning.index_document", acks_late=True, reject_on_worker_lost=True)
+def index_document(self, *, document_id: int, payload: dict) -> str:  # noqa: ANN001 - bound Celery task
+    """Embedding and storing the paragraphs (queue index): the document's last stage."""
+    worker = self.request.hostname or ""
+    return _with_retries(self, document_id, lambda: runner.run_stage("index", document_id, self.request.id, payload,
+                                                                     worker))  # fmt: skip
 
 
 @shared_task(bind=True, name="media_learning.transcribe_segment", acks_late=True, ignore_result=True)

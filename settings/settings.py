@@ -203,19 +203,35 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "media")
+# Queues by role (knowledge/queue.py): transcribe.high / transcribe / transcribe.low (documents
+# by priority, and their fan-out segments), llm (polishing and summaries), index (embedding and
+# storing paragraphs), default (webhooks, the reaper, housekeeping). CELERY_QUEUE_PREFIX keeps
+# deployments (or test runs) that share a broker apart.
+CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "")
 
 
-def processing_queues(base: str) -> list[Queue]:
-    """Priorities are queues, highest first: a worker consumes them in this order (knowledge/queue.py)."""
-    return [Queue(f"{base}.high"), Queue(base), Queue(f"{base}.low")]
+def celery_queues(prefix: str) -> tuple[list[Queue], dict[str, dict[str, str]], str]:
+    """(queues in the order an all-roles worker consumes them, task routes, default queue)."""
+    transcribe = [f"{prefix}transcribe.high", f"{prefix}transcribe", f"{prefix}transcribe.low"]
+    queues = [f"{prefix}default", f"{prefix}index", f"{prefix}llm", *transcribe]
+    routes = {
+        "media_learning.polish_document": {"queue": f"{prefix}llm"},
+        "media_learning.index_document": {"queue": f"{prefix}index"},
+        "stt_models.test_model": {"queue": f"{prefix}transcribe"},
+    }
+    return [Queue(name) for name in queues], routes, f"{prefix}default"
 
 
-CELERY_TASK_QUEUES = processing_queues(CELERY_TASK_DEFAULT_QUEUE)
+CELERY_TASK_QUEUES, CELERY_TASK_ROUTES, CELERY_TASK_DEFAULT_QUEUE = celery_queues(CELERY_QUEUE_PREFIX)
+# After transcription a document goes on to the llm or index queue (False: the transcribe
+# worker runs every stage itself, as `runner.run` does without hand_off).
+STAGE_QUEUES = env_bool("STAGE_QUEUES", True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With acks_late a message comes back after this long if it was never acked. Transcribing a
 # long file can take hours, so keep it long; the database reaper covers lost workers sooner.
-# "priority": a Redis worker always takes from the first non-empty queue of its list (see above).
+# "priority": a Redis worker always takes from the first non-empty queue of its list, in the
+# order it was given (default first: short tasks; then the later stages of documents already under
+# way; then new documents by priority).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600),
     "queue_order_strategy": "priority",

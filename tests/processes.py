@@ -21,11 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def process_env(queue: str, **extra: str) -> dict[str, str]:
     """Environment for a subprocess that shares this test run's database and media folder and
-    uses its own queue (so the suite's in-process worker never takes its tasks)."""
+    uses its own queues, named ``{queue}-transcribe`` and so on (so the suite's in-process worker
+    never takes its tasks)."""
     db = connection.settings_dict
+    prefix = queue if queue.endswith("-") else f"{queue}-"
     url = f"postgres://{db['USER']}@{quote(db['HOST'], safe='')}/{db['NAME']}"
     return {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.settings", "DATABASE_URL": url,
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT), "CELERY_QUEUE": queue, "STT_WARMUP": "0",
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT), "CELERY_QUEUE_PREFIX": prefix, "STT_WARMUP": "0",
             "HF_HUB_OFFLINE": "1", **extra}  # fmt: skip
 
 
@@ -37,17 +39,21 @@ def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
 
 
 class Worker:
-    """``celery worker`` in its own session, so that kill() takes the whole process tree."""
+    """``celery worker`` in its own session, so that kill() takes the whole process tree. With a
+    ``role`` it is started the way an operator would, ``manage.py worker --role ROLE``, and
+    consumes that role's queues only; without one it consumes every queue."""
 
-    def __init__(self, env: dict[str, str], name: str, log_dir: Path, pool: str = "solo") -> None:
+    def __init__(self, env: dict[str, str], name: str, log_dir: Path, pool: str = "solo", role: str = "") -> None:
         self.hostname = f"{name}-{os.getpid()}@localhost"
         self.log = log_dir / f"{name}.log"
+        options = ["--pool", pool, "-c", "1", "--hostname", self.hostname, "--without-mingle", "--without-gossip"]
+        if role:
+            cmd = [sys.executable, "manage.py", "worker", "--role", role, "--", *options]
+        else:
+            cmd = [sys.executable, "-m", "celery", "-A", "settings", "worker", "--loglevel", "INFO", *options]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "settings", "worker", "--pool", pool, "-c", "1",
-             "--hostname", self.hostname, "--loglevel", "INFO", "--without-mingle",
-             "--without-gossip"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(self.log, "w"), start_new_session=True,
-        )  # fmt: skip
+            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(self.log, "w"), start_new_session=True
+        )
 
     def kill(self) -> None:
         """SIGKILL the worker and its children: no shutdown handler runs, nothing is acked."""

@@ -65,10 +65,10 @@ def _workers() -> dict:
 
 
 def _queue() -> dict:
-    depth = broker.queue_depth()
-    if depth is None:
+    depths = broker.queue_depths()
+    if depths is None:
         raise RuntimeError("the broker did not report the queue depth")
-    return {"queues": broker.queue_names(), "depth": depth}
+    return {"queues": depths, "depth": sum(depths.values())}
 
 
 class Health(APIView):

@@ -1,8 +1,10 @@
 """Run the whole pipeline for one document. The Celery task only calls ``run``.
 
-claim -> probe/decode -> transcribe -> split -> [polish + summary] -> embed -> index -> SUCCESS, with progress and
-heartbeats in between; every exception becomes FAILURE with a one-line reason, a retry
-(transient database trouble), or REVOKED when the user cancelled.
+claim -> probe/decode -> transcribe -> split | [polish + summary] | embed -> index -> SUCCESS, with progress
+and heartbeats in between; every exception becomes FAILURE with a one-line reason, a retry
+(transient database trouble), or REVOKED when the user cancelled. At each ``|`` the Celery task
+hands the document (and its paragraphs, in the message) to the next stage's queue, llm or index,
+under a new task id; ``run`` without ``hand_off`` does all the stages in one process.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ import shutil
 import socket
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
@@ -108,7 +113,8 @@ def _polish(document: Document, task_id: str, model: LanguageModel, drafts: list
     return outcome, {"model": model.name, **client.usage.as_dict()}
 
 
-def _process(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat) -> None:
+def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat) -> dict:
+    """Decode and transcribe (fanning long media out), then cut into paragraphs: the hand-off."""
     doc_id = document.pk
     speech_model = document.stt_model
     if speech_model is None:  # record which model produced the transcript
@@ -134,18 +140,34 @@ def _process(document: Document, task_id: str, run: ProcessingRun, heartbeat: He
         min_chars=settings.PARAGRAPH_MIN_CHARS,
         pause=settings.PARAGRAPH_PAUSE_SECONDS,
     )
-    summary, usage = "", {}
-    if llm is not None and drafts:
-        status.report(doc_id, task_id, stage=Stage.POLISHING, progress=LLM_START, warnings=warnings, **found)
-        with runs.timed(run, "polish"):
-            outcome, usage = _polish(document, task_id, llm, drafts, transcript.language)
-        drafts, summary, warnings = outcome.drafts, outcome.summary, warnings + outcome.warnings
-        if summary:
-            end = drafts[-1].end if drafts else transcript.duration
-            drafts += polish.summary_drafts(summary, 0.0, end, settings.PARAGRAPH_MAX_CHARS)
-    status.report(doc_id, task_id, stage=Stage.INDEXING, progress=INDEX_START, warnings=warnings, summary=summary,
-                  llm_usage=usage, **found)  # fmt: skip
+    status.report(doc_id, task_id, warnings=warnings, **found)
+    return {"run_id": run.pk, "drafts": [asdict(d) for d in drafts], "warnings": warnings, "found": found,
+            "summary": "", "llm_usage": {}}  # fmt: skip
 
+
+def _drafts(payload: dict) -> list[split.ParagraphDraft]:
+    return [split.ParagraphDraft(**d) for d in payload["drafts"]]
+
+
+def _polish_stage(document: Document, task_id: str, run: ProcessingRun, payload: dict) -> dict:
+    """Polish the paragraphs and write the summary with the document's LLM."""
+    doc_id, drafts, found = document.pk, _drafts(payload), payload["found"]
+    status.report(doc_id, task_id, stage=Stage.POLISHING, progress=LLM_START)
+    with runs.timed(run, "polish"):
+        outcome, usage = _polish(document, task_id, document.llm_model, drafts, found["language"])
+    drafts, summary, warnings = outcome.drafts, outcome.summary, payload["warnings"] + outcome.warnings
+    if summary:
+        end = drafts[-1].end if drafts else found["duration"]
+        drafts += polish.summary_drafts(summary, 0.0, end, settings.PARAGRAPH_MAX_CHARS)
+    status.report(doc_id, task_id, warnings=warnings, summary=summary, llm_usage=usage)
+    return {**payload, "drafts": [asdict(d) for d in drafts], "warnings": warnings, "summary": summary,
+            "llm_usage": usage}  # fmt: skip
+
+
+def _index_stage(document: Document, task_id: str, run: ProcessingRun, payload: dict) -> None:
+    """Embed and store the paragraphs, and finish the document (SUCCESS) in the same transaction."""
+    doc_id, drafts = document.pk, _drafts(payload)
+    status.report(doc_id, task_id, stage=Stage.INDEXING, progress=INDEX_START)
     started = time.monotonic()
     model, vectors = index.embed_drafts(document, drafts)
     index.prepare_index(model, vectors)
@@ -157,15 +179,66 @@ def _process(document: Document, task_id: str, run: ProcessingRun, heartbeat: He
         runs.finish(run, RunOutcome.SUCCESS)  # in the same transaction as SUCCESS
 
 
-def _claim(document_id: int, task_id: str) -> bool:
-    if status.claim(document_id, task_id):
+def _next_stage(document: Document, payload: dict) -> str:
+    return "polish" if document.llm_model_id is not None and payload["drafts"] else "index"
+
+
+def _hand_off(document: Document, task_id: str, run: ProcessingRun, stage: str, payload: dict) -> str:
+    """Queue the document's next stage on its own queue (llm or index) under a new task id."""
+    from media_learning import tasks
+
+    task = tasks.polish_document if stage == "polish" else tasks.index_document
+    next_id = str(uuid.uuid4())
+    new_stage, progress = (Stage.POLISHING, LLM_START) if stage == "polish" else (Stage.INDEXING, INDEX_START)
+    runs.save_timings(run)
+    with transaction.atomic():
+        if not status.handoff(document.pk, task_id, next_id, new_stage, progress):
+            raise status.not_owned(document.pk)
+        transaction.on_commit(lambda: _send(task, document.pk, next_id, payload))
+    log.info("handed to the %s queue as task %s", stage, next_id)
+    return f"handed off to {stage}"
+
+
+def _send(task: Any, document_id: int, task_id: str, payload: dict) -> None:
+    try:
+        task.apply_async(kwargs={"document_id": document_id, "payload": payload}, task_id=task_id)
+    except Exception as exc:  # noqa: BLE001 - the reaper re-queues the document once the broker is back
+        log.warning("could not queue the next stage (%s: %s); the reaper will re-queue the document",
+                    type(exc).__name__, exc)  # fmt: skip
+
+
+def _whole(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat, hand_off: bool) -> str:
+    """The transcribe stage, then either a hand-off or the remaining stages in this process."""
+    payload = _transcribe_stage(document, task_id, run, heartbeat)
+    stage = _next_stage(document, payload)
+    if hand_off:
+        return _hand_off(document, task_id, run, stage, payload)
+    if stage == "polish":
+        payload = _polish_stage(document, task_id, run, payload)
+    _index_stage(document, task_id, run, payload)
+    return Status.SUCCESS
+
+
+def _later_stage(stage: str, document: Document, task_id: str, run: ProcessingRun, payload: dict,
+                 hand_off: bool) -> str:  # fmt: skip
+    if stage == "polish":
+        if document.llm_model is not None:
+            payload = _polish_stage(document, task_id, run, payload)
+        if hand_off:
+            return _hand_off(document, task_id, run, "index", payload)
+    _index_stage(document, task_id, run, payload)
+    return Status.SUCCESS
+
+
+def _claim(document_id: int, task_id: str, take: Callable[[int, str], bool] = status.claim) -> bool:
+    if take(document_id, task_id):
         return True
     if status.held_by_live_run(document_id, task_id):
         # Another copy of this task holds a fresh lease: a redelivery right after its worker died
         # (the heartbeat stops, so wait the lease out once), or a duplicate of a live run (it keeps
         # beating, so the second claim fails and this copy stands down).
         time.sleep(settings.HEARTBEAT_LEASE + 1)
-        return status.claim(document_id, task_id)
+        return take(document_id, task_id)
     return False
 
 
@@ -177,8 +250,10 @@ def _quietly(action: Callable[..., object], *args: object) -> None:
         log.warning("could not record the outcome: %s", exc)
 
 
-def run(document_id: int, task_id: str, worker: str = "") -> str:
-    """Process one document; returns the status it ended in (or 'skipped')."""
+def run(document_id: int, task_id: str, worker: str = "", hand_off: bool = False) -> str:
+    """Process one document; returns the status it ended in, 'handed off to ...' or 'skipped'.
+    With ``hand_off`` the stages after transcription go to their own queues (the Celery task);
+    without it this process runs them all."""
     with log_context.bind(document=document_id):
         if not _claim(document_id, task_id):
             log.info("not claimable by task %s; skipping", task_id)
@@ -189,13 +264,36 @@ def run(document_id: int, task_id: str, worker: str = "") -> str:
             return "skipped"
         run_ = runs.start(document, task_id, f"{worker or socket.gethostname()} pid {os.getpid()}")
         with log_context.bind(attempt=run_.attempt), Heartbeat(document_id, task_id) as heartbeat:
-            return _run(document, task_id, run_, heartbeat)
+            return _guarded(document, task_id, run_, lambda: _whole(document, task_id, run_, heartbeat, hand_off))
 
 
-def _run(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat) -> str:
+def run_stage(stage: str, document_id: int, task_id: str, payload: dict, worker: str = "",
+              hand_off: bool = True) -> str:  # fmt: skip
+    """A later stage (``polish`` or ``index``) of a document handed over by the one before."""
+    with log_context.bind(document=document_id):
+        if not _claim(document_id, task_id, status.adopt):
+            if status.acknowledge_cancel(document_id, task_id):  # cancelled while it waited in the queue
+                runs.close(payload["run_id"], RunOutcome.REVOKED, "cancelled")
+                return Status.REVOKED
+            log.info("not ours (task %s); skipping", task_id)
+            return "skipped"
+        try:
+            document = Document.objects.select_related("stt_model", "llm_model").get(pk=document_id)
+        except Document.DoesNotExist:
+            return "skipped"
+        run_ = runs.resume(payload["run_id"], document, task_id, f"{stage}: {worker or socket.gethostname()} "
+                           f"pid {os.getpid()}")  # fmt: skip
+        with log_context.bind(attempt=run_.attempt), Heartbeat(document_id, task_id) as heartbeat:
+            heartbeat.set_duration(document.duration)
+            return _guarded(document, task_id, run_,
+                            lambda: _later_stage(stage, document, task_id, run_, payload, hand_off))  # fmt: skip
+
+
+def _guarded(document: Document, task_id: str, run: ProcessingRun, work: Callable[[], str]) -> str:
+    """Run one stage; every exception becomes FAILURE with a reason, REVOKED, or a retry."""
     document_id = document.pk
     try:
-        _process(document, task_id, run, heartbeat)
+        outcome = work()
     except TimeLimitExceeded as exc:  # the heartbeat thread has failed the document with the reason
         _quietly(fanout.cleanup, document_id)
         runs.finish(run, RunOutcome.FAILURE, Document.objects.get(pk=document_id).error or exc)
@@ -227,5 +325,6 @@ def _run(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartb
         status.fail(document_id, f"internal error: {type(exc).__name__}: {exc}", task_id)
         runs.finish(run, RunOutcome.FAILURE, exc, with_traceback=True)
         return Status.FAILURE
-    log.info("done in %.2fs: %s", sum(run.timings.values()), run.timings)
-    return Status.SUCCESS
+    if outcome == Status.SUCCESS:
+        log.info("done in %.2fs: %s", sum(run.timings.values()), run.timings)
+    return outcome

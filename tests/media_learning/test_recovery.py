@@ -122,7 +122,9 @@ def test_two_workers_racing_for_one_document_process_it_once(speech_models, tmp_
     (doc_id,) = ingest(env, str(fixture_path("lecture_60s_en.mp3")), "--knowledge", "race")
     task_id = Document.objects.get(pk=doc_id).task_id
     for duplicate in (task_id, task_id, "another-task-id"):  # redeliveries and a stray second enqueue
-        process_document.apply_async(kwargs={"document_id": doc_id}, task_id=duplicate, queue=env["CELERY_QUEUE"])
+        process_document.apply_async(
+            kwargs={"document_id": doc_id}, task_id=duplicate, queue=f"{env['CELERY_QUEUE_PREFIX']}transcribe"
+        )
     workers = [Worker(env, "racer-a", tmp_path), Worker(env, "racer-b", tmp_path)]
     try:
         (doc,) = wait_until_finished([doc_id], timeout=180)
@@ -145,7 +147,7 @@ def test_upload_while_the_broker_is_down_is_kept_and_queued_by_the_reaper(speech
 
     from knowledge.reaper import reap
 
-    down = process_env(settings.CELERY_TASK_DEFAULT_QUEUE, CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    down = process_env(settings.CELERY_QUEUE_PREFIX, CELERY_BROKER_URL="redis://127.0.0.1:1/0")
     (doc_id,) = ingest(down, str(fixture_path("jupiter_en.mp3")), "--knowledge", "no broker")
     assert Document.objects.get(pk=doc_id).status == Status.PENDING
 

@@ -14,7 +14,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from knowledge.queue import processing_queues
+from knowledge.queue import role_queues
 from settings import embedded
 
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
             # on a fleet run `celery -A settings beat` once, see docs/deployment.md).
             "worker": [python, "-m", "celery", "-A", "settings", "worker", "--loglevel", "INFO", "-B",
                        "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
-                       "-Q", ",".join(processing_queues()), "--concurrency", str(opts["concurrency"])],
+                       "-Q", ",".join(role_queues("all")), "--concurrency", str(opts["concurrency"])],
             "web": [python, "-m", "gunicorn", "settings.wsgi", "--bind", str(opts["bind"]),
                     "--workers", str(opts["web_workers"]), "--threads", "8", "--timeout", "600",
                     "--access-logfile", "-"],

@@ -1,0 +1,83 @@
+"""Stage queues with role workers: transcription, polishing and indexing each run on their own
+queue, started as an operator would (`manage.py worker --role ...`), and a document waits on a
+stage's queue, untouched by the reaper, until a worker of that role is there."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+
+from knowledge import status
+from knowledge.ingest import wait_until_finished
+from knowledge.models import Document, ProcessingRun, RunOutcome, Stage, Status
+from tests.conftest import fixture_path
+from tests.llm_models.conftest import KEY_ENV, chat_server, language_model  # noqa: F401 - fixtures
+from tests.processes import Worker, manage, process_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def ingest(env: dict[str, str], *options: str) -> int:
+    out = manage(env, "ingest", str(fixture_path("lecture_60s_en.mp3")), "--knowledge", "roles",
+                 "--stt-model", "bundled-tiny-en", *options)  # fmt: skip
+    return int(re.search(r"queued document (\d+)", out).group(1))
+
+
+def waiting_for_index(doc_id: int) -> bool:
+    doc = Document.objects.get(pk=doc_id)
+    return doc.status == Status.STARTED and doc.stage == Stage.INDEXING and doc.heartbeat_at is None
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+@pytest.mark.usefixtures("language_model")  # the LLM "editor", served on loopback
+def test_documents_move_through_role_queues_and_wait_for_their_workers(speech_models, tmp_path):
+    env = process_env(f"roles-{os.getpid()}", **{KEY_ENV: os.environ[KEY_ENV]})
+    workers = [Worker(env, "tr", tmp_path, role="transcribe"), Worker(env, "llm", tmp_path, role="llm")]
+    try:
+        polished = ingest(env, "--llm-model", "editor")
+        plain = ingest(env)
+        # no index worker yet: both documents get as far as the index queue and wait there
+        wait_for(lambda: waiting_for_index(polished) and waiting_for_index(plain), 180, "the index queue")
+        assert Document.objects.get(pk=polished).summary  # polished and summarised on the llm queue
+
+        time.sleep(1.5)
+        out = manage(env, "reap_stuck", "--started-after", "1")  # their heartbeat is "stale", but they are queued
+        assert "requeued" not in out and waiting_for_index(polished) and waiting_for_index(plain), out
+        assert status.cancel(plain) == Status.REVOKE  # cancelled while it waits in the queue
+
+        workers.append(Worker(env, "ix", tmp_path, role="index"))
+        done = {d.pk: d for d in wait_until_finished([polished, plain], timeout=180)}
+    finally:
+        for worker in workers:
+            worker.stop()
+
+    assert done[polished].status == Status.SUCCESS, done[polished].error
+    assert done[polished].paragraphs.filter(kind="summary").exists()
+    (run,) = ProcessingRun.objects.filter(document_id=polished)  # one attempt across three workers
+    assert run.outcome == RunOutcome.SUCCESS and set(run.timings) >= {"transcribe", "polish", "index"}
+    assert [part.split(" pid ")[0] for part in run.worker.split("; ")] == [
+        workers[0].hostname, f"polish: {workers[1].hostname}", f"index: {workers[2].hostname}"
+    ]  # fmt: skip
+    assert done[plain].status == Status.REVOKED and not done[plain].paragraphs.exists()
+    assert ProcessingRun.objects.get(document_id=plain).outcome == RunOutcome.REVOKED
+
+
+def test_worker_command_consumes_its_role_queues_and_pins_the_gpu():
+    env = process_env("cmd")
+    out = manage(env, "worker", "--role", "transcribe", "--gpu", "1", "--print")
+    assert (
+        out.startswith("CUDA_VISIBLE_DEVICES=1 ") and "-Q cmd-transcribe.high,cmd-transcribe,cmd-transcribe.low " in out
+    )
+    assert "-Q cmd-llm " in manage(env, "worker", "--role", "llm", "--concurrency", "8", "--print")
+    everything = manage(env, "worker", "--beat", "--print")
+    assert "-Q cmd-default,cmd-index,cmd-llm,cmd-transcribe.high,cmd-transcribe,cmd-transcribe.low " in everything
+    assert " -B " in everything
