@@ -67,3 +67,17 @@ def embed(texts: list[str], ref: str | None = None) -> np.ndarray:
         show_progress_bar=False,
     )
     return np.asarray(vectors, dtype=np.float32)
+
+
+def embed_one(text: str, ref: str | None = None) -> np.ndarray:
+    """One unit-length vector, through the model's own modules but without ``encode``'s batching
+    machinery, which costs a search query about 4 ms of its 11 (the same vector to 1e-7)."""
+    import torch
+    from sentence_transformers.util import batch_to_device
+
+    model = get_model(ref)
+    with torch.inference_mode():
+        features = batch_to_device(model.preprocess([text]), model.device)
+        vector = model.forward(features)["sentence_embedding"][0].float()
+        vector = torch.nn.functional.normalize(vector, dim=0)
+    return vector.cpu().numpy().astype(np.float32, copy=False)

@@ -208,6 +208,29 @@ class Paragraph(models.Model):
         return f"{self.document_id}#{self.position}"
 
 
+class Posting(models.Model):
+    """One term of one paragraph's search vector: the keyword index that BM25 ranks from
+    (knowledge/text_search.py). Rows with the empty term carry each paragraph's length, from
+    which the knowledge base's paragraph count and mean length are read. Deleting a paragraph
+    deletes its postings in the database (ON DELETE CASCADE, added by the migration)."""
+
+    paragraph = models.ForeignKey(Paragraph, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    knowledge_base_id = models.BigIntegerField()
+    term = models.TextField()
+    tf = models.FloatField(help_text="occurrences of the term in the paragraph")
+    length = models.IntegerField(help_text="the paragraph's length in terms")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["knowledge_base_id", "term"], include=["paragraph", "tf", "length"], name="posting_kb_term"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.paragraph_id}:{self.term}"
+
+
 class RunOutcome(models.TextChoices):
     RUNNING = "running"
     SUCCESS = "SUCCESS"

@@ -3,18 +3,21 @@
 PostgreSQL's parsers do not split Chinese into words, so CJK runs are segmented with jieba
 (search mode, which also yields the shorter words inside long ones) and indexed with the
 ``simple`` configuration; everything else goes through the ``english`` configuration (stemming,
-stop words). Queries are split the same way and OR-ed, so ``ts_rank_cd`` rewards paragraphs
-that match more of the query. (pg_trgm was the other candidate: the embedded PostgreSQL does
-not ship it, and bench/chinese_keyword.py measures the two on a server that does.)
+stop words). Each paragraph's terms are also stored as postings (term, count, paragraph length),
+and a query's terms, split the same way, are ranked with Okapi BM25 over them: reading ~9,000
+postings from one index is faster than checking and ranking the ~5,000 tsvectors that match a
+five-word query in 100,000 paragraphs (bench/search.py). (pg_trgm was the other candidate for
+Chinese: the embedded PostgreSQL does not ship it, and bench/chinese_keyword.py measures the two
+on a server that does.)
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterable
 
-from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -54,8 +57,25 @@ def _as_text(words: Iterable[str]) -> str:
     return " ".join(words)
 
 
+# Postings from the stored search vectors: one row per term (with its count) and one with the
+# empty term per paragraph; both carry the paragraph's length (knowledge.models.Posting).
+POSTINGS_SQL = """
+INSERT INTO knowledge_posting (paragraph_id, knowledge_base_id, term, tf, length)
+SELECT p.id, p.knowledge_base_id, t.term, t.tf, l.length
+FROM knowledge_paragraph p
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(coalesce(array_length(positions, 1), 1)), 0)::int AS length
+    FROM unnest(p.search_vector)) l
+CROSS JOIN LATERAL (
+    SELECT lexeme AS term, coalesce(array_length(positions, 1), 1)::float8 AS tf
+    FROM unnest(p.search_vector)
+    UNION ALL SELECT '', 1) t
+WHERE p.id = ANY(%s) AND p.search_vector IS NOT NULL
+"""
+
+
 def index_paragraphs(ids: list[int], texts: list[str]) -> None:
-    """Store the search vectors of these paragraphs (one statement)."""
+    """Store the search vectors of these paragraphs and their postings."""
     if not ids:
         return
     other, cjk = zip(*(split_terms(t) for t in texts), strict=True)
@@ -66,23 +86,62 @@ def index_paragraphs(ids: list[int], texts: list[str]) -> None:
             "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, other, cjk) WHERE p.id = v.id",
             [ids, [_as_text(o) for o in other], [_as_text(c) for c in cjk]],
         )
+        cur.execute("DELETE FROM knowledge_posting WHERE paragraph_id = ANY(%s)", [ids])
+        cur.execute(POSTINGS_SQL, [ids])
 
 
 def quote_lexeme(word: str) -> str:
     return "'" + word.replace("'", "''").replace("\\", "") + "'"
 
 
-def search_query(query: str) -> SearchQuery | None:
-    """The tsquery for ``query``: its words OR-ed (None when it has no searchable word)."""
+# Okapi BM25 over the postings: for each paragraph, the sum over the query's terms it holds of
+# idf(term) * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / mean length)).
+K1, B = 1.2, 0.75
+BM25_SQL = """
+WITH hits AS MATERIALIZED (
+    SELECT paragraph_id, term, tf::float8 AS tf, length::float8 AS length FROM knowledge_posting
+    WHERE knowledge_base_id = %(kb)s AND term <> ''
+      AND term = ANY(tsvector_to_array(to_tsvector('english', %(other)s) || to_tsvector('simple', %(cjk)s)))),
+df AS (SELECT term, count(*)::float8 AS n FROM hits GROUP BY term),
+scored AS (
+    SELECT hits.paragraph_id AS id,
+           sum(ln(1.0::float8 + (%(count)s::float8 - df.n + 0.5::float8) / (df.n + 0.5::float8))
+               * hits.tf * (%(k1)s::float8 + 1.0::float8)
+               / (hits.tf + %(k1)s::float8 * (1.0::float8 - %(b)s::float8
+                                              + %(b)s::float8 * hits.length / %(mean)s::float8))) AS score
+    FROM hits JOIN df USING (term) GROUP BY hits.paragraph_id ORDER BY score DESC, id LIMIT %(scan)s)
+SELECT s.id, s.score FROM scored s
+JOIN knowledge_paragraph p ON p.id = s.id JOIN knowledge_document d ON d.id = p.document_id
+WHERE d.status = 'SUCCESS' ORDER BY s.score DESC, s.id LIMIT %(depth)s
+"""
+STATS_SECONDS = 60.0
+_stats: dict[int, tuple[float, int, float]] = {}
+
+
+def corpus_stats(knowledge_base_id: int) -> tuple[int, float]:
+    """(paragraphs, mean length in terms) of a knowledge base, from its postings; kept for
+    STATS_SECONDS per process (idf and length normalisation need no more precision)."""
+    cached = _stats.get(knowledge_base_id)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < STATS_SECONDS:
+        return cached[1], cached[2]
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*), coalesce(avg(length), 1) FROM knowledge_posting "
+                    "WHERE knowledge_base_id = %s AND term = ''", [knowledge_base_id])  # fmt: skip
+        count, mean = cur.fetchone()
+    _stats[knowledge_base_id] = (now, int(count), max(1.0, float(mean)))
+    return int(count), max(1.0, float(mean))
+
+
+def bm25_ranking(knowledge_base_id: int, query: str, depth: int) -> list[tuple[int, float]]:
+    """The ``depth`` best (paragraph id, BM25 score) pairs of a knowledge base's SUCCESS
+    documents for ``query``'s words, best first."""
     other, cjk = split_terms(query)
-    parts = []
-    if other:
-        terms = " | ".join(quote_lexeme(w.lower()) for w in dict.fromkeys(other))
-        parts.append(SearchQuery(terms, search_type="raw", config="english"))
-    if cjk:
-        parts.append(
-            SearchQuery(" | ".join(quote_lexeme(w) for w in dict.fromkeys(cjk)), search_type="raw", config="simple")
-        )
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else parts[0] | parts[1]
+    if not other and not cjk:
+        return []
+    count, mean = corpus_stats(knowledge_base_id)
+    values = {"kb": knowledge_base_id, "other": _as_text(other), "cjk": _as_text(cjk), "count": max(count, 1),
+              "mean": mean, "k1": K1, "b": B, "scan": 4 * depth, "depth": depth}  # fmt: skip
+    with connection.cursor() as cur:
+        cur.execute(BM25_SQL, values)
+        return [(pk, float(score)) for pk, score in cur.fetchall()]

@@ -18,8 +18,8 @@ def index_name(model: str, dims: int) -> str:
     return f"paragraph_hnsw_{digest}"
 
 
-def cast_sql(dims: int) -> str:
-    return f"(embedding::vector({int(dims)}))"
+def cast_sql(dims: int, column: str = "embedding") -> str:
+    return f"({column}::vector({int(dims)}))"
 
 
 def ensure_index(model: str, dims: int) -> None:

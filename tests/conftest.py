@@ -58,6 +58,16 @@ def _clean_up_after_session():
     embedded.stop_services_started_here()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_search_connections(django_db_setup):
+    """Hybrid search's pool threads keep their own connections: close them before the test
+    database is dropped (this fixture is torn down before django_db_setup)."""
+    yield
+    from knowledge import search
+
+    search.close_connections()
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real Celery worker (solo pool) consuming the test queue from the real Redis broker."""

@@ -205,9 +205,9 @@ class SearchHitSerializer(serializers.Serializer):
     content = serializers.CharField(source="paragraph.content")
     start = serializers.FloatField(source="paragraph.start")
     end = serializers.FloatField(source="paragraph.end")
-    score = serializers.FloatField(help_text="hybrid: the fused RRF score; vector: cosine; keyword: ts_rank_cd")
+    score = serializers.FloatField(help_text="hybrid: the fused RRF score; vector: cosine; keyword: BM25")
     vector_score = serializers.FloatField(allow_null=True, help_text="cosine similarity, when among the vector hits")
-    keyword_score = serializers.FloatField(allow_null=True, help_text="ts_rank_cd, when among the keyword hits")
+    keyword_score = serializers.FloatField(allow_null=True, help_text="BM25, when among the keyword hits")
     media_url = serializers.SerializerMethodField(help_text="The media at the paragraph's start (#t=seconds).")
 
     def get_media_url(self, hit) -> str | None:  # noqa: ANN001

@@ -147,3 +147,33 @@ def test_search_api_takes_a_mode_and_shows_both_scores(mixed_kb, api, user):
     assert hybrid[0]["vector_score"] is not None and hybrid[0]["kind"] == "transcript"
     assert [h["document_name"] for h in keyword] == ["中文"]
     assert bad.status_code == 400 and "mode" in bad.data["errors"] and bad.data["code"] == "invalid"
+
+
+def test_keyword_ranking_is_bm25_over_postings_kept_with_their_paragraphs(kb):
+    from knowledge import text_search
+    from knowledge.models import Paragraph, Posting
+
+    text_search._stats.clear()
+    rare = make_document(kb, "bm25", ["Dough dough dough: the dough is the thing.", "One mention of dough here."])
+    postings = Posting.objects.filter(paragraph__document=rare)
+    lengths = dict(postings.filter(term="").values_list("paragraph_id", "length"))
+    assert postings.filter(term="dough").count() == 2 and len(lengths) == 2
+    assert sorted(postings.filter(term="dough").values_list("tf", flat=True)) == [1.0, 4.0]
+    count, mean = text_search.corpus_stats(kb.pk)
+    assert count == Paragraph.objects.filter(knowledge_base=kb).count() == 6 and mean > 1
+
+    ranking = search.keyword_ranking(kb, "dough", 10)
+    by_id = dict(Paragraph.objects.filter(pk__in=[pk for pk, _ in ranking]).values_list("pk", "content"))
+    # more occurrences rank higher; the kitchen paragraph ("Knead the bread dough") also matches
+    assert [by_id[pk] for pk, _ in ranking][0].startswith("Dough dough dough")
+    assert len(ranking) == 3 and all(a[1] >= b[1] > 0 for a, b in zip(ranking, ranking[1:], strict=False))
+    # a rarer word weighs more (idf): "saturn" is in one paragraph, "dough" in three
+    mixed = [
+        by_id.get(pk) or Paragraph.objects.get(pk=pk).content
+        for pk, _ in search.keyword_ranking(kb, "saturn dough", 10)
+    ]
+    assert mixed.index("Saturn has bright rings made of ice and rock.") < mixed.index("One mention of dough here.")
+    assert search.keyword_ranking(kb, "the", 10) == []  # a stop word alone finds nothing
+
+    rare.delete()  # the database drops the postings with the paragraphs
+    assert not Posting.objects.filter(paragraph_id__in=list(lengths)).exists()
