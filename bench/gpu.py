@@ -135,6 +135,19 @@ def main() -> None:
                   f"rtf={result['rtf']:.4f}, wer={result['wer']:.4f}, segments={result['segments']}, "
                   f"gpu_mib={result['gpu_mib']}")  # fmt: skip
 
+        # `manage.py stt_models unload` (and the worker's remote-control command) call unload_all:
+        # check that it gives the GPU memory back.
+        import gc
+
+        from stt_models.providers.faster_whisper import unload_all
+
+        gc.collect()
+        held = GpuMemory().read()
+        dropped = unload_all()
+        gc.collect()
+        time.sleep(1.0)
+        print(f"unload: {dropped} model(s) dropped, GPU memory in use {held} MiB -> {GpuMemory().read()} MiB")
+
         sequential = results[("cuda", 1)]
         best = min((r for (d, b), r in results.items() if d == "cuda" and b > 1), key=lambda r: r["seconds"],
                    default=sequential)  # fmt: skip
