@@ -1,4 +1,5 @@
-"""Run the whole pipeline for one document. The Celery task only calls ``run``.
+"""Run the pipeline for one document: ``run`` for transcription (and, without ``hand_off``, the
+rest), ``run_stage`` for the polish and index stages. The Celery tasks only call these.
 
 claim -> probe/decode -> transcribe -> split | [polish + summary] | embed -> index -> SUCCESS, with progress
 and heartbeats in between; every exception becomes FAILURE with a one-line reason, a retry
