@@ -40,9 +40,7 @@ def process_document(self, *, document_id: int) -> str:  # noqa: ANN001 - bound 
                                                                hand_off=settings.STAGE_QUEUES))  # fmt: skip
 
 
-@shared_task(
-    bind=True, name="media_learning.polish_document", acks_late=True, reject_on_worker_lost=True, ignore_result=True
-)  # its kwargs carry the paragraphs: not stored again as a result
+@shared_task(bind=True, name="media_learning.polish_document", acks_late=True, reject_on_worker_lost=True)
 def polish_document(self, *, document_id: int, payload: dict) -> str:  # noqa: ANN001 - bound Celery task
     """Polishing and the summary (queue llm), then on to the index queue."""
     worker = self.request.hostname or ""
@@ -50,9 +48,7 @@ def polish_document(self, *, document_id: int, payload: dict) -> str:  # noqa: A
                                                                      worker))  # fmt: skip
 
 
-@shared_task(
-    bind=True, name="media_learning.index_document", acks_late=True, reject_on_worker_lost=True, ignore_result=True
-)  # its kwargs carry the paragraphs: not stored again as a result
+@shared_task(bind=True, name="media_learning.index_document", acks_late=True, reject_on_worker_lost=True)
 def index_document(self, *, document_id: int, payload: dict) -> str:  # noqa: ANN001 - bound Celery task
     """Embedding and storing the paragraphs (queue index): the document's last stage."""
     worker = self.request.hostname or ""
