@@ -251,6 +251,10 @@ def _quietly(action: Callable[..., object], *args: object) -> None:
         log.warning("could not record the outcome: %s", exc)
 
 
+def _worker_name(worker: str) -> str:
+    return f"{worker or socket.gethostname()} pid {os.getpid()}"
+
+
 def run(document_id: int, task_id: str, worker: str = "", hand_off: bool = False) -> str:
     """Process one document; returns the status it ended in, 'handed off to ...' or 'skipped'.
     With ``hand_off`` the stages after transcription go to their own queues (the Celery task);
@@ -259,11 +263,10 @@ def run(document_id: int, task_id: str, worker: str = "", hand_off: bool = False
         if not _claim(document_id, task_id):
             log.info("not claimable by task %s; skipping", task_id)
             return "skipped"
-        try:
-            document = Document.objects.select_related("stt_model", "llm_model").get(pk=document_id)
-        except Document.DoesNotExist:
+        document = Document.objects.select_related("stt_model", "llm_model").filter(pk=document_id).first()
+        if document is None:  # deleted meanwhile
             return "skipped"
-        run_ = runs.start(document, task_id, f"{worker or socket.gethostname()} pid {os.getpid()}")
+        run_ = runs.start(document, task_id, _worker_name(worker))
         with log_context.bind(attempt=run_.attempt), Heartbeat(document_id, task_id) as heartbeat:
             return _guarded(document, task_id, run_, lambda: _whole(document, task_id, run_, heartbeat, hand_off))
 
@@ -278,12 +281,10 @@ def run_stage(stage: str, document_id: int, task_id: str, payload: dict, worker:
                 return Status.REVOKED
             log.info("not ours (task %s); skipping", task_id)
             return "skipped"
-        try:
-            document = Document.objects.select_related("stt_model", "llm_model").get(pk=document_id)
-        except Document.DoesNotExist:
+        document = Document.objects.select_related("stt_model", "llm_model").filter(pk=document_id).first()
+        if document is None:  # deleted meanwhile
             return "skipped"
-        run_ = runs.resume(payload["run_id"], document, task_id, f"{stage}: {worker or socket.gethostname()} "
-                           f"pid {os.getpid()}")  # fmt: skip
+        run_ = runs.resume(payload["run_id"], document, task_id, f"{stage}: {_worker_name(worker)}")
         with log_context.bind(attempt=run_.attempt), Heartbeat(document_id, task_id) as heartbeat:
             heartbeat.set_duration(document.duration)
             return _guarded(document, task_id, run_,
