@@ -1,6 +1,6 @@
 """The one place where ``knowledge`` hands work to ``media_learning``, and the queue names.
 
-Queues are roles (settings.celery_queues): ``transcribe.high``, ``transcribe`` and
+Queues are roles (settings.CELERY_ROLE_QUEUES): ``transcribe.high``, ``transcribe`` and
 ``transcribe.low`` take documents by priority (and their fan-out segments); ``llm`` polishes and
 summarises; ``index`` embeds and stores paragraphs; ``default`` has webhooks and housekeeping. A
 document moves from one to the next (media_learning/pipeline/runner.py). Workers consume their
@@ -18,38 +18,23 @@ from django.db import transaction
 log = logging.getLogger(__name__)
 
 PRIORITIES = ("high", "normal", "low")
-ROLES = ("transcribe", "llm", "index", "default")
-
-
-def _prefix() -> str:
-    return settings.CELERY_QUEUE_PREFIX
 
 
 def processing_queues() -> list[str]:
     """The transcribe queues, highest priority first (the order a worker consumes them in)."""
-    p = _prefix()
-    return [f"{p}transcribe.high", f"{p}transcribe", f"{p}transcribe.low"]
-
-
-def stage_queue(role: str) -> str:
-    """The queue of ``llm``, ``index`` or ``default`` work."""
-    if role not in ROLES[1:]:
-        raise ValueError(f"unknown queue role {role!r}")
-    return f"{_prefix()}{role}"
+    return list(settings.CELERY_ROLE_QUEUES["transcribe"])
 
 
 def role_queues(role: str) -> list[str]:
     """What a worker of this role consumes (``all``: every queue, in settings order)."""
     if role == "all":
         return [queue.name for queue in settings.CELERY_TASK_QUEUES]
-    if role == "transcribe":
-        return processing_queues()
-    return [stage_queue(role)]
+    return list(settings.CELERY_ROLE_QUEUES[role])
 
 
 def work_queues() -> list[str]:
     """The queues that hold documents' work (the reaper and health look at these)."""
-    return [*processing_queues(), stage_queue("llm"), stage_queue("index")]
+    return [*processing_queues(), *role_queues("llm"), *role_queues("index")]
 
 
 def queue_for(priority: str = "normal") -> str:

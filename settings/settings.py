@@ -210,19 +210,29 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "")
 
 
-def celery_queues(prefix: str) -> tuple[list[Queue], dict[str, dict[str, str]], str]:
-    """(queues in the order an all-roles worker consumes them, task routes, default queue)."""
-    transcribe = [f"{prefix}transcribe.high", f"{prefix}transcribe", f"{prefix}transcribe.low"]
-    queues = [f"{prefix}default", f"{prefix}index", f"{prefix}llm", *transcribe]
-    routes = {
-        "media_learning.polish_document": {"queue": f"{prefix}llm"},
-        "media_learning.index_document": {"queue": f"{prefix}index"},
-        "stt_models.test_model": {"queue": f"{prefix}transcribe"},
+def role_queue_names(prefix: str) -> dict[str, list[str]]:
+    """The queues of each worker role, in the order its workers consume them; the roles in the
+    order an all-roles worker does."""
+    return {
+        "default": [f"{prefix}default"],
+        "index": [f"{prefix}index"],
+        "llm": [f"{prefix}llm"],
+        "transcribe": [f"{prefix}transcribe.high", f"{prefix}transcribe", f"{prefix}transcribe.low"],
     }
-    return [Queue(name) for name in queues], routes, f"{prefix}default"
 
 
-CELERY_TASK_QUEUES, CELERY_TASK_ROUTES, CELERY_TASK_DEFAULT_QUEUE = celery_queues(CELERY_QUEUE_PREFIX)
+def celery_queues(roles: dict[str, list[str]]) -> tuple[list[Queue], dict[str, dict[str, str]], str]:
+    """(every queue, in the order an all-roles worker consumes them; task routes; default queue)."""
+    routes = {
+        "media_learning.polish_document": {"queue": roles["llm"][0]},
+        "media_learning.index_document": {"queue": roles["index"][0]},
+        "stt_models.test_model": {"queue": roles["transcribe"][1]},
+    }
+    return [Queue(name) for names in roles.values() for name in names], routes, roles["default"][0]
+
+
+CELERY_ROLE_QUEUES = role_queue_names(CELERY_QUEUE_PREFIX)
+CELERY_TASK_QUEUES, CELERY_TASK_ROUTES, CELERY_TASK_DEFAULT_QUEUE = celery_queues(CELERY_ROLE_QUEUES)
 # After transcription a document goes on to the llm or index queue (False: the transcribe
 # worker runs every stage itself, as `runner.run` does without hand_off).
 STAGE_QUEUES = env_bool("STAGE_QUEUES", True)

@@ -1,10 +1,11 @@
 """Settings for the test suite: the same real services, an isolated queue and media folder."""
 
 from settings.settings import *  # noqa: F403
-from settings.settings import VAR_DIR, celery_queues
+from settings.settings import VAR_DIR, celery_queues, role_queue_names
 
 CELERY_QUEUE_PREFIX = "test-"
-CELERY_TASK_QUEUES, CELERY_TASK_ROUTES, CELERY_TASK_DEFAULT_QUEUE = celery_queues(CELERY_QUEUE_PREFIX)
+CELERY_ROLE_QUEUES = role_queue_names(CELERY_QUEUE_PREFIX)
+CELERY_TASK_QUEUES, CELERY_TASK_ROUTES, CELERY_TASK_DEFAULT_QUEUE = celery_queues(CELERY_ROLE_QUEUES)
 STT_WARMUP = False
 LLM_RETRY_BACKOFF = 0.05
 TASK_KILL_STUCK = False  # the suite's worker is a thread of the test process

@@ -18,7 +18,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from knowledge.queue import ROLES, role_queues
+from knowledge.queue import role_queues
 
 
 def worker_command(role: str, concurrency: int, beat: bool, extra: list[str]) -> list[str]:
@@ -36,7 +36,7 @@ class Command(BaseCommand):
     help = "Run a Celery worker for one role: transcribe, llm, index, default, or all."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--role", choices=[*ROLES, "all"], default="all")
+        parser.add_argument("--role", choices=[*settings.CELERY_ROLE_QUEUES, "all"], default="all")
         parser.add_argument("--concurrency", type=int, default=1)
         parser.add_argument("--gpu", default="", help="pin to these GPUs (CUDA_VISIBLE_DEVICES), e.g. 0 or 2,3")
         parser.add_argument("--beat", action="store_true", help="also run Celery beat (once per deployment)")
