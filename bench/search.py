@@ -175,12 +175,8 @@ def main() -> None:
             approx_vector = [h.paragraph.pk for h in search.vector_search(kb, q, 10)]
             vector_recall.append(len(set(exact_vector) & set(approx_vector)) / 10)
             depth = max(search.CANDIDATES, 20)
-            keyword = [h.paragraph.pk for h in search.keyword_search(kb, q, depth)]
-            fused: dict[int, float] = {}
-            for ranking in (list(exact_order[:depth]), keyword):
-                for rank, pk in enumerate(ranking, 1):
-                    fused[int(pk)] = fused.get(int(pk), 0.0) + 1.0 / (search.RRF_K + rank)
-            exact_hybrid = [pk for pk, _ in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:10]]
+            exact_meaning = [(int(pk), 0.0) for pk in exact_order[:depth]]  # fusion reads ranks, not scores
+            exact_hybrid = [pk for pk, _ in search.fuse([exact_meaning, search.keyword_ranking(kb, q, depth)], 10)]
             hybrid_recall.append(len(set(exact_hybrid) & {h.paragraph.pk for h in hits}) / 10)
         p50 = statistics.median(latencies)
         p95 = statistics.quantiles(latencies, n=20)[-1]
