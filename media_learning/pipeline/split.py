@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from knowledge.models import ParagraphKind
-from stt_models.providers.base import Segment
+from stt_models.providers.base import SENTENCE_END, Segment
 
-_SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)）」』]*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _SEPARATORS = ["\n\n", "\n", "。", "！", "？", ". ", "! ", "? ", "；", "; ", "，", ", ", " ", ""]
 
@@ -93,7 +92,7 @@ def build_paragraphs(
         else:
             current.content = join_text(current.content, seg.text)
             current.end = max(current.end, seg.end)
-        if len(current.content) >= min_chars and _SENTENCE_END.search(current.content):
+        if len(current.content) >= min_chars and SENTENCE_END.search(current.content):
             paragraphs.append(current)
             current = None
     if current is not None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+
+# A sentence ends in . ! ? (or the CJK forms, or …), maybe followed by closing quotes or brackets.
+SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)）」』]*$")
 
 
 @dataclass

@@ -17,7 +17,7 @@ import numpy as np
 
 from stt_models.bundled import resolve_model
 from stt_models.providers import cuda_libs
-from stt_models.providers.base import Segment, SegmentCallback, SttError, Transcript, Word
+from stt_models.providers.base import SENTENCE_END, Segment, SegmentCallback, SttError, Transcript, Word
 from stt_models.providers.device_slots import device_slot
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,6 @@ def _as_sentences(segments_iter: Iterable[Any], keep_words: bool) -> Iterator[Se
                 yield Segment(sentence[0].start, sentence[-1].end, text, sentence if keep_words else None)
 
 
-SENTENCE_ENDS = (".", "?", "!", "。", "？", "！", "…")
 MAX_SENTENCE_SECONDS = 20.0
 
 
@@ -204,7 +203,7 @@ def split_sentences(words: list[Word]) -> list[list[Word]]:
             pieces.append(current)
             current = []
         current.append(word)
-        if word.word.strip().endswith(SENTENCE_ENDS):
+        if SENTENCE_END.search(word.word.strip()):
             pieces.append(current)
             current = []
     if current:
