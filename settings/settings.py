@@ -260,6 +260,10 @@ MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models")))
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "bundled:all-MiniLM-L6-v2")
 EMBEDDING_DEVICE = env_str("EMBEDDING_DEVICE", "cpu")
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32)
+# Search queries are embedded with ONNX Runtime (an export of the model, made once under
+# MODELS_DIR/onnx) on CPU: "torch" keeps them on torch. Threads per query.
+EMBEDDING_QUERY_RUNTIME = env_str("EMBEDDING_QUERY_RUNTIME", "onnx")
+EMBEDDING_QUERY_THREADS = env_int("EMBEDDING_QUERY_THREADS", min(2, os.cpu_count() or 1))
 STT_WARMUP = env_bool("STT_WARMUP", True)
 STT_CPU_THREADS = env_int("STT_CPU_THREADS", min(4, os.cpu_count() or 1))
 # Transcriptions at once per GPU on one machine, across all worker processes (a file lock).

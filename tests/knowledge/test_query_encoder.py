@@ -1,0 +1,72 @@
+"""Search queries on ONNX Runtime: a real export of the bundled model, checked against torch."""
+
+import logging
+import sys
+
+import numpy as np
+import pytest
+
+from knowledge import embeddings, query_encoder
+
+QUERIES = [
+    "which planet has a red storm?",
+    "数据库索引怎么重建",
+    "bread",
+    " ".join(["a query far longer than the model's window of two hundred and fifty six tokens"] * 40),
+]
+
+
+@pytest.fixture
+def fresh(settings, tmp_path):
+    """An empty MODELS_DIR and no loaded sessions, before and after."""
+    settings.MODELS_DIR = tmp_path / "models"
+    query_encoder.forget()
+    yield tmp_path / "models" / "onnx"
+    query_encoder.forget()
+
+
+def test_queries_are_exported_once_and_match_torch(fresh):
+    model = embeddings.get_model()
+
+    vectors = [embeddings.embed_one(q) for q in QUERIES]
+
+    exports = list(fresh.glob("*.onnx"))
+    assert len(exports) == 1 and not list(fresh.glob("*.tmp"))
+    assert isinstance(query_encoder.encoder(embeddings.model_name(), model), query_encoder.QueryEncoder)
+    for query, vector in zip(QUERIES, vectors, strict=True):
+        reference = embeddings.torch_one(model, query)
+        assert vector.shape == (384,) and vector.dtype == np.float32
+        assert float(np.abs(vector - reference).max()) < 1e-5
+        assert abs(float(vector @ vector) - 1.0) < 1e-5
+    # The same query through batch embedding (how paragraphs are stored) is the same vector.
+    assert float(np.abs(vectors[0] - embeddings.embed([QUERIES[0]])[0]).max()) < 1e-5
+
+    # A new process (here: the sessions dropped) loads the export instead of exporting again.
+    written = exports[0].stat().st_mtime_ns
+    query_encoder.forget()
+    again = embeddings.embed_one(QUERIES[0])
+    assert exports[0].stat().st_mtime_ns == written and list(fresh.glob("*.onnx")) == exports
+    assert float(np.abs(again - vectors[0]).max()) == 0.0
+
+
+def test_torch_setting_keeps_queries_on_torch(fresh, settings):
+    settings.EMBEDDING_QUERY_RUNTIME = "torch"
+
+    vector = embeddings.embed_one(QUERIES[0])
+
+    assert query_encoder.encoder(embeddings.model_name(), embeddings.get_model()) is None
+    assert not fresh.exists()
+    assert float(np.abs(vector - embeddings.torch_one(embeddings.get_model(), QUERIES[0])).max()) == 0.0
+
+
+def test_a_failed_export_leaves_queries_on_torch_with_one_warning(fresh, monkeypatch, caplog):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if the onnx package were not installed
+
+    with caplog.at_level(logging.WARNING, logger="knowledge.query_encoder"):
+        first = embeddings.embed_one(QUERIES[1])
+        embeddings.embed_one(QUERIES[0])
+
+    warnings = [r.getMessage() for r in caplog.records if r.name == "knowledge.query_encoder"]
+    assert len(warnings) == 1 and "stay on torch" in warnings[0] and "onnx" in warnings[0].lower()
+    assert not list(fresh.glob("*.onnx")) and not list(fresh.glob("*.tmp"))
+    assert float(np.abs(first - embeddings.torch_one(embeddings.get_model(), QUERIES[1])).max()) == 0.0
