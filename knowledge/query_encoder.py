@@ -51,6 +51,9 @@ class QueryEncoder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = settings.EMBEDDING_QUERY_THREADS
         options.inter_op_num_threads = 1
+        # Idle pool threads sleep instead of spinning: a spinning thread takes the CPU that the
+        # database needs for the query's two rankings.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.model = model  # its tokenizer (``preprocess``) is used as it is for torch
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
