@@ -1,8 +1,8 @@
 """Search queries embedded with ONNX Runtime instead of torch.
 
 A search embeds one short text, and torch's per-operator overhead dominates at that size: on 2
-cores a 3-6 word query takes about 8.7 ms with torch and 2.6 ms with ONNX Runtime, giving the
-same vector to about 3e-7. The knowledge base's own sentence-transformers model is exported once
+cores a 3-6 word query took 12.3 ms p50 with torch and 3.1 ms with ONNX Runtime in
+``bench/search.py``, giving the same vector to about 3e-7. The knowledge base's own sentence-transformers model is exported once
 (``torch.onnx``, from the loaded model: nothing is downloaded) to
 ``MODELS_DIR/onnx/<digest>.onnx``, and every export is checked against torch on probe texts
 before it is used.
