@@ -2,10 +2,10 @@
 
 A search embeds one short text, and torch's per-operator overhead dominates at that size: on 2
 cores a 3-6 word query took 12.3 ms p50 with torch and 3.1 ms with ONNX Runtime in
-``bench/search.py``, giving the same vector to about 3e-7. The knowledge base's own sentence-transformers model is exported once
-(``torch.onnx``, from the loaded model: nothing is downloaded) to
-``MODELS_DIR/onnx/<digest>.onnx``, and every export is checked against torch on probe texts
-before it is used.
+``bench/search.py``, giving the same vector to about 3e-7. The knowledge base's own
+sentence-transformers model is exported once (``torch.onnx``, from the loaded model: nothing is
+downloaded) to ``MODELS_DIR/onnx/<model>-<digest>.onnx``, replacing that model's exports by
+other versions, and every export is checked against torch on probe texts before it is used.
 
 ``EMBEDDING_QUERY_RUNTIME=torch`` turns this off. Anything that stops it (a model that does not
 export, the ``onnx`` package missing, outputs that differ from torch) leaves that model's
@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import re
 import threading
 from importlib import metadata
 from pathlib import Path
@@ -120,7 +121,8 @@ def _exported(ref: str, model: Any) -> Path:
     from knowledge import embeddings
 
     folder = Path(settings.MODELS_DIR) / "onnx"
-    path = folder / f"{_digest(ref, embeddings.resolve(ref))}.onnx"
+    stem = _stem(ref)
+    path = folder / f"{stem}-{_digest(ref, embeddings.resolve(ref))}.onnx"
     if path.exists():
         return path
     folder.mkdir(parents=True, exist_ok=True)
@@ -134,7 +136,16 @@ def _exported(ref: str, model: Any) -> Path:
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
+        for older in folder.glob(f"{stem}-*.onnx"):  # exports of this model by other versions
+            if older != path:
+                older.unlink(missing_ok=True)
     return path
+
+
+def _stem(ref: str) -> str:
+    """A file-name-safe name for a model reference (a short hash keeps distinct refs apart)."""
+    readable = re.sub(r"[^A-Za-z0-9.]+", "_", ref).strip("_")[-40:]
+    return f"{readable}_{hashlib.sha256(ref.encode()).hexdigest()[:8]}"
 
 
 def _export(model: Any, target: Path) -> None:

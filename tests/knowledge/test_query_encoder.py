@@ -27,11 +27,18 @@ def fresh(settings, tmp_path):
 
 def test_queries_are_exported_once_and_match_torch(fresh):
     model = embeddings.get_model()
+    fresh.mkdir(parents=True)
+    older = fresh / f"{query_encoder._stem(embeddings.model_name())}-made-by-older-versions.onnx"
+    other = fresh / f"{query_encoder._stem('another-model')}-0123.onnx"
+    older.write_bytes(b"stale")
+    other.write_bytes(b"kept")
 
     vectors = [embeddings.embed_one(q) for q in QUERIES]
 
-    exports = list(fresh.glob("*.onnx"))
+    assert not older.exists() and other.exists()  # this model's stale export is replaced
+    exports = [path for path in fresh.glob("*.onnx") if path != other]
     assert len(exports) == 1 and not list(fresh.glob("*.tmp"))
+    assert exports[0].name.startswith("bundled_all_MiniLM_L6_v2_")
     assert isinstance(query_encoder.encoder(embeddings.model_name(), model), query_encoder.QueryEncoder)
     for query, vector in zip(QUERIES, vectors, strict=True):
         reference = embeddings.torch_one(model, query)
@@ -45,7 +52,7 @@ def test_queries_are_exported_once_and_match_torch(fresh):
     written = exports[0].stat().st_mtime_ns
     query_encoder.forget()
     again = embeddings.embed_one(QUERIES[0])
-    assert exports[0].stat().st_mtime_ns == written and list(fresh.glob("*.onnx")) == exports
+    assert exports[0].stat().st_mtime_ns == written and sorted(fresh.glob("*.onnx")) == sorted([*exports, other])
     assert float(np.abs(again - vectors[0]).max()) == 0.0
 
 

@@ -19,6 +19,12 @@ TOPICS = ["Jupiter has a great red spot, a storm bigger than the Earth.", "Knead
           "The router needs a firmware update.", "Whales sing songs that travel for miles."]  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def models_dir(settings, tmp_path_factory):
+    """Query-encoder exports of the projected model (a new folder every run) stay out of var/models."""
+    settings.MODELS_DIR = tmp_path_factory.getbasetemp() / "reindex-models"
+
+
 @pytest.fixture(scope="module")
 def projected_model(tmp_path_factory):
     """A real second embedding model with another dimension: MiniLM plus a fixed 384 -> 128
