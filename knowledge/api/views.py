@@ -65,8 +65,9 @@ def document_for(request: Request, pk: int, role: Role = Role.VIEWER) -> Documen
 
 
 def counted_knowledge_bases(request: Request) -> QuerySet[KnowledgeBase]:
-    """Visible knowledge bases with ``document_count`` (explicit order: GROUP BY drops Meta.ordering)."""
-    visible = access.knowledge_bases_for(request.user)
+    """Visible knowledge bases with ``document_count`` and the user's ``member_role`` (explicit
+    order: GROUP BY drops Meta.ordering)."""
+    visible = access.with_member_role(access.knowledge_bases_for(request.user), request.user)
     return visible.select_related("owner").annotate(document_count=Count("documents")).order_by("name")
 
 

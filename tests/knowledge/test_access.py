@@ -144,3 +144,23 @@ def test_stored_names_are_generated_and_traversal_names_are_only_data(api, user,
     stored = doc.file.path
     assert stored.startswith(str(doc.file.storage.location)) and "passwd" not in stored
     assert len(doc.file.name.rsplit("/", 1)[1]) == 32  # a uuid, no ".php"
+
+
+def test_listing_knowledge_bases_reads_each_role_without_a_query_per_row(user, django_user_model,
+                                                                          django_assert_max_num_queries):  # fmt: skip
+    member = django_user_model.objects.create_user("mia", password="pw-mia-123")
+    roles = [Role.VIEWER, Role.EDITOR, Role.OWNER, Role.VIEWER, Role.EDITOR]
+    for i, role in enumerate(roles):
+        kb = KnowledgeBase.objects.create(name=f"shared {i}", owner=user)
+        Membership.objects.create(knowledge_base=kb, user=member, role=role)
+    KnowledgeBase.objects.create(name="mia's own", owner=member)
+    KnowledgeBase.objects.create(name="not shared", owner=user)
+    client = client_for(member)
+
+    with django_assert_max_num_queries(4):  # the session user, the count, the page: not one per row
+        listed = client.get("/api/knowledge/?page_size=50").data
+
+    assert {kb["name"]: kb["role"] for kb in listed["results"]} == {
+        **{f"shared {i}": str(role) for i, role in enumerate(roles)},
+        "mia's own": "owner",
+    }
