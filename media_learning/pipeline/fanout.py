@@ -24,7 +24,10 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q, Sum
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
 
 from knowledge.models import Document, Status
@@ -161,6 +164,14 @@ def forget_if_deleted(document_id: int) -> bool:
         return False
     cleanup(document_id)
     return True
+
+
+@receiver(post_delete, sender=Document)
+def _drop_staged_segments(sender: type[Document], instance: Document, **kwargs: Any) -> None:
+    """A deleted document's staged samples go once the deletion commits (its jobs go with it by
+    cascade), whether or not a run is left to notice."""
+    folder = _folder(instance.pk)
+    transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def cleanup(document_id: int) -> None:

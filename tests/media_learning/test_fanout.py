@@ -104,6 +104,7 @@ def test_staged_segments_of_a_deleted_document_are_removed(speech_models, tmp_pa
     deleted_id = deleted.pk
     deleted.delete()
 
+    assert not folders[1].exists()  # removed when the deletion committed, with no run involved
     assert fanout.forget_if_deleted(deleted_id) is True and not folders[1].exists()
     assert fanout.forget_if_deleted(kept.pk) is False and folders[0].exists()  # another run may be using them
     fanout.cleanup(kept.pk)
