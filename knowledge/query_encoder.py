@@ -82,6 +82,18 @@ def forget() -> None:
         _encoders.clear()
 
 
+def prepare(ref: str) -> str:
+    """Make ``ref``'s export ahead of the first search (``manage.py bootstrap``); loads the model
+    only when the export is missing. Returns what it found or did, in a few words."""
+    from knowledge import embeddings
+
+    if settings.EMBEDDING_QUERY_RUNTIME != "onnx" or settings.EMBEDDING_DEVICE != "cpu":
+        return "off: queries run on torch"
+    if _path(ref).exists():
+        return "export ready"
+    return "exported" if _load(ref, embeddings.get_model(ref)) else "export failed: queries run on torch"
+
+
 def _load(ref: str, model: Any) -> QueryEncoder | None:
     from knowledge import embeddings
 
@@ -118,11 +130,8 @@ def _digest(ref: str, folder: str) -> str:
 
 def _exported(ref: str, model: Any) -> Path:
     """The model's ONNX file, exported once per model and versions (under a file lock, atomically)."""
-    from knowledge import embeddings
-
-    folder = Path(settings.MODELS_DIR) / "onnx"
-    stem = _stem(ref)
-    path = folder / f"{stem}-{_digest(ref, embeddings.resolve(ref))}.onnx"
+    path = _path(ref)
+    folder, stem = path.parent, _stem(ref)
     if path.exists():
         return path
     folder.mkdir(parents=True, exist_ok=True)
@@ -140,6 +149,12 @@ def _exported(ref: str, model: Any) -> Path:
             if older != path:
                 older.unlink(missing_ok=True)
     return path
+
+
+def _path(ref: str) -> Path:
+    from knowledge import embeddings
+
+    return Path(settings.MODELS_DIR) / "onnx" / f"{_stem(ref)}-{_digest(ref, embeddings.resolve(ref))}.onnx"
 
 
 def _stem(ref: str) -> str:

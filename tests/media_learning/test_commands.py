@@ -1,6 +1,7 @@
 """Management commands go through the same functions and the same real worker as the API."""
 
 import json
+from io import StringIO
 
 import pytest
 from django.core.files.base import ContentFile
@@ -71,13 +72,19 @@ def test_reprocess_failed_dry_run_then_requeues_and_worker_finishes(speech_model
 
 
 def test_bootstrap_creates_admin_token_and_is_idempotent(speech_models, settings, tmp_path):
-    settings.VAR_DIR = tmp_path
+    settings.VAR_DIR, settings.MODELS_DIR = tmp_path, tmp_path / "models"
+    first, second = StringIO(), StringIO()
 
-    call_command("bootstrap")
+    call_command("bootstrap", stdout=first)
     token = (tmp_path / "dev_api_token").read_text().strip()
-    call_command("bootstrap")
+    call_command("bootstrap", stdout=second)
 
     from rest_framework.authtoken.models import Token
+
+    # The search query encoder is exported on the first start and found on the next.
+    assert "search query encoder (bundled:all-MiniLM-L6-v2): exported" in first.getvalue()
+    assert "search query encoder (bundled:all-MiniLM-L6-v2): export ready" in second.getvalue()
+    assert len(list((tmp_path / "models" / "onnx").glob("*.onnx"))) == 1
 
     assert (tmp_path / "dev_api_token").read_text().strip() == token
     assert Token.objects.get(key=token).user.is_superuser

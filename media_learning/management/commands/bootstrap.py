@@ -1,7 +1,8 @@
 """manage.py bootstrap: first-start setup for the embedded default (idempotent).
 
 Creates an admin user when there is none (password in var/dev_admin_password), writes its API
-token to var/dev_api_token and registers the bundled speech models.
+token to var/dev_api_token, registers the bundled speech models and makes the ONNX export of
+the embedding model for search queries (once; see knowledge/query_encoder.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
+from knowledge import embeddings, query_encoder
 from stt_models.bundled import ensure_bundled_models
 from stt_models.models import SpeechModel
 
@@ -23,7 +25,7 @@ def _write_private(path, text: str) -> None:  # noqa: ANN001
 
 
 class Command(BaseCommand):
-    help = "Create the first admin user and API token, and register the bundled models."
+    help = "Create the first admin user and API token, register the bundled models, export the query encoder."
 
     def handle(self, *args: str, **opts: object) -> None:
         ensure_bundled_models(SpeechModel)
@@ -37,3 +39,5 @@ class Command(BaseCommand):
         token, _ = Token.objects.get_or_create(user=admin)
         _write_private(settings.VAR_DIR / "dev_api_token", token.key)
         self.stdout.write(f"API token for {admin.get_username()!r} is in {settings.VAR_DIR / 'dev_api_token'}")
+        prepared = query_encoder.prepare(embeddings.model_name())
+        self.stdout.write(f"search query encoder ({embeddings.model_name()}): {prepared}")
