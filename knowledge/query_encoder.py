@@ -91,7 +91,11 @@ def prepare(ref: str) -> str:
         return "off: queries run on torch"
     if _path(ref).exists():
         return "export ready"
-    return "exported" if _load(ref, embeddings.get_model(ref)) else "export failed: queries run on torch"
+    try:
+        model = embeddings.get_model(ref)
+    except Exception as exc:  # noqa: BLE001 - reported here, not fatal: indexing reports it per document
+        return f"not exported, the model does not load ({type(exc).__name__}: {exc})"
+    return "exported" if _load(ref, model) else "export failed: queries run on torch"
 
 
 def _load(ref: str, model: Any) -> QueryEncoder | None:
