@@ -6,7 +6,9 @@ shown are read once, at the end."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -16,6 +18,8 @@ from django.db import close_old_connections, connection, connections, transactio
 from knowledge import embeddings, kb_embedding, text_search
 from knowledge.models import KnowledgeBase, Paragraph, Status
 from knowledge.vector_index import cast_sql
+
+log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "vector", "keyword")
 # Threads start on first use: processes forked before any search (gunicorn and Celery workers)
@@ -152,6 +156,19 @@ def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
     rows = fetch(best)
     cosine, rank = dict(by_meaning), dict(keyword)
     return [Hit(rows[pk], score, cosine.get(pk), rank.get(pk)) for pk, score in best if pk in rows]
+
+
+def warm_up() -> None:
+    """Load what a first search needs: the default embedding model with its query encoder, and
+    jieba's dictionary (web workers call it as they start, see settings/gunicorn.py)."""
+    started = time.perf_counter()
+    try:
+        embed_query("warm up", embeddings.model_name())
+        text_search.split_terms("预热 warm up")
+    except Exception:  # best effort: the first search reports real errors
+        log.exception("search warm-up failed")
+        return
+    log.info("search warmed up in %.1f s (%s)", time.perf_counter() - started, embeddings.model_name())
 
 
 def search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10, mode: str = "hybrid") -> list[Hit]:

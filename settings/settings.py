@@ -273,6 +273,8 @@ PARAGRAPH_MIN_CHARS = env_int("PARAGRAPH_MIN_CHARS", 200)
 # A pause this long (seconds) between two whisper segments ends a paragraph.
 PARAGRAPH_PAUSE_SECONDS = env_float("PARAGRAPH_PAUSE_SECONDS", 2.5)
 SEARCH_MAX_TOP_K = env_int("SEARCH_MAX_TOP_K", 100)
+# Web workers (gunicorn with settings/gunicorn.py) load the search models as they start.
+SEARCH_WARMUP = env_bool("SEARCH_WARMUP", True)
 # LLM requests: attempts in all for timeouts, 429 and 5xx, and the base of the exponential
 # backoff between them (seconds, with jitter; a Retry-After header wins).
 LLM_MAX_TRIES = env_int("LLM_MAX_TRIES", 3)

@@ -35,9 +35,9 @@ class Command(BaseCommand):
             "worker": [python, "-m", "celery", "-A", "settings", "worker", "--loglevel", "INFO", "-B",
                        "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
                        "-Q", ",".join(role_queues("all")), "--concurrency", str(opts["concurrency"])],
-            "web": [python, "-m", "gunicorn", "settings.wsgi", "--bind", str(opts["bind"]),
-                    "--workers", str(opts["web_workers"]), "--threads", "8", "--timeout", "600",
-                    "--access-logfile", "-"],
+            "web": [python, "-m", "gunicorn", "settings.wsgi", "--config", "python:settings.gunicorn",
+                    "--bind", str(opts["bind"]), "--workers", str(opts["web_workers"]), "--threads", "8",
+                    "--timeout", "600", "--access-logfile", "-"],
         }  # fmt: skip
         children: dict[str, subprocess.Popen] = {}
         stopping = False
