@@ -15,7 +15,6 @@ torch (``embeddings.embed``), where its overhead is small.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
@@ -27,6 +26,8 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+
+from stt_models.bundled import folder_lock
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +139,7 @@ def _exported(ref: str, model: Any) -> Path:
     folder, stem = path.parent, _stem(ref)
     if path.exists():
         return path
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with folder_lock(folder):
         if path.exists():  # another process exported it while we waited
             return path
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

