@@ -83,12 +83,17 @@ def forget() -> None:
         _encoders.clear()
 
 
+def _enabled(device: Any) -> bool:
+    """Whether queries of a model on ``device`` go to ONNX Runtime (CPU models, unless turned off)."""
+    return settings.EMBEDDING_QUERY_RUNTIME == "onnx" and str(device) == "cpu"
+
+
 def prepare(ref: str) -> str:
     """Make ``ref``'s export ahead of the first search (``manage.py bootstrap``); loads the model
     only when the export is missing. Returns what it found or did, in a few words."""
     from knowledge import embeddings
 
-    if settings.EMBEDDING_QUERY_RUNTIME != "onnx" or settings.EMBEDDING_DEVICE != "cpu":
+    if not _enabled(settings.EMBEDDING_DEVICE):
         return "off: queries run on torch"
     if _path(ref).exists():
         return "export ready"
@@ -102,7 +107,7 @@ def prepare(ref: str) -> str:
 def _load(ref: str, model: Any) -> QueryEncoder | None:
     from knowledge import embeddings
 
-    if settings.EMBEDDING_QUERY_RUNTIME != "onnx" or str(model.device) != "cpu":
+    if not _enabled(model.device):
         return None
     try:
         path = _exported(ref, model)
