@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import uuid
+
 from celery import shared_task
 from django.conf import settings
 
@@ -13,8 +15,9 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True)
-def deliver_webhook(self, *, document_id: int, status: str, attempt: int) -> None:  # noqa: ANN001
-    delivery = webhooks.deliver(document_id, status, attempt)
+def deliver_webhook(self, *, document_id: int, status: str, attempt: int, webhook_id: str = "") -> None:  # noqa: ANN001
+    webhook_id = webhook_id or str(uuid.uuid4())  # a message queued before ids existed
+    delivery = webhooks.deliver(document_id, status, attempt, webhook_id)
     if delivery is None or delivery.delivered:
         return
     if attempt >= settings.WEBHOOK_MAX_TRIES:
@@ -23,5 +26,6 @@ def deliver_webhook(self, *, document_id: int, status: str, attempt: int) -> Non
         return
     delay = settings.WEBHOOK_RETRY_BACKOFF * 2 ** (attempt - 1)
     deliver_webhook.apply_async(
-        kwargs={"document_id": document_id, "status": status, "attempt": attempt + 1}, countdown=delay
+        kwargs={"document_id": document_id, "status": status, "attempt": attempt + 1, "webhook_id": webhook_id},
+        countdown=delay,
     )

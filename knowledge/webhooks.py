@@ -1,8 +1,15 @@
 """Webhooks: when a document reaches SUCCESS, FAILURE or REVOKED, POST its outcome to the upload's
-``callback_url`` (else its knowledge base's), signed with HMAC-SHA256 over the exact body using
-the knowledge base's secret (header ``X-Signature: sha256=<hex>``). Failed deliveries are retried
-with backoff, WEBHOOK_MAX_TRIES in all; every try is a ``WebhookDelivery`` row. The target must be
-a public address unless URL_FETCH_ALLOWLIST permits it (the same guard as URL ingestion)."""
+``callback_url`` (else its knowledge base's). Failed deliveries are retried with backoff,
+WEBHOOK_MAX_TRIES in all; every try is a ``WebhookDelivery`` row.
+
+Signature: ``X-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`` with the knowledge
+base's secret, where ``X-Webhook-Timestamp`` is the Unix time of this try and ``X-Webhook-Id``
+names the event (the same on every retry; also ``webhook_id`` in the signed body). A receiver
+checks the signature, refuses timestamps more than a few minutes old and ids it has seen, so a
+captured request cannot be replayed (docs/api.md shows the check).
+
+The target must be a public address unless URL_FETCH_ALLOWLIST permits it, and the POST goes to
+the address that was checked (``stt_models.outbound``): a second DNS answer cannot move it."""
 
 from __future__ import annotations
 
@@ -11,22 +18,26 @@ import hmac
 import json
 import logging
 import time
+import uuid
 from typing import Any
 
 import httpx
 from django.db import transaction
 from django.utils import timezone
 
-from knowledge.fetch import FetchError, check_url
 from knowledge.models import Document, WebhookDelivery
+from stt_models import outbound
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Signature"
+TIMESTAMP_HEADER = "X-Webhook-Timestamp"
+ID_HEADER = "X-Webhook-Id"
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature of one try: HMAC-SHA256 over ``<timestamp>.<body>``."""
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 def target_url(document: Document) -> str:
@@ -61,36 +72,39 @@ def schedule(document_id: int, status: str) -> None:
             return
         from knowledge.tasks import deliver_webhook
 
+        kwargs = {"document_id": document_id, "status": status, "attempt": 1, "webhook_id": str(uuid.uuid4())}
         try:
-            deliver_webhook.apply_async(kwargs={"document_id": document_id, "status": status, "attempt": 1})
+            deliver_webhook.apply_async(kwargs=kwargs)
         except Exception as exc:  # noqa: BLE001 - a broker outage must not break the status change
             log.warning("could not queue the webhook of document %s: %s", document_id, exc)
 
     transaction.on_commit(send)
 
 
-def deliver(document_id: int, status: str, attempt: int) -> WebhookDelivery | None:
+def deliver(document_id: int, status: str, attempt: int, webhook_id: str) -> WebhookDelivery | None:
     """POST once and record it. None when the document is gone or has no webhook any more."""
     document = Document.objects.select_related("knowledge_base").filter(pk=document_id).first()
     if document is None or not (url := target_url(document)):
         return None
-    body_data = payload(document) | {"status": status}
+    body_data = payload(document) | {"status": status, "webhook_id": webhook_id}
     body = json.dumps(body_data, separators=(",", ":"), sort_keys=True).encode()
     delivery = WebhookDelivery(document=document, url=url, status=status, attempt=attempt, payload=body_data)
     started = time.monotonic()
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(document.knowledge_base.webhook_secret, timestamp, body),
+        TIMESTAMP_HEADER: timestamp,
+        ID_HEADER: webhook_id,
+        "User-Agent": "media-knowledge-webhook/1",
+    }
     try:
-        check_url(url, allow_credentials=True)
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(document.knowledge_base.webhook_secret, body),
-            "User-Agent": "media-knowledge-webhook/1",
-        }
-        with httpx.Client(timeout=10.0, follow_redirects=False, trust_env=False) as client:
+        with outbound.guarded_client(allow_credentials=True, timeout=10.0, follow_redirects=False) as client:
             response = client.post(url, content=body, headers=headers)
         delivery.status_code = response.status_code
         delivery.response_excerpt = response.text[:500]
         delivery.delivered = response.is_success
-    except (httpx.HTTPError, FetchError) as exc:
+    except (httpx.HTTPError, outbound.AddressRefused) as exc:
         delivery.error = f"{type(exc).__name__}: {exc}"[:500]
     delivery.seconds = round(time.monotonic() - started, 3)
     delivery.save()

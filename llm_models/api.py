@@ -24,7 +24,7 @@ class LanguageModelSerializer(CleanedModelSerializer):
 
 
 class LanguageModelViewSet(RegistryViewSet):
-    """List, create and update LLMs (writes need staff). Saving checks the server, the key and the
+    """List, create and update LLMs (writes need the model permissions). Saving checks the server, the key and the
     model name (``check_error``); ``POST {id}/test/`` sends one tiny chat request and times it."""
 
     queryset = LanguageModel.objects.order_by("name")

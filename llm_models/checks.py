@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from llm_models.models import LanguageModel
 from llm_models.providers.base import LlmError
-from llm_models.providers.openai_chat import OPENAI_BASE_URL
+from stt_models.model_servers import OPENAI_BASE_URL
 from llm_models.registry import get_client, read_api_key
 from stt_models.checks import probe_api
 
@@ -26,7 +26,10 @@ def _offered(response: httpx.Response) -> list[str]:
 
 
 def _problem(model: LanguageModel) -> str:
-    key = read_api_key(model)
+    try:
+        key = read_api_key(model)
+    except LlmError as exc:
+        return str(exc)
     if model.api_key_env and not key:
         return f"the environment variable {model.api_key_env} is not set here"
     base = (model.base_url or OPENAI_BASE_URL).rstrip("/")

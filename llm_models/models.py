@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+from stt_models.model_servers import configuration_errors
+
 ENV_NAME = RegexValidator(r"^[A-Za-z_][A-Za-z0-9_]*$", "an environment variable name, e.g. OPENAI_API_KEY")
 
 
@@ -77,5 +79,6 @@ class LanguageModel(models.Model):
             errors["api_key_env"] = "name the environment variable that holds the OpenAI API key"
         if self.max_tokens and self.context_window and self.max_tokens > self.context_window // 2:
             errors["max_tokens"] = "at most half the context window, so that a request has room for its input"
+        errors = configuration_errors(self.base_url, self.api_key_env) | errors
         if errors:
             raise ValidationError(errors)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
 
 from llm_models.models import LanguageModel, Provider
 from llm_models.providers.base import LlmError
 from llm_models.providers.openai_chat import ChatClient
+from stt_models import model_servers
 from stt_models.registry import find_by_id_or_name
 
 
@@ -33,7 +32,12 @@ def resolve_language_model(ref: str | int | None, *, default: bool = False) -> L
 
 
 def read_api_key(model: LanguageModel) -> str:
-    return os.environ.get(model.api_key_env, "") if model.api_key_env else ""
+    """The model's key ('' when none is named or it is unset); LlmError when the operator's rules
+    do not allow this variable or this server (``stt_models.model_servers``)."""
+    try:
+        return model_servers.read_api_key(model.api_key_env, model.base_url)
+    except model_servers.ServerRefused as exc:
+        raise LlmError(f"the LLM's server or key is not allowed: {exc}") from None
 
 
 def get_client(model: LanguageModel) -> ChatClient:

@@ -142,7 +142,20 @@ UPLOAD_MAX_WAIT = env_int("UPLOAD_MAX_WAIT", 300)
 # URL ingestion (file_url) and webhook targets must be public addresses; these networks,
 # addresses or address:port pairs are allowed anyway (e.g. "10.0.0.0/8,127.0.0.1:9000").
 URL_FETCH_ALLOWLIST = env_list("URL_FETCH_ALLOWLIST", [])
+# The whole download of a file_url (every redirect, page and byte), in seconds.
 URL_FETCH_TIMEOUT = env_int("URL_FETCH_TIMEOUT", 600)
+# yt-dlp extractors that may run for platform pages (the url extra): yt-dlp's own names and
+# regexes, "default" for its list and "-name" to leave one out. "generic" (any page with a media
+# link) is left out by default; every request still passes the address guard.
+URL_EXTRACTORS = env_list("URL_EXTRACTORS", ["default", "-generic"])
+# Speech and LLM model servers (base_url) must be public addresses like downloads; these
+# networks, addresses or address:port pairs are allowed anyway, e.g. a LAN vLLM or a local
+# Ollama ("10.0.0.5:8000,127.0.0.1:11434").
+MODEL_URL_ALLOWLIST = env_list("MODEL_URL_ALLOWLIST", [])
+# The environment variables a model's api_key_env may name, each alone (sent to any base_url
+# the guard allows) or as NAME=URL (sent only to base URLs under that URL). Nobody who edits the
+# registry can read another variable of the server this way.
+MODEL_API_KEY_ENVS = env_list("MODEL_API_KEY_ENVS", ["OPENAI_API_KEY=https://api.openai.com/"])
 WEBHOOK_MAX_TRIES = env_int("WEBHOOK_MAX_TRIES", 5)
 WEBHOOK_RETRY_BACKOFF = env_float("WEBHOOK_RETRY_BACKOFF", 10.0)
 # Server-sent events: how often the stream looks at the document, and its longest life.

@@ -19,3 +19,7 @@ UPLOAD_RATE = ""  # the throttling test sets its own
 SEARCH_RATE = ""
 CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": "kb-test"}}  # noqa: F405
 WEBHOOK_RETRY_BACKOFF = 0.2
+# The suite's stand-ins for model servers listen on loopback, with these key variables; the
+# security tests set their own.
+MODEL_URL_ALLOWLIST = ["127.0.0.0/8"]
+MODEL_API_KEY_ENVS = ["STT_KEY", "TEST_STT_KEY", "TEST_LLM_KEY", "NO_SUCH_KEY_VAR", "OPENAI_API_KEY"]

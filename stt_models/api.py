@@ -21,7 +21,18 @@ TEST_TIMEOUT = 120  # seconds to wait for a worker to run the test transcription
 
 
 class CleanedModelSerializer(serializers.ModelSerializer):
-    """Runs the model's ``clean()`` on the would-be result, so the API refuses what the admin refuses."""
+    """Runs the model's ``clean()`` on the would-be result, so the API refuses what the admin
+    refuses. Where the model's server is and what its last check said are for staff only."""
+
+    STAFF_ONLY = ("base_url", "api_key_env", "check_error")
+
+    def to_representation(self, instance: Model) -> dict:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if not (request and request.user.is_staff):
+            for field in self.STAFF_ONLY:
+                data.pop(field, None)
+        return data
 
     def validate(self, attrs: dict) -> dict:
         candidate = copy(self.instance) if self.instance else self.Meta.model()
@@ -45,20 +56,28 @@ class SpeechModelSerializer(CleanedModelSerializer):
         extra_kwargs = {"is_default": {"validators": []}}
 
 
-class IsStaffOrReadOnly(permissions.BasePermission):
+class RegistryPermission(permissions.DjangoModelPermissions):
+    """Any signed-in user may read the registry; creating a model needs its ``add`` permission,
+    changing or testing one its ``change`` permission (superusers hold them all). Being staff is
+    not enough: a model names a server that receives users' audio and text."""
+
     def has_permission(self, request: Request, view: object) -> bool:
-        authenticated = bool(request.user and request.user.is_authenticated)
-        return authenticated and (request.method in permissions.SAFE_METHODS or request.user.is_staff)
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if getattr(view, "action", None) == "test":
+            meta = view.get_queryset().model._meta
+            return request.user.has_perm(f"{meta.app_label}.change_{meta.model_name}")
+        return super().has_permission(request, view)
 
 
 class RegistryViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):  # fmt: skip
-    """List, create and update registry models (writes need staff). Saving makes the model the
-    only default when asked and runs ``check_model``, whose result is in ``check_error``."""
+    """List, create and update registry models (writes need the model permissions). Saving makes
+    the model the only default when asked and runs ``check_model``, whose result is in ``check_error``."""
 
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [RegistryPermission]
 
     def check_model(self, model: Model) -> str:
         raise NotImplementedError
@@ -79,7 +98,7 @@ class RegistryViewSet(
 
 
 class SpeechModelViewSet(RegistryViewSet):
-    """List, create and update speech models (writes need staff). Saving runs a check whose
+    """List, create and update speech models (writes need the model permissions). Saving runs a check whose
     result is in ``check_error``; ``POST {id}/test/`` transcribes the built-in clip on a worker."""
 
     queryset = SpeechModel.objects.order_by("name")

@@ -6,9 +6,11 @@ from __future__ import annotations
 import httpx
 from django.utils import timezone
 
+from stt_models import model_servers
 from stt_models.bundled import model_problem
+from stt_models.model_servers import OPENAI_BASE_URL
 from stt_models.models import API_PROVIDERS, Device, SpeechModel
-from stt_models.providers.openai_api import OPENAI_BASE_URL, read_api_key
+from stt_models.outbound import AddressRefused
 
 
 def probe_api(base_url: str, key: str, key_env: str, timeout: float = 5.0) -> tuple[str, httpx.Response | None]:
@@ -17,9 +19,12 @@ def probe_api(base_url: str, key: str, key_env: str, timeout: float = 5.0) -> tu
     base = base_url.rstrip("/")
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
-        response = httpx.get(f"{base}/models", headers=headers, timeout=timeout)
+        with model_servers.http_client(timeout=timeout) as client:
+            response = client.get(f"{base}/models", headers=headers)
     except httpx.HTTPError as exc:
         return f"cannot reach {base}: {type(exc).__name__}", None
+    except AddressRefused as exc:
+        return str(exc), None
     if response.status_code in (401, 403):
         return f"{base} rejected the key from {key_env or 'the environment'} ({response.status_code})", response
     if response.status_code >= 500:
@@ -28,7 +33,10 @@ def probe_api(base_url: str, key: str, key_env: str, timeout: float = 5.0) -> tu
 
 
 def _api_problem(model: SpeechModel) -> str:
-    key = read_api_key(model.api_key_env)
+    try:
+        key = model_servers.read_api_key(model.api_key_env, model.base_url)
+    except model_servers.ServerRefused as exc:
+        return str(exc)
     if model.api_key_env and not key:
         return f"the environment variable {model.api_key_env} is not set here"
     return probe_api(model.base_url or OPENAI_BASE_URL, key, model.api_key_env)[0]

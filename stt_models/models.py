@@ -7,6 +7,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from stt_models.model_servers import configuration_errors
+
 
 class Provider(models.TextChoices):
     FASTER_WHISPER = "faster_whisper", "faster-whisper (local)"
@@ -85,6 +87,7 @@ class SpeechModel(models.Model):
                 errors["base_url"] = "an OpenAI-compatible server needs its base URL"
             if self.provider == Provider.OPENAI and not self.api_key_env:
                 errors["api_key_env"] = "name the environment variable that holds the OpenAI API key"
+            errors = configuration_errors(self.base_url, self.api_key_env) | errors
             if errors:
                 raise ValidationError(errors)
             return

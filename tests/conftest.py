@@ -107,13 +107,19 @@ def api(user):
     return client
 
 
+REGISTRY_PERMISSIONS = ("add_speechmodel", "change_speechmodel", "add_languagemodel", "change_languagemodel")
+
+
 @pytest.fixture
 def staff(django_user_model):
-    """An API client logged in as a staff user (who may write to the model registries)."""
+    """An API client logged in as a staff user granted the registry permissions (an operator)."""
+    from django.contrib.auth.models import Permission
     from rest_framework.test import APIClient
 
+    operator = django_user_model.objects.create_user("ops", password="pw-ops-123", is_staff=True)
+    operator.user_permissions.set(Permission.objects.filter(codename__in=REGISTRY_PERMISSIONS))
     client = APIClient()
-    client.force_authenticate(django_user_model.objects.create_user("ops", password="pw-ops-123", is_staff=True))
+    client.force_authenticate(operator)
     return client
 
 

@@ -5,7 +5,8 @@ httpx is used directly rather than the ``openai`` package so that the retry poli
 exact: timeouts, connection errors, 408/429/5xx and malformed answers are retried with
 exponential backoff and jitter (``Retry-After`` honoured), at most ``max_tries`` attempts in all;
 other 4xx answers are configuration errors and fail at once with a clear reason. The API key is
-read from the environment variable the model names; it is never stored, logged or shown.
+read from the environment variable the model names; it is never stored, logged or shown. Every
+request passes the address guard for model servers (``stt_models.model_servers``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Any
 import httpx
 
 from llm_models.providers.base import ChatResult, LlmError, LlmUnavailable, Usage
+from stt_models import model_servers
+from stt_models.model_servers import OPENAI_BASE_URL
+from stt_models.outbound import AddressRefused
 
 log = logging.getLogger(__name__)
-
-OPENAI_BASE_URL = "https://api.openai.com/v1"
 RETRY_STATUSES = frozenset({408, 409, 425, 429})
 MAX_RETRY_AFTER = 60.0
 
@@ -84,7 +86,7 @@ class ChatClient:
         self.completion_tokens_field = completion_tokens_field
         self.usage = Usage()
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(headers=headers, timeout=timeout)
+        self._http = model_servers.http_client(headers=headers, timeout=timeout)
 
     def close(self) -> None:
         self._http.close()
@@ -111,6 +113,9 @@ class ChatClient:
             retry_after = None
             try:
                 response = self._http.post(url, json=body)
+            except AddressRefused as exc:
+                self.usage.failed_requests += 1
+                raise LlmError(f"the LLM's server is not allowed: {exc}") from None
             except httpx.TimeoutException:
                 problem = f"no answer within {self.timeout:g} s"
             except httpx.TransportError as exc:

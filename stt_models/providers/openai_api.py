@@ -2,29 +2,25 @@
 a remote faster-whisper service). Each media segment is sent as 16 kHz mono FLAC and read back
 as ``verbose_json`` with segment (and, when asked, word) timestamps.
 
-The API key is read from the environment variable the model names (``api_key_env``); it is
-never stored, logged or shown.
+The API key is read from the environment variable the model names (``api_key_env``), when the
+operator allows it for this server (``stt_models.model_servers``); it is never stored, logged or
+shown. Every request goes to the address the guard checked.
 """
 
 from __future__ import annotations
 
 import io
-import os
 from typing import Any
 
 import av
 import numpy as np
 
+from stt_models import model_servers
+from stt_models.model_servers import OPENAI_BASE_URL
 from stt_models.providers.base import Segment, SegmentCallback, SttError, SttUnavailable, Transcript, Word
 
 SAMPLE_RATE = 16000
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the OpenAI API's file limit
-OPENAI_BASE_URL = "https://api.openai.com/v1"
-
-
-def read_api_key(env_name: str) -> str:
-    """The key from the named environment variable ('' when none is named or it is unset)."""
-    return os.environ.get(env_name, "") if env_name else ""
 
 
 def encode_flac(audio: np.ndarray) -> bytes:
@@ -61,11 +57,15 @@ class OpenAIProvider:
     def _client(self) -> Any:
         import openai
 
-        key = read_api_key(self.api_key_env)
+        try:
+            key = model_servers.read_api_key(self.api_key_env, self.base_url)
+        except model_servers.ServerRefused as exc:
+            raise SttError(f"the speech model's server or key is not allowed: {exc}") from None
         if not key and self.require_key:
             raise SttError(f"the environment variable {self.api_key_env or '(none named)'} with the API key is not set")
         return openai.OpenAI(api_key=key or "unused", base_url=self.base_url, timeout=self.timeout,
-                             max_retries=self.max_retries)  # fmt: skip
+                             max_retries=self.max_retries,
+                             http_client=model_servers.http_client(timeout=self.timeout))  # fmt: skip
 
     def transcribe(
         self, audio: np.ndarray, options: dict[str, Any], on_segment: SegmentCallback | None = None

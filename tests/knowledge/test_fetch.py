@@ -2,6 +2,8 @@
 server-side request must not reach: loopback, private, link-local/metadata, also after a redirect
 or behind a host name."""
 
+import sys
+
 import pytest
 
 from knowledge.fetch import FetchError, check_url, fetch
@@ -82,10 +84,13 @@ def test_upload_by_url_downloads_the_media_when_allowed(api, kb, web, settings):
     assert doc.priority == "low" and doc.file.read() == fixture_path("jupiter_en.mp3").read_bytes()
 
 
-def test_fetch_reports_a_web_page_a_404_and_a_file_over_the_limit(web, settings):
+def test_fetch_reports_a_web_page_a_404_and_a_file_over_the_limit(web, settings, monkeypatch):
     settings.URL_FETCH_ALLOWLIST = ["127.0.0.0/8"]
     settings.MAX_UPLOAD_SIZE = 100_000
 
+    with pytest.raises(FetchError, match="is a web page without media that the allowed extractors know"):
+        fetch(f"{web.root}/page")  # the url extra is installed; generic pages are not among its extractors
+    monkeypatch.setitem(sys.modules, "yt_dlp", None)  # as without the extra: the import fails
     with pytest.raises(FetchError, match="is a web page, not audio or video; install the url extra"):
         fetch(f"{web.root}/page")
     with pytest.raises(FetchError, match="answered 404"):

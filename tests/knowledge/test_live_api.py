@@ -70,8 +70,12 @@ def test_webhook_is_signed_retried_and_recorded(api, kb, celery_worker, settings
     assert response.status_code == 200 and response.data["documents"][0]["status"] == Status.SUCCESS
     assert [h["path"] for h in web.hooks] == ["/hook"] * 3  # the upload's URL wins over the knowledge base's
     last = web.hooks[-1]
-    expected = "sha256=" + hmac.new(b"a-shared-secret-of-ours", last["body"], hashlib.sha256).hexdigest()
-    assert last["headers"]["X-Signature"] == expected
+    timestamp = last["headers"]["X-Webhook-Timestamp"]
+    signed = timestamp.encode() + b"." + last["body"]
+    expected = "sha256=" + hmac.new(b"a-shared-secret-of-ours", signed, hashlib.sha256).hexdigest()
+    assert last["headers"]["X-Signature"] == expected and abs(int(timestamp) - time.time()) < 120
+    ids = {h["headers"]["X-Webhook-Id"] for h in web.hooks}
+    assert len(ids) == 1 and last["json"]["webhook_id"] in ids  # one event, retried under one id
     body = last["json"]
     assert body["document_id"] == doc_id and body["status"] == "SUCCESS" and body["error_message"] == ""
     assert body["paragraph_count"] >= 1 and body["completed_at"]

@@ -1,0 +1,113 @@
+"""Media from platform pages (YouTube, Bilibili, Douyin, ...) through yt-dlp, the optional ``url``
+extra (requirements/url.txt), with the same limits as any download:
+
+- every request yt-dlp makes goes through ``GuardProxy`` (its ``proxy`` option covers each of its
+  request handlers), so an address the guard refuses is never reached, whatever the page links to;
+- only the extractors in URL_EXTRACTORS run (default: yt-dlp's own list without ``generic``,
+  which would follow any link found in any page); only native downloaders, never an external
+  program; file:// URLs stay off; one item of a playlist at most;
+- URL_FETCH_TIMEOUT bounds the whole download and MAX_UPLOAD_SIZE the media (and, with room for
+  pages and scripts, every byte received);
+- its temporary folder is removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+from knowledge.guard_proxy import GuardProxy
+from knowledge.names import clean_file_name
+
+if TYPE_CHECKING:
+    from knowledge.fetch import Deadline, FetchedFile
+
+log = logging.getLogger(__name__)
+
+PAGE_ALLOWANCE = 64 * 1024 * 1024  # bytes of pages, scripts and manifests beside the media itself
+
+
+class _Quiet:
+    """yt-dlp's logger: its messages go to our log at debug level, never to the console."""
+
+    def debug(self, message: str) -> None:
+        log.debug("yt-dlp: %s", message)
+
+    info = warning = debug
+
+    def error(self, message: str) -> None:
+        log.info("yt-dlp: %s", message)
+
+
+def download(url: str, deadline: Deadline) -> FetchedFile:
+    """The media of the page at ``url``; FetchError with a one-line reason when there is none or
+    it may not be fetched."""
+    from knowledge.fetch import FetchedFile, FetchError
+
+    try:
+        import yt_dlp
+    except ImportError:
+        raise FetchError(
+            f"{url} is a web page, not audio or video; install the url extra (pip install -r "
+            "requirements/url.txt) to ingest media from platform pages"
+        ) from None
+    limit = settings.MAX_UPLOAD_SIZE
+    folder = Path(tempfile.mkdtemp(prefix="yt-dlp-"))
+    proxy = GuardProxy(byte_limit=limit + PAGE_ALLOWANCE, remaining=deadline.remaining)
+
+    def on_progress(state: dict[str, Any]) -> None:
+        if deadline.passed:
+            raise deadline.error(url)
+        if (state.get("downloaded_bytes") or 0) > limit:
+            raise FetchError(f"{url} is over the upload limit of {filesizeformat(limit)}")
+
+    options = {
+        "format": "bestaudio/best", "paths": {"home": str(folder), "temp": str(folder)},
+        "outtmpl": "media.%(ext)s", "noplaylist": True, "playlist_items": "1", "max_filesize": limit,
+        "proxy": proxy.url, "allowed_extractors": settings.URL_EXTRACTORS, "enable_file_urls": False,
+        "external_downloader": {"default": "native"}, "socket_timeout": 30, "cachedir": False,
+        "progress_hooks": [on_progress], "logger": _Quiet(), "quiet": True, "no_warnings": True,
+        "noprogress": True, "color": "no_color", "updatetime": False,
+    }  # fmt: skip
+    try:
+        with proxy:
+            try:
+                with yt_dlp.YoutubeDL(options) as downloader:
+                    info = downloader.extract_info(url, download=True) or {}
+            except FetchError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - yt-dlp raises DownloadError and much else
+                raise _reason(url, exc, proxy, deadline) from None
+        files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.endswith((".part", ".ytdl")))
+        if not files:
+            raise FetchError(f"yt-dlp found no media at {url}")
+        handle = tempfile.NamedTemporaryFile(prefix="fetch-")
+        with files[0].open("rb") as source:
+            shutil.copyfileobj(source, handle, 1024 * 1024)
+        handle.seek(0)
+        title = clean_file_name(str(info.get("title") or ""), 150)
+        name = f"{title}{files[0].suffix}" if title else files[0].name
+        return FetchedFile(handle, name, url)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _reason(url: str, exc: Exception, proxy: GuardProxy, deadline: Deadline) -> Exception:
+    from knowledge.fetch import FetchError
+
+    if proxy.refused:
+        return FetchError(f"yt-dlp could not get media from {url}: {proxy.refused[0]}")
+    if deadline.passed:
+        return deadline.error(url)
+    if proxy.over_limit:
+        return FetchError(f"{url} is over the upload limit of {filesizeformat(settings.MAX_UPLOAD_SIZE)}")
+    text = " ".join(str(exc).split())
+    if "Unsupported URL" in text or "No suitable extractor" in text:
+        return FetchError(f"{url} is a web page without media that the allowed extractors know (URL_EXTRACTORS)")
+    return FetchError(f"yt-dlp could not get media from {url}: {text[:300]}")
