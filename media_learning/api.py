@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 
 from django.http import FileResponse, HttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -72,7 +73,7 @@ class DocumentTranscript(APIView):
             return Response({**export.to_json(transcript, words=words), "summary": document.summary})
         body = {"txt": export.to_txt, "srt": export.to_srt, "vtt": export.to_vtt}[fmt](transcript)
         response = HttpResponse(body, content_type=export.FORMATS[fmt])
-        response["Content-Disposition"] = f'inline; filename="{download_name(document, fmt)}"'
+        response["Content-Disposition"] = content_disposition_header(False, download_name(document, fmt))
         return response
 
 

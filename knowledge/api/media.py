@@ -1,14 +1,22 @@
 """The original media of a document, for users who may see it, with HTTP Range support (so a
-player can seek without downloading the whole file)."""
+player can seek without downloading the whole file).
+
+The file is whatever the uploader sent, served from the app's own origin, so it must never be
+able to act as a page there: its type is the one the worker found by probing the content, and
+only audio/* or video/* is served as itself (inline, for the player); anything else, including
+a file not probed yet, is ``application/octet-stream`` and an attachment. Every answer also
+carries ``Content-Security-Policy: sandbox`` (no script runs even if a browser renders it),
+``X-Content-Type-Options: nosniff`` and ``Cross-Origin-Resource-Policy: same-origin``. Serving
+media from a separate origin is stronger still (docs/security.md)."""
 
 from __future__ import annotations
 
-import mimetypes
 import re
 from collections.abc import Iterator
 from typing import IO
 
 from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
@@ -16,8 +24,23 @@ from rest_framework.views import APIView
 
 from knowledge.api.errors import error_body
 from knowledge.api.views import document_for
+from knowledge.models import Document
 
 CHUNK = 256 * 1024
+PLAYABLE = ("audio/", "video/")
+# On every media answer, whatever its type.
+MEDIA_HEADERS = {
+    "Content-Security-Policy": "sandbox",
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def media_type(document: Document) -> tuple[str, bool]:
+    """(content type, inline): the probed type when it is audio or video, else an attachment."""
+    if document.mime.startswith(PLAYABLE):
+        return document.mime, True
+    return "application/octet-stream", False
 
 
 def _ranged(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
@@ -59,7 +82,7 @@ class DocumentMedia(APIView):
         if not document.file:
             return JsonResponse(error_body("gone", "the original media was deleted after the retention period"),
                                 status=410)  # fmt: skip
-        content_type = document.mime or mimetypes.guess_type(document.name)[0] or "application/octet-stream"
+        content_type, inline = media_type(document)
         handle = document.file.storage.open(document.file.name, "rb")
         size = document.file.storage.size(document.file.name)
         try:
@@ -79,13 +102,8 @@ class DocumentMedia(APIView):
             response["Content-Range"] = f"bytes {start}-{end}/{size}"
             response["Content-Length"] = str(end - start + 1)
         response["Accept-Ranges"] = "bytes"
-        response["Content-Disposition"] = _inline(document.name)
-        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Disposition"] = content_disposition_header(not inline, document.name or "media")
         response["Cache-Control"] = "private, max-age=3600"
+        for name, value in MEDIA_HEADERS.items():
+            response[name] = value
         return response
-
-
-def _inline(name: str) -> str:
-    from urllib.parse import quote
-
-    return f"inline; filename*=UTF-8''{quote(name)}"

@@ -18,6 +18,16 @@ from knowledge.queue import role_queues
 from settings import embedded
 
 
+WEB_THREADS = 8
+
+
+def web_command(bind: str, workers: int, threads: int = WEB_THREADS) -> list[str]:
+    """The web server as `serve` runs it (the security tests start the same)."""
+    return [sys.executable, "-m", "gunicorn", "settings.wsgi", "--config", "python:settings.gunicorn",
+            "--bind", bind, "--workers", str(workers), "--threads", str(threads), "--timeout", "600",
+            "--access-logfile", "-"]  # fmt: skip
+
+
 class Command(BaseCommand):
     help = "Run a Celery worker and the web server (gunicorn) until interrupted."
 
@@ -35,9 +45,7 @@ class Command(BaseCommand):
             "worker": [python, "-m", "celery", "-A", "settings", "worker", "--loglevel", "INFO", "-B",
                        "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
                        "-Q", ",".join(role_queues("all")), "--concurrency", str(opts["concurrency"])],
-            "web": [python, "-m", "gunicorn", "settings.wsgi", "--config", "python:settings.gunicorn",
-                    "--bind", str(opts["bind"]), "--workers", str(opts["web_workers"]), "--threads", "8",
-                    "--timeout", "600", "--access-logfile", "-"],
+            "web": web_command(str(opts["bind"]), int(opts["web_workers"])),
         }  # fmt: skip
         children: dict[str, subprocess.Popen] = {}
         stopping = False

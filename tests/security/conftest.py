@@ -1,0 +1,109 @@
+"""The security suite runs as an attacker would: against the web server as `make run` starts it
+(gunicorn, the same command, a subprocess with production settings from the environment), the
+suite's real Celery worker, and real loopback servers standing in for the attacker's hosts.
+Each test states the attack and what must hold; each failed before its fix."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from media_learning.management.commands.serve import web_command
+from tests.processes import ROOT, process_env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LiveServer:
+    """gunicorn as `serve` runs it, on a free loopback port, with ``env`` over the production
+    settings. Its tasks go to the suite's queues ("test-"), which the ``celery_worker`` takes."""
+
+    def __init__(self, log_dir: Path, workers: int = 1, **env: str) -> None:
+        self.port = free_port()
+        self.root = f"http://127.0.0.1:{self.port}"
+        self.log = log_dir / f"gunicorn-{self.port}.log"
+        environment = process_env("test", SEARCH_WARMUP="0", UPLOAD_RATE="", SEARCH_RATE="", **env)
+        self.proc = subprocess.Popen(web_command(f"127.0.0.1:{self.port}", workers), cwd=ROOT, env=environment,
+                                     stdout=open(self.log, "w"), stderr=subprocess.STDOUT)  # fmt: skip
+        deadline = time.monotonic() + 120
+        while True:
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{self.root}/api/health/", timeout=2).status_code in (200, 503):
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the web server did not start: " + self.log.read_text()[-3000:]
+            time.sleep(0.3)
+
+    def client(self, token: str | None = None, **kwargs) -> httpx.Client:
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        return httpx.Client(base_url=self.root, headers=headers, timeout=kwargs.pop("timeout", 60), **kwargs)
+
+    def log_text(self) -> str:
+        return self.log.read_text()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def live(django_db_setup, tmp_path_factory) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path_factory.mktemp("live"))
+    yield server
+    server.stop()
+
+
+class People:
+    """Three ordinary users and one staff user without any model permission, each with a token
+    and an httpx client for ``server``."""
+
+    def __init__(self, server: LiveServer) -> None:
+        from django.contrib.auth import get_user_model
+        from rest_framework.authtoken.models import Token
+
+        users = get_user_model()
+        self.server = server
+        self.users, self.tokens, self.clients = {}, {}, {}
+        for name in ("alice", "bob", "carol", "staffer"):
+            user = users.objects.create_user(name, f"{name}@example.com", f"pw-{name}-1234", is_staff=name == "staffer")
+            self.users[name] = user
+            self.tokens[name] = Token.objects.create(user=user).key
+            self.clients[name] = server.client(self.tokens[name])
+
+    def __getattr__(self, name: str) -> httpx.Client:
+        try:
+            return self.__dict__["clients"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
+
+@pytest.fixture
+def people(live, transactional_db, speech_models) -> Iterator[People]:
+    crowd = People(live)
+    yield crowd
+    crowd.close()
+
+
+def knowledge_base(client: httpx.Client, name: str) -> int:
+    response = client.post("/api/knowledge/", json={"name": name})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
