@@ -1,0 +1,64 @@
+"""Loopback servers that stand in for hosts an attacker points the service at: each records
+every request it gets (method, path, headers, body) and answers like an OpenAI-style model
+server or a plain file server, so that a test can assert what reached it (usually: nothing)."""
+
+from __future__ import annotations
+
+import threading
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+from tests.loopback import JsonHandler, LoopbackServer
+
+
+class RecordingServer(LoopbackServer):
+    def __init__(self, host: str = "127.0.0.1", files: dict[str, tuple[bytes, str]] | None = None) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.files = dict(files or {})  # path -> (body, content type)
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(JsonHandler):
+            def _record(self) -> bytes:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with server._lock:
+                    server.requests.append({"method": self.command, "path": self.path,
+                                            "headers": dict(self.headers), "body": body})  # fmt: skip
+                return body
+
+            def do_GET(self) -> None:
+                self._record()
+                if self.path in server.files:
+                    body, content_type = server.files[self.path]
+                    return self.send_body(200, body, content_type=content_type)
+                if self.path.endswith("/models"):
+                    return self.send_json(200, {"object": "list", "data": [{"id": "whisper-1"}, {"id": "chat-1"}]})
+                self.send_json(404, {"error": {"message": "no such path"}})
+
+            def do_POST(self) -> None:
+                self._record()
+                if self.path.endswith("/chat/completions"):
+                    answer = {"choices": [{"message": {"content": "stolen"}, "finish_reason": "stop"}], "usage": {}}
+                    return self.send_json(200, answer)
+                self.send_json(200, {"text": "stolen", "segments": []})
+
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    @property
+    def root(self) -> str:
+        return f"http://{self.httpd.server_address[0]}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root}/v1"
+
+    def saw(self, text: str) -> bool:
+        """Whether ``text`` appeared in any request it got (a header or the body)."""
+        needle = text.encode()
+        return any(needle in r["body"] or any(text in v for v in r["headers"].values()) for r in self.requests)
