@@ -15,6 +15,7 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -92,7 +93,11 @@ class Deadline:
         return FetchError(f"downloading {url} took longer than {self.seconds:g} s (URL_FETCH_TIMEOUT)")
 
 
-def fetch(url: str) -> FetchedFile:
+# Called with the bytes received so far, after each read; may raise to stop (a cancel).
+Progress = Callable[[int], None]
+
+
+def fetch(url: str, on_progress: Progress | None = None) -> FetchedFile:
     """Download ``url`` to a temporary file; FetchError with a one-line reason when it fails."""
     deadline = Deadline(settings.URL_FETCH_TIMEOUT)
     timeout = httpx.Timeout(min(READ_TIMEOUT, settings.URL_FETCH_TIMEOUT))
@@ -103,7 +108,7 @@ def fetch(url: str) -> FetchedFile:
             with client.stream("GET", url, headers=headers) as response:
                 deadline.watch(response)
                 try:
-                    return _save(response, url, deadline)
+                    return _save(response, url, deadline, on_progress or (lambda received: None))
                 finally:
                     deadline.cancel()
         except outbound.AddressRefused as exc:
@@ -116,14 +121,14 @@ def fetch(url: str) -> FetchedFile:
             raise FetchError(f"cannot download {url}: {type(exc).__name__}: {exc}") from None
 
 
-def _save(response: httpx.Response, url: str, deadline: Deadline) -> FetchedFile:
+def _save(response: httpx.Response, url: str, deadline: Deadline, on_progress: Progress) -> FetchedFile:
     limit = settings.MAX_UPLOAD_SIZE
     if response.status_code != 200:
         raise FetchError(f"the server answered {response.status_code} {response.reason_phrase} for {url}")
     if response.headers.get("content-type", "").split(";")[0].strip() in ("text/html", "application/xhtml+xml"):
         from knowledge.platform_media import download
 
-        return download(url, deadline)
+        return download(url, deadline, on_progress)
     declared = response.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise FetchError(f"{url} is {filesizeformat(int(declared))}, over the upload limit of {filesizeformat(limit)}")
@@ -137,6 +142,7 @@ def _save(response: httpx.Response, url: str, deadline: Deadline) -> FetchedFile
             if size > limit:
                 raise FetchError(f"{url} is over the upload limit of {filesizeformat(limit)}")
             out.write(chunk)
+            on_progress(size)
         if deadline.passed:  # the watchdog closed the stream, which may end the loop quietly
             raise deadline.error(url)
     except httpx.HTTPError as exc:
@@ -144,7 +150,7 @@ def _save(response: httpx.Response, url: str, deadline: Deadline) -> FetchedFile
         if deadline.passed:
             raise deadline.error(url) from None
         raise FetchError(f"the download of {url} broke off: {type(exc).__name__}: {exc}") from None
-    except FetchError:
+    except BaseException:  # our own refusals, and a cancel raised by on_progress
         out.close()
         raise
     out.flush()

@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from knowledge import status as status_machine
+from knowledge.fetch import url_file_name
 from knowledge.models import TERMINAL_STATUSES, Document, KnowledgeBase, Status
+from knowledge.names import clean_file_name, clean_name
 from knowledge.queue import enqueue_processing
 from llm_models.models import LanguageModel
 from llm_models.options import LLM_OPTION_NAMES, LlmOptionsError, validate_llm_options
@@ -93,6 +96,7 @@ def create_documents(
     knowledge_base: KnowledgeBase,
     uploads: Iterable[File],
     *,
+    urls: Iterable[str] = (),
     stt_model: SpeechModel,
     llm_model: LanguageModel | None = None,
     options: dict[str, Any] | None = None,
@@ -101,35 +105,59 @@ def create_documents(
     priority: str = "normal",
     callback_url: str = "",
 ) -> list[Document]:
-    """Store each file as a PENDING document and enqueue it after commit. ``name`` applies to a
-    single upload; otherwise each document is named after its file. A downloaded file
-    (``knowledge.fetch.FetchedFile``) records its ``source_url``."""
-    uploads = list(uploads)
-    documents = []
-    with transaction.atomic():
-        for upload in uploads:
-            sha256, size = _digest(upload)
-            filename = Path(upload.name or "upload").name
-            doc = Document(
-                knowledge_base=knowledge_base,
-                name=(name if name and len(uploads) == 1 else filename)[:255],
-                sha256=sha256,
-                size=size,
-                stt_model=stt_model,
-                llm_model=llm_model,
-                options=dict(options or {}),
-                priority=priority,
-                callback_url=callback_url,
-                source_url=getattr(upload, "source_url", ""),
-                owner=owner if getattr(owner, "is_authenticated", False) else None,
-                task_id=str(uuid.uuid4()),
-                status_meta={Status.PENDING: timezone.now().isoformat()},
-            )
-            doc.file.save(stored_name(filename), upload, save=False)
-            doc.save()
-            enqueue_processing(doc.pk, doc.task_id, doc.priority)
-            documents.append(doc)
+    """Store each file as a PENDING document, and make a PENDING document of each URL (checked
+    by the caller with ``fetch.check_url``) that its worker downloads first; enqueue them after
+    commit. ``name`` applies to a single upload; otherwise each document is named after its
+    file. If anything fails, the files stored so far are removed with the rolled-back rows."""
+    uploads, urls = list(uploads), list(urls)
+    single = len(uploads) + len(urls) == 1
+
+    def new(filename: str, **fields: Any) -> Document:
+        chosen = clean_name(name) if name and single else ""
+        return Document(
+            knowledge_base=knowledge_base, name=chosen or clean_name(filename) or "upload", stt_model=stt_model,
+            llm_model=llm_model, options=dict(options or {}), priority=priority, callback_url=callback_url,
+            owner=owner if getattr(owner, "is_authenticated", False) else None, task_id=str(uuid.uuid4()),
+            status_meta={Status.PENDING: timezone.now().isoformat()}, **fields,
+        )  # fmt: skip
+
+    documents: list[Document] = []
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            for upload in uploads:
+                sha256, size = _digest(upload)
+                filename = clean_file_name(upload.name or "") or "upload"
+                doc = new(filename, sha256=sha256, size=size, source_url=getattr(upload, "source_url", ""))
+                doc.file.save(stored_name(filename), upload, save=False)
+                stored.append(doc.file.name)
+                documents.append(doc)
+            for url in urls:
+                documents.append(new(url_file_name(url), source_url=url))
+            for doc in documents:
+                doc.save()
+                enqueue_processing(doc.pk, doc.task_id, doc.priority)
+    except BaseException:
+        for path in stored:
+            default_storage.delete(path)
+        raise
     return documents
+
+
+def attach_download(document: Document, task_id: str, download: File) -> None:
+    """Store the file a worker downloaded for a URL document, while that task owns it. Its name
+    replaces the one taken from the URL, unless the uploader named the document."""
+    sha256, size = _digest(download)
+    name = document.name
+    if name == clean_name(url_file_name(document.source_url)):
+        name = clean_name(download.name or "") or name
+    document.file.save(stored_name(download.name or ""), download, save=False)
+    try:
+        status_machine.report(document.pk, task_id, file=document.file.name, sha256=sha256, size=size, name=name)
+    except BaseException:
+        document.file.delete(save=False)
+        raise
+    document.sha256, document.size, document.name = sha256, size, name
 
 
 def reprocess(document: Document) -> bool:

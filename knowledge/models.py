@@ -88,6 +88,7 @@ class Status(models.TextChoices):
 
 class Stage(models.TextChoices):
     NONE = "", "-"
+    FETCHING = "fetching"  # downloading a file_url (in the worker: no web thread waits on a remote host)
     TRANSCRIBING = "transcribing"
     POLISHING = "polishing"
     INDEXING = "indexing"

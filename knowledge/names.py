@@ -16,7 +16,9 @@ _DROPPED = frozenset({"Cc", "Cf", "Cs"})
 def clean_name(name: str, max_length: int = 255) -> str:
     """``name`` without control or format characters, whitespace collapsed, at most
     ``max_length`` characters ('' when nothing is left)."""
-    kept = "".join(" " if ch in "\t\r\n" else ch for ch in name if ch in "\t\r\n" or unicodedata.category(ch) not in _DROPPED)
+    kept = "".join(
+        " " if ch in "\t\r\n" else ch for ch in name if ch in "\t\r\n" or unicodedata.category(ch) not in _DROPPED
+    )
     return " ".join(kept.split())[:max_length].strip()
 
 

@@ -26,7 +26,7 @@ from knowledge.guard_proxy import GuardProxy
 from knowledge.names import clean_file_name
 
 if TYPE_CHECKING:
-    from knowledge.fetch import Deadline, FetchedFile
+    from knowledge.fetch import Deadline, FetchedFile, Progress
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class _Quiet:
         log.info("yt-dlp: %s", message)
 
 
-def download(url: str, deadline: Deadline) -> FetchedFile:
+def download(url: str, deadline: Deadline, on_progress: Progress) -> FetchedFile:
     """The media of the page at ``url``; FetchError with a one-line reason when there is none or
     it may not be fetched."""
     from knowledge.fetch import FetchedFile, FetchError
@@ -61,18 +61,26 @@ def download(url: str, deadline: Deadline) -> FetchedFile:
     folder = Path(tempfile.mkdtemp(prefix="yt-dlp-"))
     proxy = GuardProxy(byte_limit=limit + PAGE_ALLOWANCE, remaining=deadline.remaining)
 
-    def on_progress(state: dict[str, Any]) -> None:
-        if deadline.passed:
-            raise deadline.error(url)
-        if (state.get("downloaded_bytes") or 0) > limit:
-            raise FetchError(f"{url} is over the upload limit of {filesizeformat(limit)}")
+    stopped: list[BaseException] = []  # what a hook raised, whatever yt-dlp wraps it in
+
+    def hook(state: dict[str, Any]) -> None:
+        try:
+            if deadline.passed:
+                raise deadline.error(url)
+            received = state.get("downloaded_bytes") or 0
+            if received > limit:
+                raise FetchError(f"{url} is over the upload limit of {filesizeformat(limit)}")
+            on_progress(received)
+        except BaseException as exc:
+            stopped.append(exc)
+            raise
 
     options = {
         "format": "bestaudio/best", "paths": {"home": str(folder), "temp": str(folder)},
         "outtmpl": "media.%(ext)s", "noplaylist": True, "playlist_items": "1", "max_filesize": limit,
         "proxy": proxy.url, "allowed_extractors": settings.URL_EXTRACTORS, "enable_file_urls": False,
         "external_downloader": {"default": "native"}, "socket_timeout": 30, "cachedir": False,
-        "progress_hooks": [on_progress], "logger": _Quiet(), "quiet": True, "no_warnings": True,
+        "progress_hooks": [hook], "logger": _Quiet(), "quiet": True, "no_warnings": True,
         "noprogress": True, "color": "no_color", "updatetime": False,
     }  # fmt: skip
     try:
@@ -80,9 +88,9 @@ def download(url: str, deadline: Deadline) -> FetchedFile:
             try:
                 with yt_dlp.YoutubeDL(options) as downloader:
                     info = downloader.extract_info(url, download=True) or {}
-            except FetchError:
-                raise
             except Exception as exc:  # noqa: BLE001 - yt-dlp raises DownloadError and much else
+                if stopped:
+                    raise stopped[0] from None  # our own limit, or a cancel
                 raise _reason(url, exc, proxy, deadline) from None
         files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.endswith((".part", ".ytdl")))
         if not files:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 import uuid
 
 from celery import shared_task

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from llm_models.models import LanguageModel
 from llm_models.providers.base import LlmError
-from stt_models.model_servers import OPENAI_BASE_URL
 from llm_models.registry import get_client, read_api_key
 from stt_models.checks import probe_api
+from stt_models.model_servers import OPENAI_BASE_URL
 
 TEST_PROMPT = "Reply with the single word OK."
 

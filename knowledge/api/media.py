@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from knowledge.api.errors import error_body
 from knowledge.api.views import document_for
-from knowledge.models import Document
+from knowledge.models import TERMINAL_STATUSES, Document
 
 CHUNK = 256 * 1024
 PLAYABLE = ("audio/", "video/")
@@ -80,8 +80,10 @@ class DocumentMedia(APIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         document = document_for(request, pk)
         if not document.file:
-            return JsonResponse(error_body("gone", "the original media was deleted after the retention period"),
-                                status=410)  # fmt: skip
+            if document.source_url and document.status not in TERMINAL_STATUSES:
+                return JsonResponse(error_body("conflict", "the media is not downloaded yet"), status=409)
+            return JsonResponse(error_body("gone", "the original media is not stored (deleted after the retention "
+                                                   "period, or its download failed)"), status=410)  # fmt: skip
         content_type, inline = media_type(document)
         handle = document.file.storage.open(document.file.name, "rb")
         size = document.file.storage.size(document.file.name)

@@ -153,20 +153,17 @@ def upload(request: Request, kb: KnowledgeBase | None) -> Response:
     except ingest.UploadError as exc:
         errors = {k: [v] for k, v in exc.errors.items()}
         return Response(error_body("invalid", str(exc), errors), status=status.HTTP_400_BAD_REQUEST)
-    files = list(data.get("file", []))
+    urls = data.get("file_url", [])
     try:
-        files += [fetch.fetch(url) for url in data.get("file_url", [])]
+        for url in urls:  # refused at once; the download itself is the worker's (stage fetching)
+            fetch.check_url(url)
     except fetch.FetchError as exc:
         return Response(error_body("fetch_failed", str(exc), {"file_url": [str(exc)]}), status=400)
-    try:
-        docs = ingest.create_documents(
-            kb, files, stt_model=plan.stt_model, llm_model=plan.llm_model, options=plan.options, owner=request.user,
-            name=data.get("name"), priority=data["priority"], callback_url=data.get("callback_url", ""),
-        )  # fmt: skip
-    finally:
-        for file in files:
-            if isinstance(file, fetch.FetchedFile):
-                file.close()  # removes the temporary download
+    docs = ingest.create_documents(
+        kb, data.get("file", []), urls=urls, stt_model=plan.stt_model, llm_model=plan.llm_model,
+        options=plan.options, owner=request.user, name=data.get("name"), priority=data["priority"],
+        callback_url=data.get("callback_url", ""),
+    )  # fmt: skip
     ids = [d.pk for d in docs]
     code = status.HTTP_201_CREATED
     if wait:

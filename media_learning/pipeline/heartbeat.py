@@ -48,6 +48,7 @@ class Heartbeat:
         self.document_id, self.task_id = document_id, task_id
         self.every = every if every is not None else settings.HEARTBEAT_SECONDS
         self.started = time.monotonic()
+        self.extra = 0.0  # seconds allowed beyond the media's limit (a download first)
         self.limit = time_limit(None)  # until the media's duration is known
         self.duration: float | None = None
         self.expired = False
@@ -58,7 +59,12 @@ class Heartbeat:
 
     def set_duration(self, duration: float | None) -> None:
         self.duration = duration
-        self.limit = time_limit(duration)
+        self.limit = time_limit(duration) + self.extra
+
+    def allow(self, seconds: float) -> None:
+        """Add ``seconds`` to the limit, for work before the media (its download)."""
+        self.extra += seconds
+        self.limit += seconds
 
     def _loop(self) -> None:
         try:

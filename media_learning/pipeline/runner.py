@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models.fields.files import FieldFile
 
-from knowledge import log_context, runs, status
+from knowledge import fetch, ingest, log_context, runs, status
 from knowledge.kb_embedding import EmbeddingMismatch
 from knowledge.models import Document, ProcessingRun, RunOutcome, Stage, Status
 from llm_models.checks import record_problem
@@ -114,9 +114,35 @@ def _polish(document: Document, task_id: str, model: LanguageModel, drafts: list
     return outcome, {"model": model.name, **client.usage.as_dict()}
 
 
+def _download(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat) -> None:
+    """The fetching stage of a ``file_url`` document: download it here, in the worker, within
+    URL_FETCH_TIMEOUT (beside the media's own time limit), noticing a cancel as it goes."""
+    if not document.source_url:
+        raise decode.MediaError("the original media was deleted (MEDIA_RETENTION_DAYS) and has no source URL")
+    status.report(document.pk, task_id, stage=Stage.FETCHING)
+    heartbeat.allow(settings.URL_FETCH_TIMEOUT)
+    last = time.monotonic()
+
+    def on_progress(received: int) -> None:
+        nonlocal last
+        if time.monotonic() - last >= REPORT_EVERY:
+            last = time.monotonic()
+            status.report(document.pk, task_id)  # raises Cancelled when the user cancelled
+
+    with runs.timed(run, "fetch"):
+        download = fetch.fetch(document.source_url, on_progress)
+        try:
+            ingest.attach_download(document, task_id, download)
+        finally:
+            download.close()  # the temporary file
+    status.report(document.pk, task_id, stage=Stage.TRANSCRIBING)
+
+
 def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat) -> dict:
     """Decode and transcribe (fanning long media out), then cut into paragraphs: the hand-off."""
     doc_id = document.pk
+    if not document.file:
+        _download(document, task_id, run, heartbeat)
     speech_model = document.stt_model
     if speech_model is None:  # record which model produced the transcript
         speech_model = resolve_speech_model(None)
@@ -311,7 +337,7 @@ def _guarded(document: Document, task_id: str, run: ProcessingRun, work: Callabl
         _quietly(fanout.forget_if_deleted, document_id)
         runs.finish(run, RunOutcome.LOST, exc)
         return "skipped"
-    except (decode.MediaError, SttError, SpeechModelNotFound, EmbeddingMismatch) as exc:
+    except (decode.MediaError, fetch.FetchError, SttError, SpeechModelNotFound, EmbeddingMismatch) as exc:
         _quietly(fanout.cleanup, document_id)
         status.fail(document_id, str(exc), task_id)
         runs.finish(run, RunOutcome.FAILURE, exc)

@@ -50,38 +50,47 @@ def test_fetch_refuses_other_schemes_and_credentials():
         check_url("http://user:pw@example.com/a.mp3")
 
 
-def test_upload_by_url_refuses_loopback_and_a_redirect_to_it(api, kb, web, settings):
+def test_upload_by_url_refuses_loopback_at_once(api, kb, web):
     direct = api.post(f"/api/knowledge/{kb.pk}/document/", {"file_url": f"{web.root}/media/jupiter_en.mp3"},
                       format="json")  # fmt: skip
-    settings.URL_FETCH_ALLOWLIST = [web.address]  # the first hop is allowed, the redirect target is not
-    port = web.address.rsplit(":", 1)[1]
-    redirected = api.post(
-        f"/api/knowledge/{kb.pk}/document/",
-        {"file_url": f"{web.root}/redirect?to=http://127.0.0.2:{port}/media/jupiter_en.mp3"}, format="json",
-    )  # fmt: skip
-    to_metadata = api.post(
-        f"/api/knowledge/{kb.pk}/document/",
-        {"file_url": f"{web.root}/redirect?to=http://169.254.169.254/latest/meta-data/"}, format="json",
-    )  # fmt: skip
 
-    for response in (direct, redirected, to_metadata):
-        assert response.status_code == 400 and response.data["code"] == "fetch_failed"
-        assert "not a public address" in response.data["detail"]
-    assert "169.254.169.254" in to_metadata.data["detail"]
+    assert direct.status_code == 400 and direct.data["code"] == "fetch_failed"
+    assert "not a public address" in direct.data["detail"]
     assert Document.objects.count() == 0
 
 
-def test_upload_by_url_downloads_the_media_when_allowed(api, kb, web, settings):
+@pytest.mark.django_db(transaction=True)
+def test_a_redirect_to_a_forbidden_address_fails_the_document_in_the_worker(api, kb, web, settings, celery_worker):
+    settings.URL_FETCH_ALLOWLIST = [web.address]  # the first hop is allowed, the redirect targets are not
+    port = web.address.rsplit(":", 1)[1]
+    targets = [f"http://127.0.0.2:{port}/media/jupiter_en.mp3", "http://169.254.169.254/latest/meta-data/"]
+
+    response = api.post(f"/api/knowledge/{kb.pk}/document/?wait=60",
+                        {"file_url": [f"{web.root}/redirect?to={t}" for t in targets]}, format="json")  # fmt: skip
+
+    assert response.status_code == 200, response.data
+    redirected, to_metadata = response.data["documents"]
+    for doc in (redirected, to_metadata):
+        assert doc["status"] == "FAILURE" and "not a public address" in doc["error"], doc
+        assert doc["media_url"] is None and doc["size"] == 0
+    assert "169.254.169.254" in to_metadata["error"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upload_by_url_is_downloaded_by_the_worker_when_allowed(api, kb, web, settings, celery_worker):
     settings.URL_FETCH_ALLOWLIST = [web.address]
 
-    response = api.post(f"/api/knowledge/{kb.pk}/document/",
+    response = api.post(f"/api/knowledge/{kb.pk}/document/?wait=120",
                         {"file_url": f"{web.root}/media/jupiter_en.mp3", "priority": "low"})  # fmt: skip
 
-    assert response.status_code == 201, response.data
+    assert response.status_code == 200, response.data
     (created,) = response.data["documents"]
     doc = Document.objects.get(pk=created["id"])
+    assert created["status"] == "SUCCESS" and created["paragraph_count"] >= 1
     assert doc.name == "jupiter_en.mp3" and doc.source_url == f"{web.root}/media/jupiter_en.mp3"
     assert doc.priority == "low" and doc.file.read() == fixture_path("jupiter_en.mp3").read_bytes()
+    assert doc.size == len(fixture_path("jupiter_en.mp3").read_bytes()) and len(doc.sha256) == 64
+    assert "fetch" in doc.runs.get().timings
 
 
 def test_fetch_reports_a_web_page_a_404_and_a_file_over_the_limit(web, settings, monkeypatch):

@@ -5,6 +5,7 @@ server or a plain file server, so that a test can assert what reached it (usuall
 from __future__ import annotations
 
 import threading
+import time
 from http.server import ThreadingHTTPServer
 from typing import Any
 
@@ -12,9 +13,11 @@ from tests.loopback import JsonHandler, LoopbackServer
 
 
 class RecordingServer(LoopbackServer):
-    def __init__(self, host: str = "127.0.0.1", files: dict[str, tuple[bytes, str]] | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", files: dict[str, tuple[bytes, str]] | None = None,
+                 trickle: dict[str, float] | None = None) -> None:  # fmt: skip
         self.requests: list[dict[str, Any]] = []
         self.files = dict(files or {})  # path -> (body, content type)
+        self.trickle = dict(trickle or {})  # path -> seconds between bytes (a slowloris answer)
         self._lock = threading.Lock()
         server = self
 
@@ -29,12 +32,27 @@ class RecordingServer(LoopbackServer):
 
             def do_GET(self) -> None:
                 self._record()
+                if self.path in server.trickle:
+                    return self._trickle(*server.files[self.path], server.trickle[self.path])
                 if self.path in server.files:
                     body, content_type = server.files[self.path]
                     return self.send_body(200, body, content_type=content_type)
                 if self.path.endswith("/models"):
                     return self.send_json(200, {"object": "list", "data": [{"id": "whisper-1"}, {"id": "chat-1"}]})
                 self.send_json(404, {"error": {"message": "no such path"}})
+
+            def _trickle(self, body: bytes, content_type: str, pause: float) -> None:
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    for i in range(len(body)):
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(pause)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up, as it should
 
             def do_POST(self) -> None:
                 self._record()

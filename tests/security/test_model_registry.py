@@ -86,7 +86,10 @@ def test_a_model_may_name_only_allowed_servers_and_the_key_variables_listed_for_
     allowed = client.post("/api/stt-models/", json=remote_stt(lan.base_url, "LAN_KEY"))
 
     assert to_attacker.status_code == 400 and "not a public address" in to_attacker.json()["errors"]["base_url"][0]
-    assert server_variable.status_code == 400 and "MODEL_API_KEY_ENVS" in server_variable.json()["errors"]["api_key_env"][0]
+    assert (
+        server_variable.status_code == 400
+        and "MODEL_API_KEY_ENVS" in server_variable.json()["errors"]["api_key_env"][0]
+    )
     assert openai_key_elsewhere.status_code == 400
     assert "only for servers under https://api.openai.com/" in openai_key_elsewhere.json()["errors"]["api_key_env"][0]
     assert metadata.status_code == 400 and "169.254.169.254" in metadata.json()["errors"]["base_url"][0]
@@ -116,10 +119,13 @@ def test_a_model_saved_before_the_rules_changed_sends_nothing_to_its_server(
     kb = knowledge_base(people.alice, "meetings")
     audio = fixture_path("jupiter_en.mp3").read_bytes()
 
-    stt = people.alice.post(f"/api/knowledge/{kb}/document/?wait=120", files={"file": ("a.mp3", audio)},
-                            data={"stt_model_id": "fast-cloud"}).json()["documents"][0]  # fmt: skip
-    llm = people.alice.post(f"/api/knowledge/{kb}/document/?wait=120", files={"file": ("b.mp3", audio)},
-                            data={"stt_model_id": "bundled-tiny-en", "llm_model_id": "smart"}).json()["documents"][0]  # fmt: skip
+    def upload(**models: str) -> dict:
+        files = {"file": ("a.mp3", audio)}
+        response = people.alice.post(f"/api/knowledge/{kb}/document/?wait=120", files=files, data=models)
+        return response.json()["documents"][0]
+
+    stt = upload(stt_model_id="fast-cloud")
+    llm = upload(stt_model_id="bundled-tiny-en", llm_model_id="smart")
 
     assert stt["status"] == "FAILURE" and "not allowed" in stt["error"] and "not a public address" in stt["error"]
     assert llm["status"] == "SUCCESS" and any("not allowed" in w for w in llm["warnings"]), llm["warnings"]

@@ -11,7 +11,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from knowledge.api.serializers import DocumentSerializer, ParagraphSerializer
-from knowledge.fetch import FetchError, fetch
+from knowledge.fetch import FetchError, check_url
 from knowledge.ingest import UploadError, create_documents, resolve_processing, wait_until_finished
 from knowledge.models import Document, KnowledgeBase, Status
 from knowledge.queue import PRIORITIES
@@ -76,15 +76,16 @@ class Command(BaseCommand):
             )
         except UploadError as exc:
             raise CommandError(str(exc))
+        urls = [p for p in opts["paths"] if p.startswith(("http://", "https://"))]
+        try:
+            for url in urls:  # refused at once; a worker downloads them (stage fetching)
+                check_url(url)
+        except FetchError as exc:
+            raise CommandError(str(exc))
         kb, _ = KnowledgeBase.objects.get_or_create(name=opts["knowledge"])
         handles: list[File] = [File(open(path, "rb"), name=path.name) for path in files]
         try:
-            for url in (p for p in opts["paths"] if p.startswith(("http://", "https://"))):
-                try:
-                    handles.append(fetch(url))
-                except FetchError as exc:
-                    raise CommandError(str(exc))
-            docs = create_documents(kb, handles, stt_model=plan.stt_model, llm_model=plan.llm_model,
+            docs = create_documents(kb, handles, urls=urls, stt_model=plan.stt_model, llm_model=plan.llm_model,
                                     options=plan.options, priority=opts["priority"])  # fmt: skip
         finally:
             for fh in handles:

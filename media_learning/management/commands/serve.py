@@ -17,7 +17,6 @@ from django.core.management.base import BaseCommand, CommandParser
 from knowledge.queue import role_queues
 from settings import embedded
 
-
 WEB_THREADS = 8
 
 
