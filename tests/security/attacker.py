@@ -14,7 +14,7 @@ from tests.loopback import JsonHandler, LoopbackServer
 
 class RecordingServer(LoopbackServer):
     def __init__(self, host: str = "127.0.0.1", files: dict[str, tuple[bytes, str]] | None = None,
-                 trickle: dict[str, float] | None = None) -> None:  # fmt: skip
+                 trickle: dict[str, float] | None = None, port: int = 0) -> None:  # fmt: skip
         self.requests: list[dict[str, Any]] = []
         self.files = dict(files or {})  # path -> (body, content type)
         self.trickle = dict(trickle or {})  # path -> seconds between bytes (a slowloris answer)
@@ -61,7 +61,7 @@ class RecordingServer(LoopbackServer):
                     return self.send_json(200, answer)
                 self.send_json(200, {"text": "stolen", "segments": []})
 
-        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
