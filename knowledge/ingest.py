@@ -180,8 +180,8 @@ def wait_until_finished(
     """Poll the database (the source of truth) until every document is terminal (a deleted one
     counts as finished); return them with ``paragraph_count``, ordered by id. ``on_poll`` sees each
     unfinished poll's ``{id, status, stage, progress}`` rows. Raises TimeoutError naming the
-    states after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout if timeout else None
+    states after ``timeout`` seconds (0: after one look; None: no limit)."""
+    deadline = time.monotonic() + timeout if timeout is not None else None
     while True:
         rows = list(Document.objects.filter(pk__in=ids).order_by("id").values("id", "status", "stage", "progress"))
         if all(row["status"] in TERMINAL_STATUSES for row in rows):

@@ -94,7 +94,7 @@ class DocumentAudio(APIView):
         errors = {}
         if fmt not in CODECS:
             errors["format"] = [f"one of {', '.join(CODECS)}"]
-        if not rate.isdigit() or int(rate) not in SAMPLE_RATES:
+        if rate not in {str(r) for r in SAMPLE_RATES}:
             errors["sample_rate"] = [f"one of {', '.join(map(str, SAMPLE_RATES))}"]
         if errors:
             raise ValidationError(errors)

@@ -169,6 +169,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "knowledge.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "knowledge.api.pagination.LimitOffset",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "knowledge.api.errors.api_exception_handler",

@@ -17,10 +17,23 @@ class SpeechModelNotFound(Exception):
     pass
 
 
+MAX_ID = 2**63 - 1  # PostgreSQL's bigint
+
+
+def parse_id(text: str) -> int | None:
+    """``text`` as a row id: ASCII digits only (``"²".isdigit()`` is true, ``int("²")`` fails)
+    within bigint's range; None for anything else."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
+        return None
+    return int(text)
+
+
 def find_by_id_or_name(queryset: QuerySet[M], ref: str | int) -> M | None:
     """The row whose id (all digits) or name is ``ref``; shared by the speech and LLM registries."""
     text = str(ref).strip()
-    return (queryset.filter(pk=int(text)) if text.isdigit() else queryset.filter(name=text)).first()
+    pk = parse_id(text)
+    return (queryset.filter(pk=pk) if pk is not None else queryset.filter(name=text)).first()
 
 
 def resolve_speech_model(ref: str | int | None) -> SpeechModel:

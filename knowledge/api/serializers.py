@@ -185,6 +185,15 @@ class UploadSerializer(serializers.Serializer):
         return attrs
 
 
+class WaitSerializer(serializers.Serializer):
+    wait = serializers.IntegerField(required=False, min_value=0, help_text="seconds to wait for the documents")
+
+    def validate_wait(self, value: int) -> int:
+        if value > settings.UPLOAD_MAX_WAIT:
+            raise serializers.ValidationError(f"whole seconds up to {settings.UPLOAD_MAX_WAIT} (UPLOAD_MAX_WAIT)")
+        return value
+
+
 class SearchQuerySerializer(serializers.Serializer):
     q = serializers.CharField(max_length=2000)
     top_k = serializers.IntegerField(min_value=1, default=10)

@@ -26,6 +26,7 @@ from knowledge.api.serializers import (
     SearchHitSerializer,
     SearchQuerySerializer,
     UploadSerializer,
+    WaitSerializer,
 )
 from knowledge.api.throttles import SearchRateThrottle, UploadRateThrottle
 from knowledge.models import Document, KnowledgeBase, Membership, Paragraph, Role
@@ -143,9 +144,9 @@ def upload(request: Request, kb: KnowledgeBase | None) -> Response:
         raise PermissionDenied(f"uploading needs the editor role in knowledge base {kb.pk}")
     if too_large := too_large_uploads(request):
         return Response(error_body("file_too_large", too_large), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-    wait = request.query_params.get("wait", "")
-    if wait and not (wait.isdigit() and int(wait) <= settings.UPLOAD_MAX_WAIT):
-        return Response(error_body("invalid", f"wait: whole seconds up to {settings.UPLOAD_MAX_WAIT}"), status=400)
+    waiting = WaitSerializer(data=request.query_params)
+    waiting.is_valid(raise_exception=True)
+    wait = waiting.validated_data.get("wait")  # None: answer at once; 0: look once, answer at once
     try:
         plan = ingest.resolve_processing(
             data.get("stt_model_id"), data.get("llm_model_id"), _form_options(request.data)
@@ -166,9 +167,9 @@ def upload(request: Request, kb: KnowledgeBase | None) -> Response:
     )  # fmt: skip
     ids = [d.pk for d in docs]
     code = status.HTTP_201_CREATED
-    if wait:
+    if wait is not None:
         try:
-            ingest.wait_until_finished(ids, timeout=int(wait), poll=0.25)
+            ingest.wait_until_finished(ids, timeout=wait, poll=0.25)
             code = status.HTTP_200_OK
         except TimeoutError:
             code = status.HTTP_202_ACCEPTED
