@@ -2,7 +2,8 @@
 and knowledge-base names) are data. They are shown in pages, written into headers and logs, and
 stored in PostgreSQL, which refuses NUL. So control characters (a NUL, CR/LF, escapes) and the
 invisible format characters that can reorder how a name reads (right-to-left overrides, zero-width
-joiners) are dropped, whitespace is collapsed, and the length is bounded."""
+joiners) are dropped, any whitespace (tabs and line breaks included) becomes one space, and the
+length is bounded."""
 
 from __future__ import annotations
 
@@ -14,12 +15,10 @@ _DROPPED = frozenset({"Cc", "Cf", "Cs"})
 
 
 def clean_name(name: str, max_length: int = 255) -> str:
-    """``name`` without control or format characters, whitespace collapsed, at most
+    """``name`` without control or format characters, each run of whitespace one space, at most
     ``max_length`` characters ('' when nothing is left)."""
-    kept = "".join(
-        " " if ch in "\t\r\n" else ch for ch in name if ch in "\t\r\n" or unicodedata.category(ch) not in _DROPPED
-    )
-    return " ".join(kept.split())[:max_length].strip()
+    kept = (" " if ch.isspace() else ch for ch in name if ch.isspace() or unicodedata.category(ch) not in _DROPPED)
+    return " ".join("".join(kept).split())[:max_length].strip()
 
 
 def clean_file_name(name: str, max_length: int = 200) -> str:

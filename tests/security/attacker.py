@@ -18,6 +18,7 @@ class RecordingServer(LoopbackServer):
         self.requests: list[dict[str, Any]] = []
         self.files = dict(files or {})  # path -> (body, content type)
         self.trickle = dict(trickle or {})  # path -> seconds between bytes (a slowloris answer)
+        self.headers: dict[str, str] = {}  # sent with every file
         self._lock = threading.Lock()
         server = self
 
@@ -36,7 +37,7 @@ class RecordingServer(LoopbackServer):
                     return self._trickle(*server.files[self.path], server.trickle[self.path])
                 if self.path in server.files:
                     body, content_type = server.files[self.path]
-                    return self.send_body(200, body, content_type=content_type)
+                    return self.send_body(200, body, headers=server.headers, content_type=content_type)
                 if self.path.endswith("/models"):
                     return self.send_json(200, {"object": "list", "data": [{"id": "whisper-1"}, {"id": "chat-1"}]})
                 self.send_json(404, {"error": {"message": "no such path"}})
