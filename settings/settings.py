@@ -129,7 +129,17 @@ STORAGES = {
 }
 # Uploads bigger than this go to a temp file rather than memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Per file, per request (all its files together, checked while the body streams in) and files
+# per request (knowledge/upload_limits.py). Put the same total in the proxy's body limit.
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 4 * 1024**3)
+MAX_UPLOAD_REQUEST_SIZE = env_int("MAX_UPLOAD_REQUEST_SIZE", MAX_UPLOAD_SIZE)
+MAX_UPLOAD_FILES = env_int("MAX_UPLOAD_FILES", 20)
+DATA_UPLOAD_MAX_NUMBER_FILES = MAX_UPLOAD_FILES
+FILE_UPLOAD_HANDLERS = [
+    "knowledge.upload_limits.UploadLimits",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Per-user rate limits ("N/second|minute|hour|day"; empty: none).
 UPLOAD_RATE = env_str("UPLOAD_RATE", "60/minute")
 SEARCH_RATE = env_str("SEARCH_RATE", "120/minute")

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from knowledge.upload_limits import UploadTooLarge
 
 
 def _flatten(errors: Any, prefix: str = "") -> list[str]:
@@ -29,6 +33,12 @@ def error_body(code: str, detail: str, errors: dict | None = None) -> dict[str, 
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):  # an upload limit (knowledge.upload_limits) or a large form
+        detail = str(exc) if isinstance(exc, UploadTooLarge) else "the request body is too large"
+        return Response(error_body("file_too_large", detail), status=413)
+    if isinstance(exc, TooManyFilesSent):
+        detail = f"at most {settings.MAX_UPLOAD_FILES} files per upload request (MAX_UPLOAD_FILES)"
+        return Response(error_body("invalid", detail, {"file": [detail]}), status=400)
     response = exception_handler(exc, context)
     if response is None:
         return None  # unexpected: Django's 500 handler answers (JSON under /api/)

@@ -168,7 +168,7 @@ class UploadSerializer(serializers.Serializer):
     # (enable_punctuation, enable_summary, summary_prompt) are validated by stt_models.options and
     # llm_models.options against the chosen models; see docs/api.md.
 
-    # The size limit is checked in the view, which answers 413 (see too_large_uploads).
+    # Size and count limits are enforced while the body streams in (knowledge/upload_limits.py).
 
     def to_internal_value(self, data: object) -> dict:
         if hasattr(data, "getlist"):  # multipart: repeated fields are lists

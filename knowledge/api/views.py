@@ -2,10 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
-from django.template.defaultfilters import filesizeformat
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied
@@ -37,17 +35,6 @@ def _form_options(data: Any) -> dict[str, Any]:
     if hasattr(data, "getlist"):
         return {k: (v[0] if len(v) == 1 else v) for k in ingest.UPLOAD_OPTION_NAMES if (v := data.getlist(k))}
     return {k: data[k] for k in ingest.UPLOAD_OPTION_NAMES if k in data}
-
-
-def too_large_uploads(request: Request) -> str:
-    """Why the upload is refused for its size ('' when it is not)."""
-    limit = settings.MAX_UPLOAD_SIZE
-    names = [f.name for f in request.FILES.getlist("file") if f.size > limit]
-    if not names:
-        return ""
-    return (
-        f"larger than the upload limit of {filesizeformat(limit)} ({limit} bytes, MAX_UPLOAD_SIZE): {', '.join(names)}"
-    )
 
 
 def knowledge_base_for(request: Request, kb_id: int, role: Role = Role.VIEWER) -> KnowledgeBase:
@@ -142,8 +129,6 @@ def upload(request: Request, kb: KnowledgeBase | None) -> Response:
         kb = knowledge_base_for(request, data["knowledge"])
     if not access.allows(request.user, kb, Role.EDITOR):
         raise PermissionDenied(f"uploading needs the editor role in knowledge base {kb.pk}")
-    if too_large := too_large_uploads(request):
-        return Response(error_body("file_too_large", too_large), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     waiting = WaitSerializer(data=request.query_params)
     waiting.is_valid(raise_exception=True)
     wait = waiting.validated_data.get("wait")  # None: answer at once; 0: look once, answer at once
