@@ -27,6 +27,13 @@ def model_name() -> str:
     return settings.EMBEDDING_MODEL
 
 
+def registered() -> list[str]:
+    """The models a knowledge base may be created with: the bundled ones, EMBEDDING_MODEL and
+    the operator's EMBEDDING_MODELS. A user names one of these, never a path: any other string
+    would load another copy of a model for good, and tell whether a path exists on the server."""
+    return list(dict.fromkeys([*_BUNDLED, settings.EMBEDDING_MODEL, *settings.EMBEDDING_MODELS]))
+
+
 def resolve(ref: str) -> str:
     """The folder (or hub name) a model reference loads from."""
     if ref in _BUNDLED:

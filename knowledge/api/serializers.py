@@ -30,15 +30,20 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
                   "embedding_dimensions", "document_count", "created_at", "updated_at"]  # fmt: skip
         read_only_fields = ["id", "embedding_dimensions", "created_at", "updated_at"]
         extra_kwargs = {"embedding_model": {
-            "help_text": "sentence-transformers model of its paragraphs (default: EMBEDDING_MODEL at the first "
-                         "document); set at creation only"}}  # fmt: skip
+            "help_text": "the embedding model of its paragraphs, one of the registered ones (EMBEDDING_MODELS; "
+                         "default: EMBEDDING_MODEL at the first document); set at creation only"}}  # fmt: skip
 
     def validate_embedding_model(self, value: str) -> str:
+        from knowledge.embeddings import registered
         from knowledge.kb_embedding import EmbeddingMismatch, check_model
 
         if self.instance is not None and value != self.instance.embedding_model:
             raise serializers.ValidationError(
                 "an existing knowledge base moves to another model with `manage.py reindex --knowledge NAME --model M`"
+            )
+        if value and value not in registered():
+            raise serializers.ValidationError(
+                f"not a registered embedding model; choose one of: {', '.join(registered())}"
             )
         if value and self.instance is None:
             try:

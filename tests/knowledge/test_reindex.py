@@ -104,11 +104,16 @@ def test_vectors_of_another_dimension_are_refused(projected_model):
     assert not Paragraph.objects.exists()
 
 
-def test_api_sets_the_model_at_creation_only(api, projected_model):
+def test_api_sets_a_registered_model_at_creation_only(api, projected_model, settings):
+    settings.EMBEDDING_MODELS = [projected_model, "/no/such/model"]  # the operator registers both
+
     created = api.post("/api/knowledge/", {"name": "small", "embedding_model": projected_model}, format="json")
-    unknown = api.post("/api/knowledge/", {"name": "bad", "embedding_model": "/no/such/model"}, format="json")
+    broken = api.post("/api/knowledge/", {"name": "bad", "embedding_model": "/no/such/model"}, format="json")
+    unregistered = api.post("/api/knowledge/", {"name": "other", "embedding_model": "/tmp"}, format="json")
     moved = api.patch(f"/api/knowledge/{created.data['id']}/", {"embedding_model": "other"}, format="json")
 
     assert created.status_code == 201 and created.data["embedding_dimensions"] == 128
-    assert unknown.status_code == 400 and "cannot load embedding model" in unknown.data["errors"]["embedding_model"][0]
+    assert broken.status_code == 400 and "cannot load embedding model" in broken.data["errors"]["embedding_model"][0]
+    assert unregistered.status_code == 400
+    assert "not a registered embedding model" in unregistered.data["errors"]["embedding_model"][0]
     assert moved.status_code == 400 and "manage.py reindex" in moved.data["errors"]["embedding_model"][0]
