@@ -168,6 +168,10 @@ MODEL_URL_ALLOWLIST = env_list("MODEL_URL_ALLOWLIST", [])
 MODEL_API_KEY_ENVS = env_list("MODEL_API_KEY_ENVS", ["OPENAI_API_KEY=https://api.openai.com/"])
 WEBHOOK_MAX_TRIES = env_int("WEBHOOK_MAX_TRIES", 5)
 WEBHOOK_RETRY_BACKOFF = env_float("WEBHOOK_RETRY_BACKOFF", 10.0)
+# /api/health/ details (workers, queues) for monitors that send "Authorization: Bearer <token>"
+# (staff users see them too), computed at most once per HEALTH_CACHE_SECONDS.
+HEALTH_TOKEN = env_str("HEALTH_TOKEN", "")
+HEALTH_CACHE_SECONDS = env_float("HEALTH_CACHE_SECONDS", 5.0)
 # Server-sent events: how often the stream looks at the document, and its longest life.
 EVENTS_POLL_SECONDS = env_float("EVENTS_POLL_SECONDS", 0.5)
 EVENTS_MAX_SECONDS = env_int("EVENTS_MAX_SECONDS", 3600)

@@ -154,12 +154,14 @@ def test_api_requires_auth_and_hides_other_users_knowledge(api, kb_id, django_us
     assert api.get("/api/knowledge/").data["results"][0]["name"] == "Lectures"
 
 
-def test_health_reports_database_broker_and_worker(api, client, celery_worker):
+def test_health_reports_database_broker_and_worker(api, staff, client, celery_worker):
     anonymous = client.get("/api/health/")
-    response = api.get("/api/health/")
+    user = api.get("/api/health/")
+    response = staff.get("/api/health/")
 
     body = response.json()
     assert anonymous.status_code == 200 and anonymous.json() == {"status": "ok"}  # probes see no details
+    assert user.json() == {"status": "ok"}  # nor do ordinary users
     assert response.status_code == 200, body
     assert body["status"] == "ok"
     assert body["database"]["detail"].startswith("pgvector 0.8")
@@ -180,7 +182,7 @@ def test_health_is_503_with_the_reason_when_the_broker_is_down(tmp_path):
     code = (
         "import django; django.setup(); from django.test import Client; "
         "from django.contrib.auth.models import User; c = Client(); "
-        "c.force_login(User.objects.get_or_create(username='health-probe')[0]); "
+        "c.force_login(User.objects.get_or_create(username='health-probe', is_staff=True)[0]); "
         "r = c.get('/api/health/', HTTP_HOST='localhost'); print(r.status_code); print(r.content.decode())"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
