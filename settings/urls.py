@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from knowledge.api.health import Health
+from knowledge.api.tokens import ObtainToken
 from knowledge.web import app_page
 from llm_models.api import LanguageModelViewSet
 from media_learning.api import DocumentAudio, DocumentTranscript
@@ -21,6 +22,7 @@ urlpatterns = [
     path("api/knowledge/document/<int:pk>/audio/", DocumentAudio.as_view(), name="document-audio"),
     path("api/knowledge/", include("knowledge.api.urls")),
     path("api/health/", Health.as_view(), name="health"),
+    path("api/auth/token/", ObtainToken.as_view(), name="api-token"),
     *router.urls,
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
