@@ -17,7 +17,7 @@ def new_webhook_secret() -> str:
 
 
 class KnowledgeBase(models.Model):
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, help_text="unique per owner")
     description = models.TextField(blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="knowledge_bases"
@@ -37,6 +37,12 @@ class KnowledgeBase(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # Per owner, so that a name taken by another user says nothing about them.
+            models.UniqueConstraint(fields=["owner", "name"], name="knowledge_base_name_per_owner"),
+            models.UniqueConstraint(fields=["name"], condition=Q(owner__isnull=True),
+                                    name="knowledge_base_name_without_owner"),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return self.name

@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from knowledge.models import Document, KnowledgeBase, ProcessingRun
+from knowledge.names import clean_name
 
 _AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -37,7 +39,29 @@ def last_error_type() -> Subquery:
     return Subquery(latest.values("error_type")[:1])
 
 
-def select_documents(statuses: list[str] | None = None, *, knowledge: str = "", since: str = "",
+def knowledge_base_named(name: str, owner: str = "", *, create: bool = False) -> KnowledgeBase:
+    """The knowledge base called ``name`` (of ``owner``, a user name, when given: names are unique
+    per owner). SelectionError when there is none (unless ``create``: then it is made, owned by
+    ``owner``) or when several owners use the name."""
+    bases = KnowledgeBase.objects.filter(name=name).select_related("owner")
+    user = None
+    if owner:
+        user = get_user_model().objects.filter(username=owner).first()
+        if user is None:
+            raise SelectionError(f"no user named {owner!r}")
+        bases = bases.filter(owner=user)
+    found = list(bases[:10])
+    if len(found) > 1:
+        owners = ", ".join(kb.owner.get_username() if kb.owner else "(none)" for kb in found)
+        raise SelectionError(f"several knowledge bases are named {name!r} (owners: {owners}); choose one with --owner")
+    if found:
+        return found[0]
+    if create:
+        return KnowledgeBase.objects.create(name=clean_name(name, 200) or "imported", owner=user)
+    raise SelectionError(f"no knowledge base named {name!r}" + (f" owned by {owner}" if owner else ""))
+
+
+def select_documents(statuses: list[str] | None = None, *, knowledge: str = "", owner: str = "", since: str = "",
                      error_type: str = "", ids: list[int] | None = None) -> QuerySet[Document]:  # fmt: skip
     documents = Document.objects.all()
     if statuses:
@@ -45,10 +69,7 @@ def select_documents(statuses: list[str] | None = None, *, knowledge: str = "", 
     if ids:
         documents = documents.filter(pk__in=ids)
     if knowledge:
-        kb = KnowledgeBase.objects.filter(name=knowledge).first()
-        if kb is None:
-            raise SelectionError(f"no knowledge base named {knowledge!r}")
-        documents = documents.filter(knowledge_base=kb)
+        documents = documents.filter(knowledge_base=knowledge_base_named(knowledge, owner))
     if since:
         documents = documents.filter(created_at__gte=parse_since(since))
     if error_type:

@@ -13,6 +13,7 @@ from knowledge.models import (
     Role,
     WebhookDelivery,
 )
+from knowledge.names import clean_name
 
 
 class KnowledgeBaseSerializer(serializers.ModelSerializer):
@@ -32,6 +33,19 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
         extra_kwargs = {"embedding_model": {
             "help_text": "the embedding model of its paragraphs, one of the registered ones (EMBEDDING_MODELS; "
                          "default: EMBEDDING_MODEL at the first document); set at creation only"}}  # fmt: skip
+
+    def validate_name(self, value: str) -> str:
+        name = clean_name(value, 200)
+        if not name:
+            raise serializers.ValidationError("a name with something visible in it")
+        request = self.context.get("request")
+        owner = self.instance.owner if self.instance is not None else getattr(request, "user", None)
+        mine = KnowledgeBase.objects.filter(owner=owner, name=name)
+        if self.instance is not None:
+            mine = mine.exclude(pk=self.instance.pk)
+        if owner is not None and mine.exists():
+            raise serializers.ValidationError(f"you already have a knowledge base named {name!r}")
+        return name
 
     def validate_embedding_model(self, value: str) -> str:
         from knowledge.embeddings import registered
@@ -65,9 +79,7 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
 
 
 class MembershipSerializer(serializers.ModelSerializer):
-    username = serializers.SlugRelatedField(
-        source="user", slug_field="username", queryset=Membership._meta.get_field("user").related_model.objects.all()
-    )
+    username = serializers.CharField(source="user.username", max_length=150)
     role = serializers.ChoiceField(choices=Role.choices)
 
     class Meta:

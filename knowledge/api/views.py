@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -68,7 +70,11 @@ class KnowledgeBaseListCreate(generics.ListCreateAPIView):
         return counted_knowledge_bases(self.request)
 
     def perform_create(self, serializer: KnowledgeBaseSerializer) -> None:
-        serializer.save(owner=self.request.user)
+        try:
+            with transaction.atomic():
+                serializer.save(owner=self.request.user)
+        except IntegrityError:  # the same name created at the same moment
+            raise ValidationError({"name": ["you already have a knowledge base with this name"]}) from None
 
 
 class KnowledgeBaseDetail(generics.RetrieveUpdateDestroyAPIView):
@@ -76,6 +82,13 @@ class KnowledgeBaseDetail(generics.RetrieveUpdateDestroyAPIView):
 
     serializer_class = KnowledgeBaseSerializer
     lookup_url_kwarg = "kb_id"
+
+    def perform_update(self, serializer: KnowledgeBaseSerializer) -> None:
+        try:
+            with transaction.atomic():
+                serializer.save()
+        except IntegrityError:
+            raise ValidationError({"name": ["you already have a knowledge base with this name"]}) from None
 
     def get_queryset(self) -> QuerySet[KnowledgeBase]:
         return counted_knowledge_bases(self.request)
@@ -87,7 +100,9 @@ class KnowledgeBaseDetail(generics.RetrieveUpdateDestroyAPIView):
 
 
 class MemberList(generics.ListCreateAPIView):
-    """Who has which role in the knowledge base (owner only). POST {username, role} adds or changes one."""
+    """Who has which role in the knowledge base (owner only). POST {username, role} adds or changes
+    one, and answers 202 the same whether or not such a user exists: the answer tells nobody which
+    user names are taken (the list shows who holds a role)."""
 
     serializer_class = MembershipSerializer
     pagination_class = None
@@ -102,11 +117,14 @@ class MemberList(generics.ListCreateAPIView):
         kb = knowledge_base_for(request, kwargs["kb_id"], Role.OWNER)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user, role = serializer.validated_data["user"], serializer.validated_data["role"]
-        if user.pk == kb.owner_id:
+        username, role = serializer.validated_data["user"]["username"], serializer.validated_data["role"]
+        user = get_user_model().objects.filter(username=username).first()
+        if user is not None and user.pk == kb.owner_id:
             return Response(error_body("conflict", "the owner already holds every right"), status=409)
-        membership, _ = Membership.objects.update_or_create(knowledge_base=kb, user=user, defaults={"role": role})
-        return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
+        if user is not None:
+            Membership.objects.update_or_create(knowledge_base=kb, user=user, defaults={"role": role})
+        detail = f"{username} holds the {role} role now, if that user exists (the member list shows who does)"
+        return Response({"username": username, "role": role, "detail": detail}, status=status.HTTP_202_ACCEPTED)
 
 
 class MemberDetail(APIView):

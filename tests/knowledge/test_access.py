@@ -13,10 +13,11 @@ from knowledge.models import Document, KnowledgeBase, Membership, Paragraph, Rol
 
 pytestmark = pytest.mark.django_db
 
-# Routes that are not per-user objects: the model registries are shared (writes need staff), the
-# schema describes the API, and health answers load balancers with its status only.
+# Routes that are not per-user objects: the model registries are shared (writes need the model
+# permissions), the schema describes the API, health answers load balancers with its status only,
+# and the token endpoint is where a user signs in.
 SHARED = {"/api/health/", "/api/schema/", "/api/llm-models/", "/api/llm-models/{id}/", "/api/llm-models/{id}/test/",
-          "/api/stt-models/", "/api/stt-models/{id}/", "/api/stt-models/{id}/test/"}  # fmt: skip
+          "/api/stt-models/", "/api/stt-models/{id}/", "/api/stt-models/{id}/test/", "/api/auth/token/"}  # fmt: skip
 
 
 def client_for(user) -> APIClient:
@@ -53,7 +54,8 @@ def test_every_route_refuses_anonymous_users(tmp_path, alice_kb):
             answers[f"{method.upper()} {path}"] = getattr(anonymous, method)(url).status_code
 
     health = answers.pop("GET /api/health/")
-    assert health in (200, 503)
+    sign_in = answers.pop("POST /api/auth/token/")
+    assert health in (200, 503) and sign_in == 400  # no credentials: nothing to sign in with
     assert len(answers) > 30 and {k: v for k, v in answers.items() if v != 401} == {}
 
 
@@ -88,7 +90,7 @@ def test_roles_decide_what_members_may_do(alice_kb, django_user_model, django_ca
                for u, role in ((viewer_user, Role.VIEWER), (editor_user, Role.EDITOR))]  # fmt: skip
     viewer, editor = client_for(viewer_user), client_for(editor_user)
 
-    assert [g.status_code for g in granted] == [201, 201]
+    assert [g.status_code for g in granted] == [202, 202]
     assert viewer.get(f"/api/knowledge/{kb.pk}/").data["role"] == "viewer"
     assert viewer.get(f"/api/knowledge/document/{doc.pk}/paragraphs/").data["results"][0]["content"] == "hello"
     assert viewer.get(f"/api/knowledge/document/{doc.pk}/media/").status_code == 200

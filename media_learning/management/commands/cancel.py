@@ -1,4 +1,4 @@
-"""manage.py cancel [ID ...] [--knowledge NAME] [--since 1h] [--dry-run]"""
+"""manage.py cancel [ID ...] [--knowledge NAME [--owner USER]] [--since 1h] [--dry-run]"""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("ids", nargs="*", type=int, help="document ids (default: every queued or running one)")
         parser.add_argument("--knowledge", default="", help="only this knowledge base")
+        parser.add_argument(
+            "--owner", default="", help="the knowledge base's owner (user name), when several share its name"
+        )
         parser.add_argument("--since", default="", help="only documents created since (ISO date/time, or 6h, 2d)")
         parser.add_argument("--dry-run", action="store_true", help="list what would be cancelled")
 
@@ -24,7 +27,7 @@ class Command(BaseCommand):
             raise CommandError("name document ids, or select with --knowledge and/or --since")
         try:
             docs = select_documents([Status.PENDING, Status.STARTED], ids=opts["ids"], knowledge=opts["knowledge"],
-                                    since=opts["since"])  # fmt: skip
+                                    owner=opts["owner"], since=opts["since"])  # fmt: skip
         except SelectionError as exc:
             raise CommandError(str(exc))
         count = 0

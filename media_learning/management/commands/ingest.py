@@ -1,4 +1,4 @@
-"""manage.py ingest PATH_OR_URL... --knowledge NAME [--stt-model NAME] [--llm-model NAME] [--language xx]
+"""manage.py ingest PATH_OR_URL... --knowledge NAME [--owner USER] [--stt-model NAME] [--llm-model NAME] [--language xx]
 [--priority high|normal|low] [--wait] [--json]"""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from knowledge.api.serializers import DocumentSerializer, ParagraphSerializer
 from knowledge.fetch import FetchError, check_url
 from knowledge.ingest import UploadError, create_documents, resolve_processing, wait_until_finished
-from knowledge.models import Document, KnowledgeBase, Status
+from knowledge.models import Document, Status
 from knowledge.queue import PRIORITIES
+from knowledge.selection import SelectionError, knowledge_base_named
 
 
 def _files(paths: list[str]) -> list[Path]:
@@ -56,6 +57,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", help="files, folders (read recursively) or http(s) media URLs")
         parser.add_argument("--knowledge", required=True, help="knowledge base name (created if missing)")
+        parser.add_argument("--owner", default="", help="the knowledge base's owner (user name): picks it among "
+                            "several of that name, and owns it when it is created")  # fmt: skip
         parser.add_argument("--stt-model", default="", help="speech model name or id (default model if omitted)")
         parser.add_argument("--llm-model", default="", help="LLM name or id to polish and summarise (none if omitted)")
         parser.add_argument("--language", default="", help="language code, or 'auto'")
@@ -82,7 +85,10 @@ class Command(BaseCommand):
                 check_url(url)
         except FetchError as exc:
             raise CommandError(str(exc))
-        kb, _ = KnowledgeBase.objects.get_or_create(name=opts["knowledge"])
+        try:
+            kb = knowledge_base_named(str(opts["knowledge"]), str(opts["owner"]), create=True)
+        except SelectionError as exc:
+            raise CommandError(str(exc))
         handles: list[File] = [File(open(path, "rb"), name=path.name) for path in files]
         try:
             docs = create_documents(kb, handles, urls=urls, stt_model=plan.stt_model, llm_model=plan.llm_model,

@@ -1,4 +1,4 @@
-"""manage.py reindex [--knowledge NAME] [--model NAME] [--all]"""
+"""manage.py reindex [--knowledge NAME [--owner USER]] [--model NAME] [--all]"""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from knowledge import embeddings
 from knowledge.kb_embedding import EmbeddingMismatch
 from knowledge.models import KnowledgeBase
 from knowledge.reindex import needs_reindex, reindex_knowledge_base
+from knowledge.selection import SelectionError, knowledge_base_named
 
 
 class Command(BaseCommand):
@@ -18,6 +19,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--knowledge", default="", help="only this knowledge base (name)")
+        parser.add_argument(
+            "--owner", default="", help="the knowledge base's owner (user name), when several share its name"
+        )
         parser.add_argument("--model", default="", help="the embedding model (default: EMBEDDING_MODEL)")
         parser.add_argument("--all", action="store_true", help="also knowledge bases already on the model")
 
@@ -25,9 +29,10 @@ class Command(BaseCommand):
         model = str(opts["model"] or embeddings.model_name())
         bases = KnowledgeBase.objects.order_by("name")
         if opts["knowledge"]:
-            bases = bases.filter(name=opts["knowledge"])
-            if not bases.exists():
-                raise CommandError(f"no knowledge base named {opts['knowledge']!r}")
+            try:
+                bases = bases.filter(pk=knowledge_base_named(str(opts["knowledge"]), str(opts["owner"])).pk)
+            except SelectionError as exc:
+                raise CommandError(str(exc))
         total = 0
         for kb in bases:
             if not opts["all"] and not needs_reindex(kb, model):

@@ -1,4 +1,5 @@
-"""manage.py reprocess_failed [--knowledge NAME] [--since 2d] [--error-type TYPE] [--include-revoked] [--dry-run]"""
+"""manage.py reprocess_failed [--knowledge NAME [--owner USER]] [--since 2d] [--error-type TYPE] [--include-revoked]
+[--dry-run]"""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--knowledge", default="", help="only this knowledge base")
+        parser.add_argument(
+            "--owner", default="", help="the knowledge base's owner (user name), when several share its name"
+        )
         parser.add_argument("--since", default="", help="only documents created since (ISO date/time, or 6h, 2d)")
         parser.add_argument("--error-type", default="", help="only those whose last run failed with this type, "
                             "e.g. MediaError, SttError, WorkerLost (see media_status)")  # fmt: skip
@@ -23,7 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args: str, **opts: object) -> None:
         statuses = [Status.FAILURE] + ([Status.REVOKED] if opts["include_revoked"] else [])
         try:
-            docs = select_documents(statuses, knowledge=opts["knowledge"], since=opts["since"],
+            docs = select_documents(statuses, knowledge=opts["knowledge"], owner=opts["owner"], since=opts["since"],
                                     error_type=opts["error_type"])  # fmt: skip
         except SelectionError as exc:
             raise CommandError(str(exc))
