@@ -162,6 +162,9 @@ SEARCH_RATE = env_str("SEARCH_RATE", "120/minute")
 TRANSCRIBE_FANOUT = env_bool("TRANSCRIBE_FANOUT", True)
 # A claimed segment is taken back from a silent worker after max(120 s, this x its length).
 FANOUT_LEASE_FACTOR = env_float("FANOUT_LEASE_FACTOR", 3.0)
+# At most this many bytes of a document's samples wait on disk for the workers (float32, 16 kHz:
+# 256 MiB is 70 minutes); the coordinator transcribes staged segments itself until there is room.
+FANOUT_MAX_STAGED_BYTES = env_int("FANOUT_MAX_STAGED_BYTES", 256 * 1024**2)
 # ?wait=SECONDS on upload waits at most this long for the documents to finish.
 UPLOAD_MAX_WAIT = env_int("UPLOAD_MAX_WAIT", 300)
 # URL ingestion (file_url) and webhook targets must be public addresses; these networks,

@@ -111,9 +111,13 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         ) from exc
 
 
-def iter_audio(path: str | os.PathLike[str], chunk_seconds: float = 30.0) -> Iterator[np.ndarray]:
-    """Yield 16 kHz mono float32 chunks of about ``chunk_seconds`` each, decoding as it goes."""
+def iter_audio(path: str | os.PathLike[str], chunk_seconds: float = 30.0,
+               max_seconds: float | None = None) -> Iterator[np.ndarray]:  # fmt: skip
+    """Yield 16 kHz mono float32 chunks of about ``chunk_seconds`` each, decoding as it goes.
+    MediaError once more than ``max_seconds`` have been decoded: a container may declare less
+    than it holds, so the limit is on what is decoded, not on what is declared."""
     target = max(1, int(chunk_seconds * SAMPLE_RATE))
+    most = int(max_seconds * SAMPLE_RATE) if max_seconds is not None else None
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
     pending: list[np.ndarray] = []
     pending_len = 0
@@ -128,6 +132,9 @@ def iter_audio(path: str | os.PathLike[str], chunk_seconds: float = 30.0) -> Ite
                     for out in resampler.resample(frame):
                         pending.append(out.to_ndarray().reshape(-1))
                         pending_len += out.samples
+                if most is not None and decoded + pending_len > most:
+                    raise MediaError(f"the media is longer than the limit of {human_duration(max_seconds)} "
+                                     "(MAX_MEDIA_DURATION), whatever length it declares")  # fmt: skip
                 while pending_len >= target:
                     block = np.concatenate(pending)
                     yield block[:target]

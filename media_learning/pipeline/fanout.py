@@ -33,11 +33,15 @@ from django.utils import timezone
 from knowledge.models import Document, Status
 from knowledge.queue import queue_for
 from media_learning.models import SegmentJob, TranscriptChunk
+from media_learning.pipeline.decode import SAMPLE_RATE
 from media_learning.pipeline.segment import AudioSegment
 
 log = logging.getLogger(__name__)
 
 WAIT_POLL = 0.5  # seconds between looks at the jobs other workers hold
+BYTES_PER_SAMPLE = 4  # staged as float32
+# transcribe(job, audio) -> the chunk's {language, segments} (transcribe.segment_transcriber)
+Transcriber = Callable[[SegmentJob, np.ndarray], dict[str, Any]]
 
 
 def enabled(duration: float | None, segment_duration: float) -> bool:
@@ -64,7 +68,10 @@ class Fanout:
     def __init__(self, document: Document, task_id: str, worker: str) -> None:
         self.document, self.task_id, self.worker = document, task_id, worker
 
-    def stage(self, piece: AudioSegment, fingerprint: str) -> None:
+    def stage(self, piece: AudioSegment, fingerprint: str, transcribe: Transcriber,
+              report: Callable[[float], None]) -> None:  # fmt: skip
+        """Stage one segment for every worker, once the staged samples leave room for it."""
+        self._make_room(len(piece.audio) * BYTES_PER_SAMPLE, transcribe, report)
         folder = _folder(self.document.pk)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{piece.index}.npy"
@@ -84,8 +91,24 @@ class Fanout:
         except Exception as exc:  # noqa: BLE001 - without the broker the coordinator does the work itself
             log.warning("could not queue segment %s: %s", piece.index, exc)
 
-    def work_through(self, transcribe: Callable[[SegmentJob, np.ndarray], dict[str, Any]],
-                     report: Callable[[float], None]) -> None:  # fmt: skip
+    def staged_bytes(self) -> int:
+        """The samples staged and not yet transcribed, in bytes on disk."""
+        seconds = SegmentJob.objects.filter(document=self.document).aggregate(s=Sum(F("end") - F("start")))["s"]
+        return int((seconds or 0.0) * SAMPLE_RATE * BYTES_PER_SAMPLE)
+
+    def _make_room(self, needed: int, transcribe: Transcriber, report: Callable[[float], None]) -> None:
+        """Hold the decoding while more than FANOUT_MAX_STAGED_BYTES would wait on disk: help with
+        the staged segments meanwhile (decoding faster than the workers transcribe, a long file
+        would otherwise be staged whole)."""
+        while self.staged_bytes() and self.staged_bytes() + needed > settings.FANOUT_MAX_STAGED_BYTES:
+            job = claim_next(self.document.pk, self.worker)
+            if job is not None:
+                run_job(job, self.worker, transcribe)
+            else:
+                time.sleep(WAIT_POLL)
+            report(transcribed_seconds(self.document.pk))
+
+    def work_through(self, transcribe: Transcriber, report: Callable[[float], None]) -> None:
         """Transcribe unclaimed segments here and wait for those other workers hold, until none
         is left. ``report`` gets the seconds transcribed so far (and raises on cancel)."""
         while True:
@@ -122,7 +145,7 @@ def claim_next(document_id: int, worker: str) -> SegmentJob | None:
     return None
 
 
-def run_job(job: SegmentJob, worker: str, transcribe: Callable[[SegmentJob, np.ndarray], dict[str, Any]]) -> None:
+def run_job(job: SegmentJob, worker: str, transcribe: Transcriber) -> None:
     """Transcribe a claimed job into its TranscriptChunk, then drop the job and its file. An
     error gives the claim back (the coordinator meets it again and fails the document with it)."""
     try:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from knowledge.models import Document
 from media_learning.models import TranscriptChunk
 from media_learning.pipeline import decode, fanout
@@ -109,8 +111,10 @@ def transcribe_media(
     segment_duration = float(options.get("segment_duration", DEFAULT_SEGMENT_DURATION))
     report = on_progress or (lambda seconds: None)
 
+    helper = segment_transcriber(document, model) if fan is not None else None
     decoded, last_index = 0.0, -1
-    for piece in iter_segments(decode.iter_audio(path), segment_duration):
+    chunks = decode.iter_audio(path, max_seconds=settings.MAX_MEDIA_DURATION)
+    for piece in iter_segments(chunks, segment_duration):
         decoded, last_index = piece.end, piece.index
         saved = done.get(piece.index)
         if saved is not None and abs(saved.start - piece.start) < 1e-3 and abs(saved.end - piece.end) < 1e-3:
@@ -118,7 +122,7 @@ def transcribe_media(
                 report(piece.end)
             continue
         if fan is not None:
-            fan.stage(piece, key)
+            fan.stage(piece, key, helper, report)
             continue
         offset = piece.start
         transcript = provider.transcribe(
@@ -139,5 +143,5 @@ def transcribe_media(
     decode.check_complete(info, decoded)
     TranscriptChunk.objects.filter(document=document, index__gt=last_index).delete()
     if fan is not None:
-        fan.work_through(segment_transcriber(document, model), report)
+        fan.work_through(helper, report)
     return load_transcript(document)
