@@ -9,12 +9,16 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models.signals import post_delete
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 from django.utils import timezone
 
 from knowledge.models import Document, Status
 
 log = logging.getLogger(__name__)
+
+# Sent (document_id=) when a document's original is purged; what was made from it goes too
+# (media_learning.renditions).
+original_deleted = Signal()
 
 
 def _delete_file(storage: Any, name: str) -> None:
@@ -40,5 +44,6 @@ def purge_originals(days: float) -> int:
     for document in Document.objects.filter(status=Status.SUCCESS, updated_at__lt=cut).exclude(file=""):
         _delete_file(document.file.storage, document.file.name)
         Document.objects.filter(pk=document.pk).update(file="")
+        original_deleted.send(sender=Document, document_id=document.pk)
         purged += 1
     return purged

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import tempfile
-
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from knowledge.api.errors import error_body
+from knowledge.api.media import serve_file
+from knowledge.api.throttles import AudioRateThrottle
 from knowledge.api.views import document_for
 from knowledge.models import Document, ParagraphKind, Status
-from media_learning import export
-from media_learning.pipeline.decode import MediaError
-from media_learning.pipeline.extract import CODECS, SAMPLE_RATES, extract_audio
-from media_learning.pipeline.runner import local_media
+from media_learning import export, renditions
+from media_learning.pipeline.extract import CODECS, SAMPLE_RATES
 from media_learning.pipeline.transcribe import MediaTranscript, load_transcript
 from stt_models.providers.base import Segment
 
 SOURCES = ("segments", "paragraphs")
+RETRY_AFTER = 2  # seconds a client waits before asking again for audio being prepared
 
 
 def paragraph_transcript(document: Document) -> MediaTranscript:
@@ -78,14 +77,17 @@ class DocumentTranscript(APIView):
 
 
 class DocumentAudio(APIView):
-    """The document's audio track as WAV or MP3, mono, at ``sample_rate`` (default 16000)."""
+    """The document's audio track as WAV or MP3, mono, at ``sample_rate`` (default 16000). A
+    worker makes it once (media_learning/renditions.py): 202 with Retry-After while it does,
+    then the file (Range-capable); 422 with the reason when it cannot be made. Asking for a new
+    one is throttled per user (AUDIO_RATE)."""
 
     @extend_schema(
         parameters=[
             OpenApiParameter("format", str, enum=list(CODECS), description="default wav"),
             OpenApiParameter("sample_rate", int, enum=list(SAMPLE_RATES), description="default 16000"),
         ],
-        responses={(200, "audio/wav"): bytes, 400: None, 410: None, 422: None},
+        responses={(200, "audio/wav"): bytes, 202: dict, 400: None, 410: None, 422: None, 429: None},
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         document = document_for(request, pk)
@@ -99,14 +101,19 @@ class DocumentAudio(APIView):
         if errors:
             raise ValidationError(errors)
         if not document.file:
-            return Response(error_body("gone", "the original file was deleted (MEDIA_RETENTION_DAYS)"), status=410)
-        target = tempfile.TemporaryFile()  # anonymous: gone once the response is closed
-        try:
-            with local_media(document.file) as path:
-                extract_audio(path, target, fmt, int(rate))
-        except MediaError as exc:
-            target.close()
-            return Response(error_body("no_audio", str(exc)), status=422)
-        target.seek(0)
-        content_type = "audio/wav" if fmt == "wav" else "audio/mpeg"
-        return FileResponse(target, content_type=content_type, filename=download_name(document, fmt))
+            return Response(error_body("gone", "the original file is not stored (MEDIA_RETENTION_DAYS)"), status=410)
+        rendition = renditions.find(document, fmt, int(rate))
+        if rendition.ready:
+            content_type = "audio/wav" if fmt == "wav" else "audio/mpeg"
+            size = rendition.path.stat().st_size
+            return serve_file(request, rendition.path.open("rb"), size, content_type, download_name(document, fmt),
+                              inline=True)  # fmt: skip
+        if rendition.error:
+            return Response(error_body("no_audio", rendition.error), status=422)
+        if not renditions.in_progress(document, fmt, int(rate)):  # asking again for one under way is free
+            throttle = AudioRateThrottle()
+            if not throttle.allow_request(request, self):
+                raise Throttled(throttle.wait())
+            renditions.request_render(document, fmt, int(rate))
+        body = {"status": "rendering", "detail": "the audio is being prepared; ask again in a moment"}
+        return Response(body, status=202, headers={"Retry-After": str(RETRY_AFTER)})

@@ -11,7 +11,7 @@ from django.conf import settings
 
 from knowledge import reaper, retention, status
 from knowledge.models import Status
-from media_learning import control, warmup  # noqa: F401 - registers worker warm-up signals and control commands
+from media_learning import control, renditions, warmup  # noqa: F401 - registers signals and control commands
 from media_learning.pipeline import fanout, runner
 
 
@@ -73,3 +73,9 @@ def reap_stuck() -> list[dict]:
 def purge_originals() -> int:
     """Periodic (Celery beat, when MEDIA_RETENTION_DAYS is set): delete old originals."""
     return retention.purge_originals(settings.MEDIA_RETENTION_DAYS) if settings.MEDIA_RETENTION_DAYS else 0
+
+
+@shared_task(name="media_learning.render_audio", ignore_result=True)
+def render_audio(*, document_id: int, fmt: str, rate: int) -> str:
+    """A document's audio track as WAV or MP3, made once for GET .../audio/ (renditions.py)."""
+    return renditions.render(document_id, fmt, rate)

@@ -158,6 +158,10 @@ FILE_UPLOAD_HANDLERS = [
 # Per-user rate limits ("N/second|minute|hour|day"; empty: none).
 UPLOAD_RATE = env_str("UPLOAD_RATE", "60/minute")
 SEARCH_RATE = env_str("SEARCH_RATE", "120/minute")
+# New audio renditions (GET .../audio/) a user may ask for; each is made once by a worker, at most
+# AUDIO_EXPORT_MAX_BYTES long (16 kHz WAV: 4.6 h; 48 kHz: 1.5 h; mp3 128 kbit/s: 9 h).
+AUDIO_RATE = env_str("AUDIO_RATE", "30/hour")
+AUDIO_EXPORT_MAX_BYTES = env_int("AUDIO_EXPORT_MAX_BYTES", 512 * 1024**2)
 # Long media (at least two segments) is fanned out: every free worker transcribes its segments.
 TRANSCRIBE_FANOUT = env_bool("TRANSCRIBE_FANOUT", True)
 # A claimed segment is taken back from a silent worker after max(120 s, this x its length).
@@ -241,7 +245,7 @@ _CACHE_LOCATION = env_str("CACHE_URL") or _cache_location(CELERY_BROKER_URL)
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_LOCATION,
-         "KEY_PREFIX": "kb"}
+         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "kb")}
         if _CACHE_LOCATION
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

@@ -17,7 +17,9 @@ STORAGES = {
 }
 UPLOAD_RATE = ""  # the throttling test sets its own
 SEARCH_RATE = ""
-CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": "kb-test"}}  # noqa: F405
+AUDIO_RATE = ""
+CACHE_KEY_PREFIX = "kb-test"  # the suite's subprocesses get it too (tests/processes.py)
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": CACHE_KEY_PREFIX}}  # noqa: F405
 WEBHOOK_RETRY_BACKOFF = 0.2
 # The suite's stand-ins for model servers listen on loopback, with these key variables; the
 # security tests set their own.

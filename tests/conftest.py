@@ -59,6 +59,19 @@ def _clean_up_after_session():
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _fresh_cache():
+    """Drop what an interrupted earlier run left in the suite's part of the cache (throttle
+    counts, locks), and only that: the embedded Redis may also serve a running `make run`."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)
+    stale = list(client.scan_iter(match=f"{settings.CACHE_KEY_PREFIX}:*"))
+    if stale:
+        client.delete(*stale)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _close_search_connections(django_db_setup):
     """Hybrid search's pool threads keep their own connections: close them before the test
     database is dropped (this fixture is torn down before django_db_setup)."""

@@ -28,6 +28,7 @@ def process_env(queue: str, **extra: str) -> dict[str, str]:
     url = f"postgres://{db['USER']}@{quote(db['HOST'], safe='')}/{db['NAME']}"
     return {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.settings", "DATABASE_URL": url,
             "MEDIA_ROOT": str(settings.MEDIA_ROOT), "CELERY_QUEUE_PREFIX": prefix, "STT_WARMUP": "0",
+            "CACHE_KEY_PREFIX": settings.CACHE_KEY_PREFIX,
             "HF_HUB_OFFLINE": "1", **extra}  # fmt: skip
 
 

@@ -69,11 +69,39 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, end
 
 
+def serve_file(request: Request, handle: IO[bytes], size: int, content_type: str, filename: str,
+               inline: bool) -> HttpResponse:  # fmt: skip
+    """``handle`` (closed when done) with Range support and the sandbox headers."""
+    try:
+        wanted = parse_range(request.headers.get("Range", ""), size)
+    except ValueError:
+        handle.close()
+        body = error_body("range_not_satisfiable", f"the file has {size} bytes")
+        response = JsonResponse(body, status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    if wanted is None:
+        response = FileResponse(handle, content_type=content_type)
+    else:
+        start, end = wanted
+        response = StreamingHttpResponse(_ranged(handle, start, end - start + 1), status=206,
+                                         content_type=content_type)  # fmt: skip
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Disposition"] = content_disposition_header(not inline, filename)
+    response["Cache-Control"] = "private, max-age=3600"
+    for name, value in MEDIA_HEADERS.items():
+        response[name] = value
+    return response
+
+
 class DocumentMedia(APIView):
     @extend_schema(
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
                    (206, "application/octet-stream"): OpenApiTypes.BINARY,
                    404: OpenApiResponse(description="no such document"),
+                   409: OpenApiResponse(description="a file_url not downloaded yet"),
                    410: OpenApiResponse(description="the original was purged (MEDIA_RETENTION_DAYS)"),
                    416: OpenApiResponse(description="the range cannot be satisfied")},
     )  # fmt: skip
@@ -85,27 +113,6 @@ class DocumentMedia(APIView):
             return JsonResponse(error_body("gone", "the original media is not stored (deleted after the retention "
                                                    "period, or its download failed)"), status=410)  # fmt: skip
         content_type, inline = media_type(document)
-        handle = document.file.storage.open(document.file.name, "rb")
-        size = document.file.storage.size(document.file.name)
-        try:
-            wanted = parse_range(request.headers.get("Range", ""), size)
-        except ValueError:
-            handle.close()
-            body = error_body("range_not_satisfiable", f"the file has {size} bytes")
-            response = JsonResponse(body, status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        if wanted is None:
-            response = FileResponse(handle, content_type=content_type)
-        else:
-            start, end = wanted
-            response = StreamingHttpResponse(_ranged(handle, start, end - start + 1), status=206,
-                                             content_type=content_type)  # fmt: skip
-            response["Content-Range"] = f"bytes {start}-{end}/{size}"
-            response["Content-Length"] = str(end - start + 1)
-        response["Accept-Ranges"] = "bytes"
-        response["Content-Disposition"] = content_disposition_header(not inline, document.name or "media")
-        response["Cache-Control"] = "private, max-age=3600"
-        for name, value in MEDIA_HEADERS.items():
-            response[name] = value
-        return response
+        storage, name = document.file.storage, document.file.name
+        return serve_file(request, storage.open(name, "rb"), storage.size(name), content_type,
+                          document.name or "media", inline)  # fmt: skip

@@ -1,5 +1,6 @@
-"""Per-user rate limits on uploads and searches (DRF throttling), read from settings at request
-time: UPLOAD_RATE and SEARCH_RATE, e.g. "30/minute"; empty switches the limit off. The counts
+"""Per-user rate limits on uploads, searches and audio renditions (DRF throttling), read from
+settings at request time: UPLOAD_RATE, SEARCH_RATE and AUDIO_RATE, e.g. "30/minute"; empty
+switches the limit off. The counts
 live in Django's cache, which is the broker's Redis when the broker is Redis, so that every web
 process shares them."""
 
@@ -41,3 +42,10 @@ class UploadRateThrottle(_SettingRateThrottle):
 class SearchRateThrottle(_SettingRateThrottle):
     scope = "search"
     setting = "SEARCH_RATE"
+
+
+class AudioRateThrottle(_SettingRateThrottle):
+    """Audio renditions asked for (finished ones are served without counting)."""
+
+    scope = "audio"
+    setting = "AUDIO_RATE"

@@ -1,4 +1,5 @@
 import io
+import time
 
 import av
 import numpy as np
@@ -8,6 +9,8 @@ from django.core.files.base import ContentFile
 from knowledge.models import Document, KnowledgeBase
 from tests.conftest import fixture_path
 
+pytestmark = pytest.mark.django_db(transaction=True)  # the suite's worker makes the audio
+
 
 @pytest.fixture
 def video_document(user):
@@ -15,6 +18,15 @@ def video_document(user):
     doc = Document(knowledge_base=kb, name="bread.mp4", sha256="0" * 64)
     doc.file.save("bread.mp4", ContentFile(fixture_path("bread_en.mp4").read_bytes()), save=True)
     return doc
+
+
+def rendered(api, url, params=None, timeout=60):
+    """The answer once the worker has made the audio (202 with Retry-After until then)."""
+    deadline = time.monotonic() + timeout
+    while (response := api.get(url, params or {})).status_code == 202:
+        assert response["Retry-After"] and time.monotonic() < deadline, "the audio was never made"
+        time.sleep(0.2)
+    return response
 
 
 def read_back(content):
@@ -27,10 +39,15 @@ def read_back(content):
 @pytest.mark.parametrize(
     ("fmt", "rate", "container"), [("wav", 16000, "wav"), ("mp3", 44100, "mp3"), ("wav", 8000, "wav")]
 )
-def test_audio_endpoint_extracts_the_track(api, video_document, fmt, rate, container):
-    response = api.get(f"/api/knowledge/document/{video_document.pk}/audio/", {"format": fmt, "sample_rate": rate})
+def test_audio_endpoint_extracts_the_track(api, video_document, celery_worker, fmt, rate, container):
+    url = f"/api/knowledge/document/{video_document.pk}/audio/"
+    first = api.get(url, {"format": fmt, "sample_rate": rate})
+    response = rendered(api, url, {"format": fmt, "sample_rate": rate})
+    again = api.get(url, {"format": fmt, "sample_rate": rate, "ignored": "1"})
 
+    assert first.status_code == 202 and first.data["status"] == "rendering"
     body = b"".join(response.streaming_content)
+    assert again.status_code == 200 and b"".join(again.streaming_content) == body  # made once, then kept
     name, got_rate, channels, pcm = read_back(body)
     assert response.status_code == 200 and response["Content-Type"] == ("audio/wav" if fmt == "wav" else "audio/mpeg")
     assert 'filename="bread.' in response["Content-Disposition"]
@@ -39,11 +56,11 @@ def test_audio_endpoint_extracts_the_track(api, video_document, fmt, rate, conta
     assert np.abs(pcm.astype(np.float32)).max() > 0
 
 
-def test_audio_endpoint_rejects_bad_parameters_and_bad_media(api, video_document):
+def test_audio_endpoint_rejects_bad_parameters_and_bad_media(api, video_document, celery_worker):
     url = f"/api/knowledge/document/{video_document.pk}/audio/"
     bad = api.get(url, {"format": "ogg", "sample_rate": "7"})
     video_document.file.save("v.mp4", ContentFile(fixture_path("video_only.mp4").read_bytes()), save=True)
-    silent = api.get(url)
+    silent = rendered(api, url)
 
     assert bad.status_code == 400 and set(bad.data["errors"]) == {"format", "sample_rate"}
     assert silent.status_code == 422 and "no audio track" in silent.data["detail"]

@@ -79,6 +79,8 @@ def test_the_limit_is_on_decoded_seconds_and_staged_samples_are_capped(people, c
 
     assert 45 < declared < 240, declared  # declares little enough to pass, enough to be fanned out
     assert doc.status == Status.FAILURE, (doc.status, doc.error)
-    assert doc.error == "the media is longer than the limit of 4.0 min (MAX_MEDIA_DURATION), whatever length it declares"
+    assert (
+        doc.error == "the media is longer than the limit of 4.0 min (MAX_MEDIA_DURATION), whatever length it declares"
+    )
     assert 0 < watch.largest <= 2 * SEGMENT_BYTES + 4096, watch.largest  # never more than the cap waited on disk
     assert not watch.folder.exists()  # and what waited is gone
