@@ -194,9 +194,14 @@ WEBHOOK_RETRY_BACKOFF = env_float("WEBHOOK_RETRY_BACKOFF", 10.0)
 # (staff users see them too), computed at most once per HEALTH_CACHE_SECONDS.
 HEALTH_TOKEN = env_str("HEALTH_TOKEN", "")
 HEALTH_CACHE_SECONDS = env_float("HEALTH_CACHE_SECONDS", 5.0)
-# Server-sent events: how often the stream looks at the document, and its longest life.
+# Server-sent events: how often a stream looks at its documents, and its longest life. A stream
+# holds a web thread, so each web process serves at most EVENTS_MAX_STREAMS at once (default:
+# half its WEB_THREADS) and each user EVENTS_MAX_PER_USER across all processes (knowledge/api/events.py).
 EVENTS_POLL_SECONDS = env_float("EVENTS_POLL_SECONDS", 0.5)
 EVENTS_MAX_SECONDS = env_int("EVENTS_MAX_SECONDS", 3600)
+WEB_THREADS = env_int("WEB_THREADS", 8)
+EVENTS_MAX_STREAMS = env_int("EVENTS_MAX_STREAMS", max(1, WEB_THREADS // 2))
+EVENTS_MAX_PER_USER = env_int("EVENTS_MAX_PER_USER", 3)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

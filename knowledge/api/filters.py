@@ -31,7 +31,12 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
+class NumberInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
+    pass
+
+
 class DocumentFilter(django_filters.FilterSet):
+    id = NumberInFilter(field_name="id", help_text="document ids, comma-separated")
     knowledge = django_filters.NumberFilter(field_name="knowledge_base_id", help_text="knowledge base id")
     status = django_filters.MultipleChoiceFilter(choices=Status.choices, help_text="repeat for several")
     stage = django_filters.ChoiceFilter(choices=[c for c in Stage.choices if c[0]])

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:kb_id>/document/", views.DocumentListUpload.as_view(), name="knowledge-documents"),
     path("<int:kb_id>/search/", views.KnowledgeSearch.as_view(), name="knowledge-search"),
     path("document/", views.DocumentList.as_view(), name="document-list"),
+    path("document/events/", events.DocumentsEvents.as_view(), name="documents-events"),
     path("document/<int:pk>/", views.DocumentDetail.as_view(), name="document-detail"),
     path("document/<int:pk>/paragraphs/", views.DocumentParagraphs.as_view(), name="document-paragraphs"),
     path("document/<int:pk>/summary/", views.DocumentSummary.as_view(), name="document-summary"),

@@ -59,6 +59,8 @@ def test_web_page_upload_progress_search_and_seek(browser_page, live_server, use
     page.fill("#id_password", "pw-alice-123")
     page.click("#sign-in")
     page.wait_for_selector("#kb-select option", state="attached")
+    streams = []
+    page.on("request", lambda request: streams.append(request.url) if "/events/" in request.url else None)
     page.evaluate(DROP_FILES, [files, "#drop-zone"])
     page.wait_for_function("document.querySelectorAll('#uploads li[data-status=SUCCESS]').length === 2",
                            timeout=180_000)  # fmt: skip
@@ -79,6 +81,8 @@ def test_web_page_upload_progress_search_and_seek(browser_page, live_server, use
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     assert names == ["lecture_60s_en.mp3", "bread_en.mp4"] and progress == ["100", "100"]
+    # both uploads followed over the one stream for many documents, never a stream each
+    assert streams and all("/api/knowledge/document/events/?id=" in url for url in streams), streams
     assert "right place" in first.locator(".text").text_content() and start > 20
     assert "/api/knowledge/document/" in player_src and player_src.endswith("/media/")
     assert "lecture_60s_en.mp3 at 00:" in page.text_content("#now-playing")

@@ -64,18 +64,78 @@ function show(row, state) {
     : state.status === "FAILURE" ? `FAILURE: ${state.error}` : state.status;
 }
 
+// Every upload being followed, by document id, over ONE event stream (browsers open about six
+// connections per host: a stream per file stalled the page when ten were dropped). When the
+// server has no stream free (429/503) the page polls the documents instead, and tries the
+// stream again now and then.
+const following = new Map();
+let events = null;
+let listenTimer = null;
+let pollTimer = null;
+let polls = 0;
+
+function settle(state) {
+  const row = following.get(state.id);
+  if (!row) return;
+  show(row, state);
+  if (TERMINAL.includes(state.status)) {
+    following.delete(state.id);
+    loadKnowledgeBases(kbSelect.value);  // document counts
+    if (!following.size) stopListening();
+  }
+}
+
+function stopListening() {
+  if (events) events.close();
+  events = null;
+}
+
+function listen() {
+  clearTimeout(listenTimer);
+  listenTimer = setTimeout(() => {  // uploads finishing together open one stream, not one each
+    stopListening();
+    if (!following.size || pollTimer) return;
+    const stream = new EventSource(`/api/knowledge/document/events/?id=${[...following.keys()].join(",")}`);
+    stream.addEventListener("status", (event) => settle(JSON.parse(event.data)));
+    stream.addEventListener("deleted", (event) => {
+      const id = JSON.parse(event.data).id;
+      const row = following.get(id);
+      if (!row) return;
+      row.querySelector(".status").textContent = "deleted";
+      following.delete(id);
+      if (!following.size) stopListening();
+    });
+    stream.addEventListener("timeout", () => listen());
+    stream.onerror = () => {
+      if (stream.readyState === EventSource.CLOSED && events === stream) {
+        events = null;
+        poll();  // refused (no stream free): poll instead
+      }
+    };
+    events = stream;
+  }, 150);
+}
+
+function poll() {
+  clearTimeout(pollTimer);
+  pollTimer = setTimeout(async () => {
+    if (following.size) {
+      try {
+        const page = await api(`/api/knowledge/document/?id=${[...following.keys()].join(",")}&limit=100`);
+        for (const state of page.results) settle(state);
+      } catch (error) { /* try again at the next poll */ }
+    }
+    pollTimer = null;
+    polls += 1;
+    if (!following.size) return;
+    if (polls % 5 === 0) listen(); else poll();
+  }, 2000);
+}
+
 function follow(row, documentId) {
   row.dataset.id = documentId;
-  const events = new EventSource(`/api/knowledge/document/${documentId}/events/`);
-  events.addEventListener("status", (event) => {
-    const state = JSON.parse(event.data);
-    show(row, state);
-    if (TERMINAL.includes(state.status)) {
-      events.close();
-      loadKnowledgeBases(kbSelect.value);  // document counts
-    }
-  });
-  for (const name of ["deleted", "timeout"]) events.addEventListener(name, () => events.close());
+  following.set(documentId, row);
+  listen();
 }
 
 function upload(file) {

@@ -17,11 +17,10 @@ from django.core.management.base import BaseCommand, CommandParser
 from knowledge.queue import role_queues
 from settings import embedded
 
-WEB_THREADS = 8
 
-
-def web_command(bind: str, workers: int, threads: int = WEB_THREADS) -> list[str]:
+def web_command(bind: str, workers: int, threads: int | None = None) -> list[str]:
     """The web server as `serve` runs it (the security tests start the same)."""
+    threads = threads or settings.WEB_THREADS  # EVENTS_MAX_STREAMS leaves the other half for everything else
     return [sys.executable, "-m", "gunicorn", "settings.wsgi", "--config", "python:settings.gunicorn",
             "--bind", bind, "--workers", str(workers), "--threads", str(threads), "--timeout", "600",
             "--access-logfile", "-"]  # fmt: skip
