@@ -74,6 +74,15 @@ class SpeechModel(models.Model):
         return self.name
 
     @property
+    def gives_timestamps(self) -> bool:
+        """Whether its transcripts are timed segment by segment (faster-whisper's always are)."""
+        if self.provider not in API_PROVIDERS:
+            return True
+        from stt_models.providers.openai_api import gives_timestamps
+
+        return gives_timestamps(self.model, self.options)
+
+    @property
     def english_only(self) -> bool:
         """Whisper's ``*.en`` checkpoints transcribe English only."""
         return self.provider == Provider.FASTER_WHISPER and self.model.rstrip("/").endswith(".en")

@@ -38,6 +38,7 @@ from media_learning.pipeline.heartbeat import Heartbeat, TimeLimitExceeded
 from media_learning.pipeline.transcribe import transcribe_media
 from stt_models.options import DEFAULT_SEGMENT_DURATION
 from stt_models.providers.base import SttError, SttUnavailable
+from stt_models.providers.openai_api import NO_TIMESTAMPS
 from stt_models.registry import SpeechModelNotFound, resolve_speech_model
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,8 @@ def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun, hear
         fan = fanout.Fanout(document, task_id, run.worker) if fanout.enabled(info.duration, segment_duration) else None
         transcript = transcribe_media(document, path, info, speech_model, document.options, reporter, fan)
     warnings = [] if transcript.segments else [NO_SPEECH]
+    if transcript.segments and not speech_model.gives_timestamps:
+        warnings.append(NO_TIMESTAMPS)
     found = {"language": transcript.language, "duration": round(transcript.duration, 3)}
     drafts = split.build_paragraphs(
         transcript.segments,

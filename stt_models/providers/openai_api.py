@@ -1,6 +1,10 @@
 """Transcription through the OpenAI audio API, or any server that speaks it (speaches, vLLM,
 a remote faster-whisper service). Each media segment is sent as 16 kHz mono FLAC and read back
-as ``verbose_json`` with segment (and, when asked, word) timestamps.
+as ``verbose_json`` with segment (and, when asked, word) timestamps, where the model gives them.
+OpenAI's gpt-4o transcription models answer ``json`` only (the text, no times), and so does any
+model whose options say ``"response_format": "json"`` (for another server's text-only model).
+Each media segment is then one timed piece of the transcript, and the document says so in its
+warnings (``gives_timestamps``).
 
 The API key is read from the environment variable the model names (``api_key_env``), when the
 operator allows it for this server (``stt_models.model_servers``); it is never stored, logged or
@@ -10,6 +14,7 @@ shown. Every request goes to the address the guard checked.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import av
@@ -21,6 +26,18 @@ from stt_models.providers.base import Segment, SegmentCallback, SttError, SttUna
 
 SAMPLE_RATE = 16000
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the OpenAI API's file limit
+# OpenAI models that answer "json" or "text" only (no segments, no timestamps).
+_TEXT_ONLY = re.compile(r"^gpt-4o(-mini)?-transcribe")
+NO_TIMESTAMPS = (
+    "the speech model gives no timestamps: each paragraph is timed by the media segment it came from "
+    "(segment_duration sets their length)"
+)
+
+
+def gives_timestamps(model: str, options: dict[str, Any] | None = None) -> bool:
+    """Whether the API model answers with segment timestamps (``verbose_json``)."""
+    wanted = (options or {}).get("response_format", "")
+    return not _TEXT_ONLY.match(model.strip()) and wanted in ("", "verbose_json")
 
 
 def encode_flac(audio: np.ndarray) -> bytes:
@@ -52,6 +69,8 @@ class OpenAIProvider:
         opts = dict(options or {})
         self.timeout = float(opts.pop("timeout", 600))
         self.max_retries = int(opts.pop("max_retries", 2))
+        self.timestamps = gives_timestamps(model, opts)
+        opts.pop("response_format", None)
         self.defaults = opts
 
     def _client(self) -> Any:
@@ -78,6 +97,8 @@ class OpenAIProvider:
             raise SttError("a media segment is larger than the API's 25 MB limit; lower segment_duration")
         granularities = ["segment", "word"] if opts.get("word_timestamps") else ["segment"]
         kwargs: dict[str, Any] = {"response_format": "verbose_json", "timestamp_granularities": granularities}
+        if not self.timestamps:
+            kwargs = {"response_format": "json"}
         if opts.get("language") not in (None, "", "auto"):
             kwargs["language"] = opts["language"]
         if opts.get("initial_prompt"):
@@ -87,15 +108,7 @@ class OpenAIProvider:
             kwargs["temperature"] = float(temperature[0] if isinstance(temperature, list) else temperature)
         client = self._client()
         try:
-            if opts.get("task") == "translate":
-                kwargs.pop("language", None)
-                kwargs.pop("timestamp_granularities")
-                result = client.audio.translations.create(model=self.model, file=("audio.flac", data, "audio/flac"),
-                                                          **kwargs)  # fmt: skip
-            else:
-                result = client.audio.transcriptions.create(
-                    model=self.model, file=("audio.flac", data, "audio/flac"), **kwargs
-                )
+            result = self._send(client, data, kwargs, opts)
         except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as exc:
             raise SttUnavailable(f"speech API unavailable: {type(exc).__name__}: {exc}") from exc
         except openai.AuthenticationError as exc:
@@ -106,13 +119,23 @@ class OpenAIProvider:
             raise SttError(f"the speech API refused the request ({exc.status_code}): {exc.message}") from exc
         return self._transcript(result, len(audio) / SAMPLE_RATE, opts, on_segment)
 
+    def _send(self, client: Any, data: bytes, kwargs: dict[str, Any], opts: dict[str, Any]) -> Any:
+        audio_file = ("audio.flac", data, "audio/flac")
+        if opts.get("task") == "translate":
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("language", "timestamp_granularities")}
+            return client.audio.translations.create(model=self.model, file=audio_file, **kwargs)
+        return client.audio.transcriptions.create(model=self.model, file=audio_file, **kwargs)
+
     def _transcript(self, result: Any, duration: float, opts: dict[str, Any],
                     on_segment: SegmentCallback | None) -> Transcript:  # fmt: skip
         words = [
             Word(float(_get(w, "start")), float(_get(w, "end")), _get(w, "word")) for w in _get(result, "words") or []
         ]
         segments = []
-        for raw in _get(result, "segments") or []:
+        raw_segments = _get(result, "segments")
+        if raw_segments is None and (text := (_get(result, "text") or "").strip()):
+            raw_segments = [{"start": 0.0, "end": duration, "text": text}]  # json: the text alone, untimed
+        for raw in raw_segments or []:
             text = (_get(raw, "text") or "").strip()
             if not text:
                 continue

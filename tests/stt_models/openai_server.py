@@ -1,6 +1,7 @@
 """A real HTTP server on loopback that speaks the OpenAI audio transcription API and answers
 with real transcriptions from the bundled tiny.en model (as speaches or a remote
-faster-whisper service would). It stands in for the remote paid API in tests."""
+faster-whisper service would). It stands in for the remote paid API in tests, with its rule
+that the gpt-4o transcription models answer ``json`` (the text alone) and refuse ``verbose_json``."""
 
 from __future__ import annotations
 
@@ -46,7 +47,16 @@ class OpenAIAudioServer(LoopbackServer):
                     return self._json(status, {"error": {"message": "try again later", "type": "server_error"}})
                 form, files = server.parse(self.headers["Content-Type"], body)
                 server.requests.append({"form": form, "file_bytes": len(files.get("file", b""))})
-                self._json(200, server.transcribe(files["file"], form))
+                model, response_format = form["model"][0], form.get("response_format", ["json"])[0]
+                if model.startswith("gpt-4o") and response_format not in ("json", "text"):
+                    error = {"message": f"response_format '{response_format}' is not compatible with model '{model}'. "
+                                        "Use 'json' or 'text' instead.", "type": "invalid_request_error",
+                             "param": "response_format", "code": "unsupported_value"}  # fmt: skip
+                    return self._json(400, {"error": error})
+                transcript = server.transcribe(files["file"], form)
+                if response_format == "json":  # as OpenAI answers it: the text, no segments
+                    transcript = {"text": transcript["text"]}
+                self._json(200, transcript)
 
         self.serve(Handler)
 

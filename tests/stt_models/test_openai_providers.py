@@ -47,6 +47,24 @@ def test_api_provider_transcribes_through_the_server(db, server, provider):
     assert len(words) > 20 and words[0].start < words[-1].start
 
 
+def test_a_text_only_model_is_asked_for_json_and_the_document_says_it_has_no_timestamps(db, server):
+    model = SpeechModel.objects.create(name="gpt-4o", provider="openai", model="gpt-4o-mini-transcribe",
+                                       base_url=server.base_url, api_key_env="TEST_STT_KEY")  # fmt: skip
+    doc = document_for(model, word_timestamps=True)
+
+    assert runner.run(doc.pk, "t-1") == Status.SUCCESS, Document.objects.get(pk=doc.pk).error
+
+    doc = Document.objects.get(pk=doc.pk)
+    (request,) = server.requests
+    assert request["form"]["response_format"] == ["json"] and "timestamp_granularities[]" not in request["form"]
+    text = " ".join(doc.paragraphs.values_list("content", flat=True))
+    assert word_error_rate(reference_text("jupiter_en"), text) < 0.25
+    assert "the speech model gives no timestamps" in " ".join(doc.warnings)
+    first = doc.paragraphs.order_by("position").first()
+    assert first.start == 0.0 and 10 < first.end <= doc.duration + 0.01  # timed by its media segment
+    assert not model.gives_timestamps and SpeechModel(provider="openai", model="whisper-1").gives_timestamps
+
+
 def test_wrong_key_fails_with_a_reason_that_does_not_leak_the_key(db, server, monkeypatch):
     monkeypatch.setenv("TEST_STT_KEY", "sk-wrong-000")
     model = SpeechModel.objects.create(name="remote", provider="openai_compatible", model="whisper-1",
