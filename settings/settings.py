@@ -14,6 +14,9 @@ from settings import embedded
 from settings.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Everything this service writes (uploads, segments, renditions, secrets, exports) is its own:
+# created private from the start (a chmod after creation leaves a moment when others can read).
+os.umask(int(env_str("UMASK", "077"), 8))
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -30,8 +33,8 @@ def _secret_key() -> str:
         return key
     path = VAR_DIR / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -52,6 +55,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_results",
     "axes",
     "stt_models",
@@ -134,8 +138,8 @@ STATIC_URL = "static/"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "app"
 LOGOUT_REDIRECT_URL = "login"
-STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {
@@ -146,6 +150,8 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Per file, per request (all its files together, checked while the body streams in) and files
 # per request (knowledge/upload_limits.py). Put the same total in the proxy's body limit.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 4 * 1024**3)
 MAX_UPLOAD_REQUEST_SIZE = env_int("MAX_UPLOAD_REQUEST_SIZE", MAX_UPLOAD_SIZE)
 MAX_UPLOAD_FILES = env_int("MAX_UPLOAD_FILES", 20)
@@ -158,6 +164,8 @@ FILE_UPLOAD_HANDLERS = [
 # Per-user rate limits ("N/second|minute|hour|day"; empty: none).
 UPLOAD_RATE = env_str("UPLOAD_RATE", "60/minute")
 SEARCH_RATE = env_str("SEARCH_RATE", "120/minute")
+# Documents a user (staff excepted) may upload at priority high, which overtakes everyone's queue.
+HIGH_PRIORITY_RATE = env_str("HIGH_PRIORITY_RATE", "20/hour")
 # New audio renditions (GET .../audio/) a user may ask for; each is made once by a worker, at most
 # AUDIO_EXPORT_MAX_BYTES long (16 kHz WAV: 4.6 h; 48 kHz: 1.5 h; mp3 128 kbit/s: 9 h).
 AUDIO_RATE = env_str("AUDIO_RATE", "30/hour")
@@ -229,6 +237,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # every endpoint needs a login
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from this server's static files (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery (broker: CELERY_BROKER_URL, or the embedded Redis under var/) -------------------

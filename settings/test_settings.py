@@ -18,6 +18,7 @@ STORAGES = {
 UPLOAD_RATE = ""  # the throttling test sets its own
 SEARCH_RATE = ""
 AUDIO_RATE = ""
+HIGH_PRIORITY_RATE = ""
 CACHE_KEY_PREFIX = "kb-test"  # the suite's subprocesses get it too (tests/processes.py)
 CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": CACHE_KEY_PREFIX}}  # noqa: F405
 WEBHOOK_RETRY_BACKOFF = 0.2

@@ -141,7 +141,8 @@ class ProcessingRunSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         request = self.context.get("request")
         if not (request and request.user.is_staff):
-            data.pop("traceback")  # code paths are for operators
+            data.pop("traceback")  # code paths, host names and process ids are for operators
+            data.pop("worker")
         return data
 
 

@@ -33,6 +33,25 @@ class _SettingRateThrottle(UserRateThrottle):
             log.warning("rate limit not checked, the cache is unavailable: %s: %s", type(exc).__name__, exc)
             return True
 
+    def allow_many(self, request, count: int) -> bool:  # noqa: ANN001 - a DRF request
+        """Count ``count`` uses at once, all or none: a batch that does not fit spends nothing."""
+        self.rate = self.get_rate()
+        if self.rate is None or count <= 0:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        try:
+            self.key = self.get_cache_key(request, None)
+            self.history, self.now = self.cache.get(self.key, []), self.timer()
+            while self.history and self.history[-1] <= self.now - self.duration:
+                self.history.pop()
+            if len(self.history) + count > self.num_requests:
+                return self.throttle_failure()
+            self.history[:0] = [self.now] * count
+            self.cache.set(self.key, self.history, self.duration)
+        except Exception as exc:  # noqa: BLE001 - as allow_request: a cache outage must not break uploads
+            log.warning("rate limit not checked, the cache is unavailable: %s: %s", type(exc).__name__, exc)
+        return True
+
 
 class UploadRateThrottle(_SettingRateThrottle):
     scope = "upload"
@@ -49,3 +68,10 @@ class AudioRateThrottle(_SettingRateThrottle):
 
     scope = "audio"
     setting = "AUDIO_RATE"
+
+
+class HighPriorityThrottle(_SettingRateThrottle):
+    """Documents a user (not staff) may upload at priority high: they overtake everyone's queue."""
+
+    scope = "high_priority"
+    setting = "HIGH_PRIORITY_RATE"

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,8 +29,8 @@ from knowledge.api.serializers import (
     UploadSerializer,
     WaitSerializer,
 )
-from knowledge.api.throttles import SearchRateThrottle, UploadRateThrottle
-from knowledge.models import Document, KnowledgeBase, Membership, Paragraph, Role
+from knowledge.api.throttles import HighPriorityThrottle, SearchRateThrottle, UploadRateThrottle
+from knowledge.models import Document, KnowledgeBase, Membership, Paragraph, Priority, Role
 
 
 def _form_options(data: Any) -> dict[str, Any]:
@@ -158,6 +159,11 @@ def upload(request: Request, kb: KnowledgeBase | None) -> Response:
         errors = {k: [v] for k, v in exc.errors.items()}
         return Response(error_body("invalid", str(exc), errors), status=status.HTTP_400_BAD_REQUEST)
     urls = data.get("file_url", [])
+    if data["priority"] == Priority.HIGH and not request.user.is_staff:
+        throttle = HighPriorityThrottle()
+        if not throttle.allow_many(request, len(data.get("file", [])) + len(urls)):
+            detail = f"high priority is limited to {settings.HIGH_PRIORITY_RATE} documents per user; upload at normal"
+            raise Throttled(throttle.wait(), detail=detail)
     try:
         for url in urls:  # refused at once; the download itself is the worker's (stage fetching)
             fetch.check_url(url)

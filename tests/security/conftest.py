@@ -5,8 +5,10 @@ Each test states the attack and what must hold; each failed before its fix."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,11 +30,14 @@ class LiveServer:
     """gunicorn as `serve` runs it, on a free loopback port, with ``env`` over the production
     settings. Its tasks go to the suite's queues ("test-"), which the ``celery_worker`` takes."""
 
+    static: Path | None = None  # collected static files (set by the ``collected_static`` fixture)
+
     def __init__(self, log_dir: Path, workers: int = 1, **env: str) -> None:
         self.port = free_port()
         self.root = f"http://127.0.0.1:{self.port}"
         self.log = log_dir / f"gunicorn-{self.port}.log"
-        environment = process_env("test", SEARCH_WARMUP="0", UPLOAD_RATE="", SEARCH_RATE="", **env)
+        static = {"STATIC_ROOT": str(LiveServer.static)} if LiveServer.static else {}
+        environment = process_env("test", SEARCH_WARMUP="0", UPLOAD_RATE="", SEARCH_RATE="", **static, **env)
         self.proc = subprocess.Popen(web_command(f"127.0.0.1:{self.port}", workers), cwd=ROOT, env=environment,
                                      stdout=open(self.log, "w"), stderr=subprocess.STDOUT)  # fmt: skip
         deadline = time.monotonic() + 120
@@ -59,6 +64,21 @@ class LiveServer:
             self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory) -> Path:
+    """The static files, collected once as `make run` collects them, for every live server."""
+    folder = tmp_path_factory.mktemp("static")
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, check=True,
+                   env={**os.environ, "DJANGO_SETTINGS_MODULE": "settings.settings", "STATIC_ROOT": str(folder)},
+                   timeout=300)  # fmt: skip
+    return folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _live_servers_serve_collected_static(collected_static: Path) -> None:
+    LiveServer.static = collected_static
 
 
 @pytest.fixture(scope="module")

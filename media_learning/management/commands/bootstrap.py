@@ -7,6 +7,7 @@ the embedding model for search queries (once; see knowledge/query_encoder.py).
 
 from __future__ import annotations
 
+import os
 import secrets
 
 from django.conf import settings
@@ -20,8 +21,10 @@ from stt_models.models import SpeechModel
 
 
 def _write_private(path, text: str) -> None:  # noqa: ANN001
-    path.write_text(text + "\n")
-    path.chmod(0o600)
+    """Write a secret readable by this user only, from the moment the file exists."""
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(text + "\n")
+    path.chmod(0o600)  # a file left by an older version
 
 
 class Command(BaseCommand):
