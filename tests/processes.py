@@ -29,6 +29,9 @@ def process_env(queue: str, **extra: str) -> dict[str, str]:
     return {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.settings", "DATABASE_URL": url,
             "MEDIA_ROOT": str(settings.MEDIA_ROOT), "CELERY_QUEUE_PREFIX": prefix, "STT_WARMUP": "0",
             "CACHE_KEY_PREFIX": settings.CACHE_KEY_PREFIX,
+            # the suite's stand-ins for model servers listen on loopback (settings/test_settings.py)
+            "MODEL_URL_ALLOWLIST": ",".join(settings.MODEL_URL_ALLOWLIST),
+            "MODEL_API_KEY_ENVS": ",".join(settings.MODEL_API_KEY_ENVS),
             "HF_HUB_OFFLINE": "1", **extra}  # fmt: skip
 
 

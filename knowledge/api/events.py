@@ -188,6 +188,7 @@ class DocumentsEvents(APIView):
     renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     @extend_schema(
+        operation_id="knowledge_documents_events",
         parameters=[OpenApiParameter("id", str, required=True, description="document ids, comma-separated")],
         responses={(200, "text/event-stream"): OpenApiTypes.STR, 400: dict, 429: dict, 503: dict},
     )

@@ -37,7 +37,9 @@ class LiveServer:
         self.root = f"http://127.0.0.1:{self.port}"
         self.log = log_dir / f"gunicorn-{self.port}.log"
         static = {"STATIC_ROOT": str(LiveServer.static)} if LiveServer.static else {}
-        environment = process_env("test", SEARCH_WARMUP="0", UPLOAD_RATE="", SEARCH_RATE="", **static, **env)
+        production = {"MODEL_URL_ALLOWLIST": "", "MODEL_API_KEY_ENVS": "OPENAI_API_KEY=https://api.openai.com/"}
+        environment = process_env("test", SEARCH_WARMUP="0", UPLOAD_RATE="", SEARCH_RATE="",
+                                  **{**production, **static, **env})  # fmt: skip
         self.proc = subprocess.Popen(web_command(f"127.0.0.1:{self.port}", workers), cwd=ROOT, env=environment,
                                      stdout=open(self.log, "w"), stderr=subprocess.STDOUT)  # fmt: skip
         deadline = time.monotonic() + 120
