@@ -135,3 +135,39 @@ def knowledge_base(client: httpx.Client, name: str) -> int:
     response = client.post("/api/knowledge/", json={"name": name})
     assert response.status_code == 201, response.text
     return response.json()["id"]
+
+
+@pytest.fixture(scope="module")
+def site_server():
+    """A site on loopback that users name in file_url (pages, files, slow answers)."""
+    from tests.security.attacker import RecordingServer
+
+    with RecordingServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def live_allowing_site(django_db_setup, tmp_path_factory, site_server) -> Iterator[LiveServer]:
+    """A web server that allows the site's host:port (URL_FETCH_ALLOWLIST), as the worker does (``site``)."""
+    server = LiveServer(tmp_path_factory.mktemp("live"), URL_FETCH_ALLOWLIST=f"127.0.0.1:{site_server.port}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def site(site_server, settings):
+    """The site, allowed for the suite's worker too, with pages and files set by each test."""
+    site_server.requests.clear()
+    site_server.files.clear()
+    site_server.trickle.clear()
+    site_server.headers = {}
+    settings.URL_FETCH_ALLOWLIST = [f"127.0.0.1:{site_server.port}"]
+    return site_server
+
+
+def stored_files() -> set[Path]:
+    """Every stored original under MEDIA_ROOT/documents."""
+    from django.conf import settings
+
+    folder = Path(settings.MEDIA_ROOT) / "documents"
+    return {p for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()

@@ -9,7 +9,7 @@ import pytest
 from knowledge.models import Document, Status
 from tests.conftest import fixture_path, wait_for_documents
 from tests.security.attacker import RecordingServer
-from tests.security.conftest import LiveServer, knowledge_base
+from tests.security.conftest import knowledge_base
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -29,27 +29,8 @@ def internal():
 
 
 @pytest.fixture(scope="module")
-def site_server():
-    with RecordingServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def live(django_db_setup, tmp_path_factory, site_server):
-    """The web server allows the site's host:port (URL_FETCH_ALLOWLIST), as the worker does."""
-    server = LiveServer(tmp_path_factory.mktemp("live"), URL_FETCH_ALLOWLIST=f"127.0.0.1:{site_server.port}")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def site(site_server, settings):
-    """The site a user names: allowed, with pages and files set by each test."""
-    site_server.requests.clear()
-    site_server.files.clear()
-    site_server.trickle.clear()
-    settings.URL_FETCH_ALLOWLIST = [f"127.0.0.1:{site_server.port}"]
-    return site_server
+def live(live_allowing_site):
+    return live_allowing_site
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ declared duration only, so a file declaring 2 h that held 6 h was decoded and st
 (1.2 GB of segments). The limit is now on what is decoded, and the samples staged for the
 workers are capped."""
 
+import functools
 import io
 import threading
 from pathlib import Path
@@ -40,11 +41,16 @@ def mp3(seconds: float, bitrate: int, rate: int = 44100) -> bytes:
     return buffer.getvalue()
 
 
+@functools.cache
+def _lying_bytes() -> bytes:
+    return mp3(10, 320_000) + mp3(600, 32_000)
+
+
 def lying_mp3(tmp_path) -> Path:
     """Ten seconds at 320 kbit/s, then ten minutes at 32: FFmpeg estimates the length from the
     first frames' bit rate and the file size, about 70 s, while it holds 610 s."""
     path = tmp_path / "short.mp3"
-    path.write_bytes(mp3(10, 320_000) + mp3(600, 32_000))
+    path.write_bytes(_lying_bytes())  # encoded once per run
     return path
 
 

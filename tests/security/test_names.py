@@ -2,17 +2,13 @@
 each time. Every name loses its control and format characters, and a document that cannot be
 created takes its stored files with it."""
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from knowledge.ingest import create_documents
 from knowledge.models import Document, KnowledgeBase, Status
 from tests.conftest import fixture_path
-from tests.security.attacker import RecordingServer
-from tests.security.conftest import LiveServer, knowledge_base
+from tests.security.conftest import knowledge_base, stored_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -27,22 +23,9 @@ def raw_multipart(filename: str, data: bytes) -> tuple[bytes, dict[str, str]]:
     return head + data + b"\r\n--B--\r\n", {"Content-Type": "multipart/form-data; boundary=B"}
 
 
-def stored_files() -> set[Path]:
-    folder = Path(settings.MEDIA_ROOT) / "documents"
-    return {p for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
-
-
 @pytest.fixture(scope="module")
-def site_server():
-    with RecordingServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def live(django_db_setup, tmp_path_factory, site_server):
-    server = LiveServer(tmp_path_factory.mktemp("live"), URL_FETCH_ALLOWLIST=f"127.0.0.1:{site_server.port}")
-    yield server
-    server.stop()
+def live(live_allowing_site):
+    return live_allowing_site
 
 
 def test_upload_names_lose_control_and_format_characters(people):
@@ -59,17 +42,13 @@ def test_upload_names_lose_control_and_format_characters(people):
     assert len(stored_files() - before) == 1
 
 
-def test_a_downloaded_file_name_with_a_nul_is_cleaned_and_nothing_is_orphaned(people, celery_worker, site_server,
-                                                                              settings):  # fmt: skip
-    settings.URL_FETCH_ALLOWLIST = [f"127.0.0.1:{site_server.port}"]
-    site_server.files["/get"] = (MP3, "audio/mpeg")
-    site_server.headers = {"Content-Disposition": "attachment; filename*=UTF-8''a%00b%0D%0Ac%E2%80%AE.mp3"}
+def test_a_downloaded_file_name_with_a_nul_is_cleaned_and_nothing_is_orphaned(people, celery_worker, site):
+    site.files["/get"] = (MP3, "audio/mpeg")
+    site.headers = {"Content-Disposition": "attachment; filename*=UTF-8''a%00b%0D%0Ac%E2%80%AE.mp3"}
     kb = knowledge_base(people.alice, "downloads")
     before = stored_files()
 
-    response = people.alice.post(
-        f"/api/knowledge/{kb}/document/?wait=120", json={"file_url": f"{site_server.root}/get"}
-    )
+    response = people.alice.post(f"/api/knowledge/{kb}/document/?wait=120", json={"file_url": f"{site.root}/get"})
 
     (doc,) = response.json()["documents"]
     assert doc["status"] == Status.SUCCESS and doc["name"] == "ab c.mp3", doc

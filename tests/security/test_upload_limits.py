@@ -5,13 +5,11 @@ in (a declared size over it is refused before the body is read), and fewer files
 import json
 import socket
 import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from knowledge.models import Document
-from tests.security.conftest import LiveServer, knowledge_base
+from tests.security.conftest import LiveServer, knowledge_base, stored_files
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -23,11 +21,6 @@ def live(django_db_setup, tmp_path_factory):
     server = LiveServer(tmp_path_factory.mktemp("live"), **LIMITS)
     yield server
     server.stop()
-
-
-def stored_files() -> set[Path]:
-    folder = Path(settings.MEDIA_ROOT) / "documents"
-    return {p for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
 
 
 def files(*sizes: int) -> list[tuple[str, tuple[str, bytes]]]:
