@@ -23,18 +23,11 @@ class _SettingRateThrottle(UserRateThrottle):
     def allow_request(self, request, view) -> bool:  # noqa: ANN001 - DRF's signature
         if request.method in ("GET", "HEAD", "OPTIONS") and self.scope == "upload":
             return True  # listing documents is not uploading
-        self.rate = self.get_rate()
-        if self.rate is None:
-            return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        try:
-            return super().allow_request(request, view)
-        except Exception as exc:  # noqa: BLE001 - the cache (Redis) is down: limits must not break uploads
-            log.warning("rate limit not checked, the cache is unavailable: %s: %s", type(exc).__name__, exc)
-            return True
+        return self.allow_many(request, 1)
 
     def allow_many(self, request, count: int) -> bool:  # noqa: ANN001 - a DRF request
-        """Count ``count`` uses at once, all or none: a batch that does not fit spends nothing."""
+        """Count ``count`` uses at once, all or none (a batch that does not fit spends nothing),
+        as DRF's ``allow_request`` counts one."""
         self.rate = self.get_rate()
         if self.rate is None or count <= 0:
             return True
@@ -48,7 +41,7 @@ class _SettingRateThrottle(UserRateThrottle):
                 return self.throttle_failure()
             self.history[:0] = [self.now] * count
             self.cache.set(self.key, self.history, self.duration)
-        except Exception as exc:  # noqa: BLE001 - as allow_request: a cache outage must not break uploads
+        except Exception as exc:  # noqa: BLE001 - the cache (Redis) is down: limits must not break uploads
             log.warning("rate limit not checked, the cache is unavailable: %s: %s", type(exc).__name__, exc)
         return True
 
