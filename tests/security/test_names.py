@@ -17,10 +17,11 @@ MP3 = fixture_path("jupiter_en.mp3").read_bytes()
 HOSTILE = "re\x00port\x0bX-Evil: 1\x1b[31m\u202egpm.exe.mp3"
 
 
-def raw_multipart(filename: str, data: bytes) -> tuple[bytes, dict[str, str]]:
+def raw_multipart(filename: str, data: bytes, **fields: str) -> tuple[bytes, dict[str, str]]:
     """A multipart body as an attacker writes it (clients percent-encode NUL and line breaks)."""
+    parts = [f'--B\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()]
     head = f'--B\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n\r\n'.encode()
-    return head + data + b"\r\n--B--\r\n", {"Content-Type": "multipart/form-data; boundary=B"}
+    return b"".join(parts) + head + data + b"\r\n--B--\r\n", {"Content-Type": "multipart/form-data; boundary=B"}
 
 
 @pytest.fixture(scope="module")
