@@ -149,7 +149,7 @@ def attach_download(document: Document, task_id: str, download: File) -> None:
     replaces the one taken from the URL, unless the uploader named the document."""
     sha256, size = _digest(download)
     name = document.name
-    if name == clean_name(url_file_name(document.source_url)):
+    if name == url_file_name(document.source_url):
         name = clean_name(download.name or "") or name
     document.file.save(stored_name(download.name or ""), download, save=False)
     try:

@@ -28,7 +28,7 @@ _CREDENTIALS = re.compile(r"(\w+://)[^@/\s]*@")
 
 
 def _redact(text: str) -> str:
-    """Drop any user:password from URLs in error messages (details go to monitors, not to operators' eyes only)."""
+    """Health details go to monitors and dashboards: drop any user:password from URLs in errors."""
     return _CREDENTIALS.sub(r"\1***@", text)
 
 

@@ -100,7 +100,7 @@ class Fanout:
         """Hold the decoding while more than FANOUT_MAX_STAGED_BYTES would wait on disk: help with
         the staged segments meanwhile (decoding faster than the workers transcribe, a long file
         would otherwise be staged whole)."""
-        while self.staged_bytes() and self.staged_bytes() + needed > settings.FANOUT_MAX_STAGED_BYTES:
+        while (staged := self.staged_bytes()) and staged + needed > settings.FANOUT_MAX_STAGED_BYTES:
             job = claim_next(self.document.pk, self.worker)
             if job is not None:
                 run_job(job, self.worker, transcribe)
