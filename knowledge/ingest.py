@@ -47,8 +47,15 @@ class Processing:
     options: dict[str, Any]
 
 
-def resolve_processing(stt_model: str | int | None, llm_model: str | int | None, raw: dict[str, Any]) -> Processing:
-    """Pick the models (defaults where not named) and validate the options against them."""
+def resolve_processing(stt_model: str | int | None, llm_model: str | int | None, raw: dict[str, Any],
+                       knowledge_base: KnowledgeBase | None = None) -> Processing:  # fmt: skip
+    """Pick the models and validate the options against them. What the upload does not name
+    comes from its knowledge base (its speech model and language), then the site's defaults."""
+    if knowledge_base is not None:
+        if stt_model in (None, "") and knowledge_base.stt_model_id is not None:
+            stt_model = knowledge_base.stt_model_id
+        if knowledge_base.language and str(raw.get("language") or "").strip() == "":
+            raw = {**raw, "language": knowledge_base.language}
     try:
         speech_model = resolve_speech_model(stt_model)
     except SpeechModelNotFound as exc:

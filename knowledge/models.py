@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from pgvector.django import VectorField
 
+from knowledge.chinese_script import SCRIPTS, SIMPLIFIED
+
 
 def new_webhook_secret() -> str:
     return secrets.token_urlsafe(32)
@@ -32,6 +34,22 @@ class KnowledgeBase(models.Model):
     # then) or at creation; changed only by a reindex, which switches every paragraph at once.
     embedding_model = models.CharField(max_length=200, blank=True)
     embedding_dimensions = models.PositiveIntegerField(null=True, blank=True)
+    # Defaults for its uploads: the speech model (blank: the site's default, normally "auto") and
+    # the spoken language (blank: detected); Chinese transcripts are written in ``script``.
+    stt_model = models.ForeignKey(
+        "stt_models.SpeechModel",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="speech model for uploads that name none (blank: the default model)",
+    )
+    language = models.CharField(
+        max_length=16, blank=True, help_text="spoken language of uploads that name none (blank: detect it)"
+    )
+    script = models.CharField(
+        max_length=8, choices=SCRIPTS, default=SIMPLIFIED, help_text="how Chinese transcripts are written"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -136,7 +154,22 @@ class Document(models.Model):
     status_meta = models.JSONField(default=dict, blank=True)
     options = models.JSONField(default=dict, blank=True)
     stt_model = models.ForeignKey(
-        "stt_models.SpeechModel", null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+        "stt_models.SpeechModel",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="documents",
+        help_text="the speech model asked for (e.g. auto)",
+    )
+    # What "auto" (or the check before an English-only model) found and chose.
+    detected_language = models.CharField(max_length=16, blank=True, help_text="language detected on the first 30 s")
+    stt_model_used = models.ForeignKey(
+        "stt_models.SpeechModel",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the speech model that wrote the transcript",
     )
     llm_model = models.ForeignKey(
         "llm_models.LanguageModel", null=True, blank=True, on_delete=models.SET_NULL, related_name="documents",

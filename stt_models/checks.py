@@ -54,9 +54,18 @@ def _local_problem(model: SpeechModel) -> str:
     return ""
 
 
+def _auto_problem(model: SpeechModel) -> str:
+    from stt_models.routing import auto_problems
+
+    return "; ".join(auto_problems(model).values())
+
+
 def check_model(model: SpeechModel) -> str:
     """Record and return the problem ('' when the model looks usable)."""
-    problem = _api_problem(model) if model.provider in API_PROVIDERS else _local_problem(model)
+    if model.is_auto:
+        problem = _auto_problem(model)
+    else:
+        problem = _api_problem(model) if model.provider in API_PROVIDERS else _local_problem(model)
     SpeechModel.objects.filter(pk=model.pk).update(check_error=problem[:500], checked_at=timezone.now())
     model.check_error, model.checked_at = problem[:500], timezone.now()
     return problem

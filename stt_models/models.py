@@ -14,6 +14,7 @@ class Provider(models.TextChoices):
     FASTER_WHISPER = "faster_whisper", "faster-whisper (local)"
     OPENAI = "openai", "OpenAI audio API"
     OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible server (speaches, vLLM, ...)"
+    AUTO = "auto", "Automatic: detect the language, then pick the model for it"
 
 
 API_PROVIDERS = (Provider.OPENAI, Provider.OPENAI_COMPATIBLE)
@@ -83,11 +84,22 @@ class SpeechModel(models.Model):
         return gives_timestamps(self.model, self.options)
 
     @property
+    def is_auto(self) -> bool:
+        return self.provider == Provider.AUTO
+
+    @property
     def english_only(self) -> bool:
         """Whisper's ``*.en`` checkpoints transcribe English only."""
         return self.provider == Provider.FASTER_WHISPER and self.model.rstrip("/").endswith(".en")
 
     def clean(self) -> None:
+        if self.provider == Provider.AUTO:
+            from stt_models.routing import auto_problems
+
+            errors = auto_problems(self)
+            if errors:
+                raise ValidationError(errors)
+            return
         if self.provider in API_PROVIDERS:
             errors = {}
             if not self.model.strip():

@@ -70,4 +70,6 @@ def get_provider(model: SpeechModel) -> SpeechProvider:
             require_key=model.provider == Provider.OPENAI,
             options=model.options,
         )
+    if model.is_auto:
+        raise SttError(f"speech model {model.name!r} chooses another model per recording (stt_models.routing)")
     raise SttError(f"speech model {model.name!r} has unsupported provider {model.provider!r}")

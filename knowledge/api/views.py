@@ -153,7 +153,7 @@ def upload(request: Request, kb: KnowledgeBase | None) -> Response:
     wait = waiting.validated_data.get("wait")  # None: answer at once; 0: look once, answer at once
     try:
         plan = ingest.resolve_processing(
-            data.get("stt_model_id"), data.get("llm_model_id"), _form_options(request.data)
+            data.get("stt_model_id"), data.get("llm_model_id"), _form_options(request.data), knowledge_base=kb
         )
     except ingest.UploadError as exc:
         errors = {k: [v] for k, v in exc.errors.items()}

@@ -167,6 +167,17 @@ def check_complete(info: MediaInfo, decoded_seconds: float) -> None:
         )
 
 
+def head(path: str | os.PathLike[str], seconds: float) -> np.ndarray:
+    """The first ``seconds`` of the audio track (language detection looks at no more)."""
+    pieces, total = [], 0
+    for chunk in iter_audio(path, chunk_seconds=min(30.0, seconds)):
+        pieces.append(chunk)
+        total += len(chunk)
+        if total >= seconds * SAMPLE_RATE:
+            break
+    return np.concatenate(pieces)[: int(seconds * SAMPLE_RATE)] if pieces else np.zeros(0, dtype=np.float32)
+
+
 def load_audio(path: str | os.PathLike[str], info: MediaInfo) -> np.ndarray:
     """The whole audio track as one array (for short media; the pipeline streams instead)."""
     chunks = list(iter_audio(path))

@@ -35,7 +35,9 @@ from llm_models.providers.base import LlmError, LlmUnavailable
 from llm_models.registry import get_client
 from media_learning.pipeline import decode, fanout, index, polish, split
 from media_learning.pipeline.heartbeat import Heartbeat, TimeLimitExceeded
-from media_learning.pipeline.transcribe import transcribe_media
+from media_learning.pipeline.transcribe import transcribe_media, transcription_options
+from stt_models import routing
+from stt_models.models import SpeechModel
 from stt_models.options import DEFAULT_SEGMENT_DURATION
 from stt_models.providers.base import SttError, SttUnavailable
 from stt_models.providers.openai_api import NO_TIMESTAMPS
@@ -139,6 +141,23 @@ def _download(document: Document, task_id: str, run: ProcessingRun, heartbeat: H
     status.report(document.pk, task_id, stage=Stage.TRANSCRIBING)
 
 
+def _choose_model(document: Document, task_id: str, run: ProcessingRun, requested: SpeechModel,
+                  path: str) -> routing.Choice:  # fmt: skip
+    """Which model transcribes (``auto`` detects the language first) and what it found, recorded
+    on the document and its run."""
+    with runs.timed(run, "detect"):
+        choice = routing.choose(requested, document.options.get("language", ""),
+                                lambda: decode.head(path, routing.HEAD_SECONDS))  # fmt: skip
+    detected = choice.language if choice.detected else ""
+    status.report(document.pk, task_id, stt_model_used=choice.model, detected_language=detected)
+    runs.note_model(run, choice.model)
+    document.stt_model_used, document.detected_language = choice.model, detected
+    if choice.detected:
+        log.info("detected %s (%.0f%%): transcribing with %s", choice.language or "no speech",
+                 100 * (choice.probability or 0), choice.model.name)  # fmt: skip
+    return choice
+
+
 def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat) -> dict:
     """Decode and transcribe (fanning long media out), then cut into paragraphs: the hand-off."""
     doc_id = document.pk
@@ -156,12 +175,14 @@ def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun, hear
             length, limit = decode.human_duration(info.duration), decode.human_duration(settings.MAX_MEDIA_DURATION)
             raise decode.MediaError(f"the media is {length} long; the limit is {limit} (MAX_MEDIA_DURATION)")
         heartbeat.set_duration(info.duration)
+        choice = _choose_model(document, task_id, run, speech_model, path)
         reporter = ProgressReporter(doc_id, task_id, info.duration, share=LLM_START if llm else INDEX_START)
         segment_duration = float(document.options.get("segment_duration", DEFAULT_SEGMENT_DURATION))
         fan = fanout.Fanout(document, task_id, run.worker) if fanout.enabled(info.duration, segment_duration) else None
-        transcript = transcribe_media(document, path, info, speech_model, document.options, reporter, fan)
-    warnings = [] if transcript.segments else [NO_SPEECH]
-    if transcript.segments and not speech_model.gives_timestamps:
+        options = transcription_options(document.options, choice.language)
+        transcript = transcribe_media(document, path, info, choice.model, options, reporter, fan)
+    warnings = list(choice.warnings) if transcript.segments else [NO_SPEECH]
+    if transcript.segments and not choice.model.gives_timestamps:
         warnings.append(NO_TIMESTAMPS)
     found = {"language": transcript.language, "duration": round(transcript.duration, 3)}
     drafts = split.build_paragraphs(

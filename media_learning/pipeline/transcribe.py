@@ -80,10 +80,18 @@ def load_transcript(document: Document) -> MediaTranscript:
     return MediaTranscript(language=language, duration=duration, segments=segments)
 
 
+def transcription_options(options: dict[str, Any], language: str) -> dict[str, Any]:
+    """The document's options with the language given or detected before transcription (so that
+    every segment is transcribed as that language)."""
+    return {**options, "language": language} if language and not options.get("language") else dict(options)
+
+
 def segment_transcriber(document: Document, model: SpeechModel | None = None) -> Callable[..., dict[str, Any]]:
-    """``transcribe(job, audio) -> {language, segments}`` for a fanned-out segment (fanout.py)."""
-    provider = get_provider(model or document.stt_model)
-    whisper_options = {k: v for k, v in document.options.items() if k != "segment_duration"}
+    """``transcribe(job, audio) -> {language, segments}`` for a fanned-out segment (fanout.py),
+    with the model and language the coordinator chose (``stt_model_used``, ``detected_language``)."""
+    provider = get_provider(model or document.stt_model_used or document.stt_model)
+    options = transcription_options(document.options, document.detected_language)
+    whisper_options = {k: v for k, v in options.items() if k != "segment_duration"}
 
     def transcribe(job: Any, audio: Any) -> dict[str, Any]:
         transcript = provider.transcribe(audio, whisper_options)

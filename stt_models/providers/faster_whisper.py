@@ -114,6 +114,18 @@ class FasterWhisperProvider:
         self.batch_size = int(opts.get("batch_size", 1))
         self.defaults = {**DEFAULTS, **{k: v for k, v in opts.items() if k in TRANSCRIBE_OPTIONS}}
 
+    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        """(language, probability) on the first 30 s of speech in ``audio`` (voice activity
+        detection skips the silence and music before it); ("", 0.0) when it holds no speech."""
+        whisper = self.loaded()
+        if not whisper.model.is_multilingual:
+            raise SttError(f"speech model {self.model!r} is English-only and cannot detect languages")
+        try:
+            language, probability, _ = whisper.detect_language(audio, vad_filter=True)
+        except ValueError:  # VAD found no speech: nothing to concatenate
+            return "", 0.0
+        return language, float(probability)
+
     def loaded(self) -> Any:
         return load_model(self.model, self.device, self.compute_type, **self.load_options)
 

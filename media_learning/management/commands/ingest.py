@@ -73,9 +73,16 @@ class Command(BaseCommand):
 
     def handle(self, *args: str, **opts: object) -> None:
         files = _files(opts["paths"])
+        try:  # an existing knowledge base's defaults apply (speech model, language)
+            existing = knowledge_base_named(str(opts["knowledge"]), str(opts["owner"]), create=False)
+        except SelectionError:
+            existing = None  # made below, once the options are known to be good
         try:
             plan = resolve_processing(
-                opts["stt_model"], opts["llm_model"], {"language": opts["language"], **_pairs(opts["option"])}
+                opts["stt_model"],
+                opts["llm_model"],
+                {"language": opts["language"], **_pairs(opts["option"])},
+                knowledge_base=existing,
             )
         except UploadError as exc:
             raise CommandError(str(exc))
