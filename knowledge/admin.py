@@ -55,7 +55,7 @@ class KnowledgeBaseForm(forms.ModelForm):
 
     class Meta:
         model = KnowledgeBase
-        fields = ["name", "description", "owner", "callback_url", "webhook_secret"]
+        fields = ["name", "description", "owner", "stt_model", "language", "script", "callback_url", "webhook_secret"]
 
     def clean_webhook_secret(self) -> str:
         return self.cleaned_data["webhook_secret"] or self.instance.webhook_secret
@@ -64,7 +64,7 @@ class KnowledgeBaseForm(forms.ModelForm):
 @admin.register(KnowledgeBase)
 class KnowledgeBaseAdmin(admin.ModelAdmin):
     form = KnowledgeBaseForm
-    list_display = ("name", "owner", "document_total", "callback_url", "created_at")
+    list_display = ("name", "owner", "document_total", "stt_model", "language", "script", "created_at")
     search_fields = ("name", "description")
     inlines = [MembershipInline]
 
@@ -124,11 +124,13 @@ class WebhookDeliveryInline(ReadOnlyInline):
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
     list_display = ("name", "knowledge_base", "status_badge", "stage", "progress_bar", "attempts", "duration",
-                    "language", "priority", "short_error", "created_at")  # fmt: skip
-    list_filter = ("status", "stage", "priority", "language", "knowledge_base", "stt_model", "llm_model")
+                    "language", "stt_model_used", "priority", "short_error", "created_at")  # fmt: skip
+    list_filter = ("status", "stage", "priority", "language", "knowledge_base", "stt_model", "stt_model_used",
+                   "llm_model")  # fmt: skip
     search_fields = ("name", "sha256", "error", "summary", "source_url")
     readonly_fields = ("transcript_link", "status", "stage", "progress", "error", "warnings", "summary", "llm_usage",
-                       "status_meta", "sha256", "size", "mime", "duration", "language", "source_url", "task_id",
+                       "status_meta", "sha256", "size", "mime", "duration", "language", "detected_language",
+                       "stt_model_used", "source_url", "task_id",
                        "heartbeat_at", "created_at", "updated_at")  # fmt: skip
     inlines = [ProcessingRunInline, WebhookDeliveryInline, ParagraphInline]
     actions = ["cancel_documents", "reprocess_documents", "delete_selected"]

@@ -131,7 +131,7 @@ class DocumentQuerySet(models.QuerySet):
         """Annotate ``paragraph_count`` and fetch the speech model, as the API shows them."""
         counted = self.annotate(paragraph_count=models.Count("paragraphs"))
         # Meta.ordering is not applied to GROUP BY queries, so order explicitly.
-        return counted.select_related("stt_model", "llm_model").order_by(*Document._meta.ordering)
+        return counted.select_related("stt_model", "stt_model_used", "llm_model").order_by(*Document._meta.ordering)
 
 
 class Document(models.Model):
@@ -213,7 +213,9 @@ class Paragraph(models.Model):
     kind = models.CharField(max_length=16, choices=ParagraphKind.choices, default=ParagraphKind.TRANSCRIPT)
     title = models.CharField(max_length=255, blank=True)
     content = models.TextField(help_text="The text as indexed: polished by the LLM when it was asked to.")
-    raw_content = models.TextField(blank=True, help_text="The transcribed text, kept when the LLM polished it.")
+    raw_content = models.TextField(
+        blank=True, help_text="The text as the speech model wrote it, kept when it was changed (script, LLM)."
+    )
     start = models.FloatField(help_text="seconds from the start of the media")
     end = models.FloatField(help_text="seconds from the start of the media")
     # No fixed dimension: each embedding model gets a partial HNSW index on a dimension cast.

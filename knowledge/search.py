@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import close_old_connections, connection, connections, transaction
 
-from knowledge import embeddings, kb_embedding, text_search
+from knowledge import embeddings, kb_embedding, language_bias, text_search
+from knowledge.chinese_script import to_script
 from knowledge.models import KnowledgeBase, Paragraph, Status
 from knowledge.vector_index import cast_sql
 
@@ -50,6 +51,13 @@ _VISIBLE = (
 
 def embed_query(query: str, model: str) -> np.ndarray:
     return embeddings.embed_one(query, model)
+
+
+def query_vector(knowledge_base: KnowledgeBase, query: str, model: str) -> np.ndarray:
+    """The query's vector for ranking by meaning: its Chinese in the knowledge base's script,
+    and without the offset that sets the knowledge base's languages apart (language_bias)."""
+    vector = embed_query(to_script(query, knowledge_base.script), model)
+    return language_bias.neutral(knowledge_base.pk, model, vector)
 
 
 def vector_ranking(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int) -> Ranking:
@@ -91,7 +99,7 @@ def vector_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
                   vector: np.ndarray | None = None) -> list[Hit]:  # fmt: skip
     """The ``top_k`` paragraphs closest in meaning to ``query`` (or to its ``vector`` when already
     embedded), best first (score = cosine)."""
-    vector = embed_query(query, kb_embedding.model_of(knowledge_base)) if vector is None else vector
+    vector = query_vector(knowledge_base, query, kb_embedding.model_of(knowledge_base)) if vector is None else vector
     ranking = vector_ranking(knowledge_base, vector, top_k)
     rows = fetch(ranking)
     return [Hit(rows[pk], score, vector_score=score) for pk, score in ranking if pk in rows]
@@ -131,7 +139,7 @@ def close_connections() -> None:
 def _by_meaning(knowledge_base: KnowledgeBase, query: str, model: str, depth: int) -> Ranking:
     """Embed the query and rank by meaning, on this pool thread's own database connection."""
     close_old_connections()  # as at the start of a request: drop it if broken or past CONN_MAX_AGE
-    return vector_ranking(knowledge_base, embed_query(query, model), depth)
+    return vector_ranking(knowledge_base, query_vector(knowledge_base, query, model), depth)
 
 
 def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
@@ -148,9 +156,12 @@ def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
         keyword = keyword_ranking(knowledge_base, query, depth)
         by_meaning = meaning.result()
     else:
-        embedding = _pool.submit(embed_query, query, model) if vector is None else None
+        embedding = (
+            _pool.submit(embed_query, to_script(query, knowledge_base.script), model) if vector is None else None
+        )
         keyword = keyword_ranking(knowledge_base, query, depth)
-        vector = embedding.result() if embedding is not None else vector
+        if embedding is not None:  # the language offset is read here: this transaction's rows count
+            vector = language_bias.neutral(knowledge_base.pk, model, embedding.result())
         by_meaning = vector_ranking(knowledge_base, vector, depth)
     best = fuse([by_meaning, keyword], top_k)
     rows = fetch(best)

@@ -1,6 +1,7 @@
 """Keyword search: a stored tsvector per paragraph, for English and Chinese alike.
 
-PostgreSQL's parsers do not split Chinese into words, so CJK runs are segmented with jieba
+PostgreSQL's parsers do not split Chinese into words, so CJK runs are written in Simplified
+characters (OpenCC) and segmented with jieba
 (search mode, which also yields the shorter words inside long ones) and indexed with the
 ``simple`` configuration; everything else goes through the ``english`` configuration (stemming,
 stop words). Each paragraph's terms are also stored as postings (term, count, paragraph length),
@@ -19,6 +20,8 @@ import time
 from collections.abc import Iterable
 
 from django.db import connection
+
+from knowledge.chinese_script import simplified
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
@@ -45,9 +48,11 @@ def _segmenter():
 
 
 def split_terms(text: str) -> tuple[list[str], list[str]]:
-    """(other words, CJK words) of ``text``."""
+    """(other words, CJK words) of ``text``; CJK words in Simplified script, so that paragraphs
+    and queries in either script meet (jieba's dictionary is Simplified too)."""
     cjk: list[str] = []
     for run in _CJK_RUN.findall(text):
+        run = simplified(run)
         cjk.extend(w for w in _segmenter().cut_for_search(run) if w.strip() and w not in CJK_STOP_WORDS)
     other = _WORD.findall(_CJK_RUN.sub(" ", text))
     return other, cjk

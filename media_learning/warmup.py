@@ -40,10 +40,22 @@ def warm_up(model_ref: str | None = None) -> str:
     from stt_models.registry import get_provider, resolve_speech_model
 
     model = resolve_speech_model(model_ref)
-    get_provider(model).transcribe(np.zeros(8000, dtype=np.float32), {})
+    for each in _models_behind(model):
+        get_provider(each).transcribe(np.zeros(8000, dtype=np.float32), {})
     embeddings.embed(["warm up"])
     log.info("warmed up speech model %s and embeddings %s", model.name, embeddings.model_name())
     return model.name
+
+
+def _models_behind(model: object) -> list:
+    """The model itself, or the models ``auto`` detects and transcribes with."""
+    from stt_models.models import SpeechModel
+    from stt_models.routing import auto_options
+
+    if not model.is_auto:
+        return [model]
+    names = list(dict.fromkeys(auto_options(model).values()))
+    return list(SpeechModel.objects.filter(name__in=names, provider="faster_whisper"))
 
 
 def unload() -> int:

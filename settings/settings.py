@@ -348,6 +348,8 @@ PARAGRAPH_MAX_CHARS = env_int("PARAGRAPH_MAX_CHARS", 800)
 PARAGRAPH_MIN_CHARS = env_int("PARAGRAPH_MIN_CHARS", 200)
 # A pause this long (seconds) between two whisper segments ends a paragraph.
 PARAGRAPH_PAUSE_SECONDS = env_float("PARAGRAPH_PAUSE_SECONDS", 2.5)
+# A paragraph also closes before it would span more than this (a citation plays its moment).
+PARAGRAPH_MAX_SECONDS = env_float("PARAGRAPH_MAX_SECONDS", 90.0)
 SEARCH_MAX_TOP_K = env_int("SEARCH_MAX_TOP_K", 100)
 # Web workers (gunicorn with settings/gunicorn.py) load the search models as they start.
 SEARCH_WARMUP = env_bool("SEARCH_WARMUP", True)

@@ -14,6 +14,7 @@ from knowledge.models import (
     WebhookDelivery,
 )
 from knowledge.names import clean_name
+from stt_models.models import SpeechModel
 
 
 class KnowledgeBaseSerializer(serializers.ModelSerializer):
@@ -25,10 +26,20 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
         help_text="HMAC key of the webhooks' X-Signature; write-only (set your own to verify signatures).",
     )  # fmt: skip
 
+    stt_model = serializers.SlugRelatedField(
+        slug_field="name", queryset=SpeechModel.objects.all(), required=False, allow_null=True,
+        help_text="speech model (by name) for uploads that name none; null: the site's default (normally auto)",
+    )  # fmt: skip
+    language = serializers.CharField(
+        required=False, allow_blank=True, max_length=16,
+        help_text="spoken language (ISO 639-1, e.g. zh, en) of uploads that name none; blank: detected",
+    )  # fmt: skip
+
     class Meta:
         model = KnowledgeBase
         fields = ["id", "name", "description", "owner", "role", "callback_url", "webhook_secret", "embedding_model",
-                  "embedding_dimensions", "document_count", "created_at", "updated_at"]  # fmt: skip
+                  "embedding_dimensions", "stt_model", "language", "script", "document_count", "created_at",
+                  "updated_at"]  # fmt: skip
         read_only_fields = ["id", "embedding_dimensions", "created_at", "updated_at"]
         extra_kwargs = {"embedding_model": {
             "help_text": "the embedding model of its paragraphs, one of the registered ones (EMBEDDING_MODELS; "
@@ -46,6 +57,23 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
         if owner is not None and mine.exists():
             raise serializers.ValidationError(f"you already have a knowledge base named {name!r}")
         return name
+
+    def validate_language(self, value: str) -> str:
+        from stt_models.options import LANGUAGE_CODES
+
+        value = value.strip().lower()
+        if value in ("", "auto"):
+            return ""
+        if value not in LANGUAGE_CODES:
+            raise serializers.ValidationError(f"unknown language code {value!r} (use an ISO 639-1 code such as zh, en)")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        model = attrs.get("stt_model", getattr(self.instance, "stt_model", None))
+        language = attrs.get("language", getattr(self.instance, "language", ""))
+        if model is not None and model.english_only and language not in ("", "en"):
+            raise serializers.ValidationError({"language": f"speech model {model.name!r} is English-only"})
+        return attrs
 
     def validate_embedding_model(self, value: str) -> str:
         from knowledge.embeddings import registered
@@ -97,7 +125,10 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
 
 class DocumentSerializer(serializers.ModelSerializer):
-    stt_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    stt_model = serializers.SlugRelatedField(slug_field="name", read_only=True, help_text="the model asked for")
+    stt_model_used = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, help_text="the model that transcribed (auto chooses one)"
+    )
     llm_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
     paragraph_count = serializers.IntegerField(read_only=True, default=0)
     file_url = serializers.SerializerMethodField(help_text="deprecated alias of media_url")
@@ -107,7 +138,8 @@ class DocumentSerializer(serializers.ModelSerializer):
         model = Document
         fields = [
             "id", "knowledge_base", "name", "status", "stage", "progress", "error", "warnings", "language", "duration",
-            "mime", "size", "sha256", "stt_model", "llm_model", "options", "priority", "source_url", "callback_url",
+            "detected_language", "mime", "size", "sha256", "stt_model", "stt_model_used", "llm_model", "options",
+            "priority", "source_url", "callback_url",
             "summary", "llm_usage", "status_meta", "paragraph_count", "file_url", "media_url",
             "created_at", "updated_at",
         ]  # fmt: skip

@@ -109,7 +109,7 @@ def _polish_chunk(client: ChatClient, drafts: list[ParagraphDraft], chunk: list[
     for i in chunk:
         text = answer.get(i, "")
         if plausible(drafts[i].content, text):
-            drafts[i] = replace(drafts[i], content=text, raw_content=drafts[i].content)
+            drafts[i] = replace(drafts[i], content=text, raw_content=drafts[i].raw_content or drafts[i].content)
         else:
             kept.append(i)
     return kept

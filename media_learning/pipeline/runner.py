@@ -27,13 +27,14 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.db.models.fields.files import FieldFile
 
 from knowledge import fetch, ingest, log_context, runs, status
+from knowledge.chinese_script import to_script
 from knowledge.kb_embedding import EmbeddingMismatch
 from knowledge.models import Document, ProcessingRun, RunOutcome, Stage, Status
 from llm_models.checks import record_problem
 from llm_models.models import LanguageModel
 from llm_models.providers.base import LlmError, LlmUnavailable
 from llm_models.registry import get_client
-from media_learning.pipeline import decode, fanout, index, polish, split
+from media_learning.pipeline import clean, decode, fanout, index, polish, split
 from media_learning.pipeline.heartbeat import Heartbeat, TimeLimitExceeded
 from media_learning.pipeline.transcribe import transcribe_media, transcription_options
 from stt_models import routing
@@ -181,16 +182,19 @@ def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun, hear
         fan = fanout.Fanout(document, task_id, run.worker) if fanout.enabled(info.duration, segment_duration) else None
         options = transcription_options(document.options, choice.language)
         transcript = transcribe_media(document, path, info, choice.model, options, reporter, fan)
-    warnings = list(choice.warnings) if transcript.segments else [NO_SPEECH]
-    if transcript.segments and not choice.model.gives_timestamps:
+    segments, removed = clean.drop_invented(transcript.segments)
+    warnings = [*choice.warnings, *removed] if segments else [*removed, NO_SPEECH]
+    if segments and not choice.model.gives_timestamps:
         warnings.append(NO_TIMESTAMPS)
     found = {"language": transcript.language, "duration": round(transcript.duration, 3)}
     drafts = split.build_paragraphs(
-        transcript.segments,
+        segments,
         max_chars=settings.PARAGRAPH_MAX_CHARS,
         min_chars=settings.PARAGRAPH_MIN_CHARS,
         pause=settings.PARAGRAPH_PAUSE_SECONDS,
+        max_seconds=settings.PARAGRAPH_MAX_SECONDS,
     )
+    drafts = clean.in_script(drafts, document.knowledge_base.script)
     status.report(doc_id, task_id, warnings=warnings, **found)
     return {"run_id": run.pk, "drafts": [asdict(d) for d in drafts], "warnings": warnings, "found": found,
             "summary": "", "llm_usage": {}}  # fmt: skip
@@ -207,6 +211,8 @@ def _polish_stage(document: Document, task_id: str, run: ProcessingRun, payload:
     with runs.timed(run, "polish"):
         outcome, usage = _polish(document, task_id, document.llm_model, drafts, found["language"])
     drafts, summary, warnings = outcome.drafts, outcome.summary, payload["warnings"] + outcome.warnings
+    script = document.knowledge_base.script
+    drafts, summary = clean.in_script(drafts, script), to_script(summary, script)
     if summary:
         end = drafts[-1].end if drafts else found["duration"]
         drafts += polish.summary_drafts(summary, 0.0, end, settings.PARAGRAPH_MAX_CHARS)
@@ -305,6 +311,11 @@ def _worker_name(worker: str) -> str:
     return f"{worker or socket.gethostname()} pid {os.getpid()}"
 
 
+def _document(document_id: int) -> Document | None:
+    related = ("stt_model", "llm_model", "knowledge_base")
+    return Document.objects.select_related(*related).filter(pk=document_id).first()
+
+
 def run(document_id: int, task_id: str, worker: str = "", hand_off: bool = False) -> str:
     """Process one document; returns the status it ended in, 'handed off to ...' or 'skipped'.
     With ``hand_off`` the stages after transcription go to their own queues (the Celery task);
@@ -313,7 +324,7 @@ def run(document_id: int, task_id: str, worker: str = "", hand_off: bool = False
         if not _claim(document_id, task_id):
             log.info("not claimable by task %s; skipping", task_id)
             return "skipped"
-        document = Document.objects.select_related("stt_model", "llm_model").filter(pk=document_id).first()
+        document = _document(document_id)
         if document is None:  # deleted meanwhile
             return "skipped"
         run_ = runs.start(document, task_id, _worker_name(worker))
@@ -331,7 +342,7 @@ def run_stage(stage: str, document_id: int, task_id: str, payload: dict, worker:
                 return Status.REVOKED
             log.info("not ours (task %s); skipping", task_id)
             return "skipped"
-        document = Document.objects.select_related("stt_model", "llm_model").filter(pk=document_id).first()
+        document = _document(document_id)
         if document is None:  # deleted meanwhile
             return "skipped"
         run_ = runs.resume(payload["run_id"], document, task_id, f"{stage}: {_worker_name(worker)}")

@@ -1,9 +1,14 @@
 """Whisper segments -> timestamped paragraphs.
 
 Segments are grouped in order; a paragraph closes at a sentence end once it has at least
-``min_chars``, at a long pause, or before it would pass ``max_chars``. A single segment longer
-than ``max_chars`` is cut with langchain's recursive splitter and its time span is shared out in
-proportion to the characters of each piece.
+``min_chars``, at a long pause, before it would pass ``max_chars`` or ``max_seconds``. A single
+segment longer than ``max_chars`` is cut with langchain's recursive splitter and its time span is
+shared out in proportion to the characters of each piece.
+
+Lengths are measured in English-like characters: a Chinese, Japanese or Korean character says
+about as much as a short English word, so it counts CJK_WEIGHT. Whisper base often writes
+Mandarin without any punctuation; the end of such a segment counts as a sentence end, so that
+paragraphs still close near ``min_chars`` instead of running on to ``max_chars``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,20 @@ from stt_models.providers.base import SENTENCE_END, Segment
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _SEPARATORS = ["\n\n", "\n", "。", "！", "？", ". ", "! ", "? ", "；", "; ", "，", ", ", " ", ""]
+_PUNCTUATION = re.compile(r"[.!?,;:。！？，；：、…]")
+CJK_WEIGHT = 3  # one CJK character counts as this many characters of English
+
+
+def weighted_length(text: str) -> int:
+    """``len(text)`` with each CJK character counted CJK_WEIGHT times."""
+    return len(text) + (CJK_WEIGHT - 1) * len(_CJK.findall(text))
+
+
+def _ends_sentence(text: str) -> bool:
+    """A sentence end, or the end of an unpunctuated CJK segment (whisper's only boundary there)."""
+    if SENTENCE_END.search(text):
+        return True
+    return bool(text) and _CJK.match(text[-1]) is not None and not _PUNCTUATION.search(text)
 
 
 @dataclass
@@ -54,8 +73,9 @@ def join_text(left: str, right: str) -> str:
 
 def _cut_long(segment: Segment, max_chars: int) -> list[Segment]:
     splitter = RecursiveCharacterTextSplitter(
-        chunk_size=max_chars, chunk_overlap=0, separators=_SEPARATORS, keep_separator="end"
-    )
+        chunk_size=max_chars, chunk_overlap=0, separators=_SEPARATORS, keep_separator="end",
+        length_function=weighted_length,
+    )  # fmt: skip
     pieces = [p.strip() for p in splitter.split_text(segment.text) if p.strip()]
     total = sum(len(p) for p in pieces) or 1
     span = segment.end - segment.start
@@ -68,23 +88,24 @@ def _cut_long(segment: Segment, max_chars: int) -> list[Segment]:
 
 
 def build_paragraphs(
-    segments: Sequence[Segment], *, max_chars: int = 800, min_chars: int = 200, pause: float = 2.5
-) -> list[ParagraphDraft]:
+    segments: Sequence[Segment], *, max_chars: int = 800, min_chars: int = 200, pause: float = 2.5,
+    max_seconds: float = 90.0,
+) -> list[ParagraphDraft]:  # fmt: skip
     pieces: list[Segment] = []
     for seg in segments:
         text = seg.text.strip()
         if not text:
             continue
         seg = Segment(start=seg.start, end=max(seg.end, seg.start), text=text)
-        pieces.extend(_cut_long(seg, max_chars) if len(text) > max_chars else [seg])
+        pieces.extend(_cut_long(seg, max_chars) if weighted_length(text) > max_chars else [seg])
 
     paragraphs: list[ParagraphDraft] = []
     current: ParagraphDraft | None = None
     for seg in pieces:
         if current is not None:
             gap = seg.start - current.end
-            too_long = len(join_text(current.content, seg.text)) > max_chars
-            if too_long or gap >= pause:
+            too_long = weighted_length(join_text(current.content, seg.text)) > max_chars
+            if too_long or gap >= pause or seg.end - current.start > max_seconds:
                 paragraphs.append(current)
                 current = None
         if current is None:
@@ -92,7 +113,7 @@ def build_paragraphs(
         else:
             current.content = join_text(current.content, seg.text)
             current.end = max(current.end, seg.end)
-        if len(current.content) >= min_chars and SENTENCE_END.search(current.content):
+        if weighted_length(current.content) >= min_chars and _ends_sentence(seg.text):
             paragraphs.append(current)
             current = None
     if current is not None:

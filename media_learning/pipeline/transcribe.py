@@ -57,7 +57,8 @@ def _shift(transcript: Transcript, start: float, end: float) -> list[dict[str, A
                 {"start": at(w.start), "end": at(w.end), "word": w.word, "probability": w.probability}
                 for w in seg.words
             ]
-        shifted.append({"start": at(seg.start), "end": at(seg.end), "text": seg.text, "words": words})
+        shifted.append({"start": at(seg.start), "end": at(seg.end), "text": seg.text, "words": words,
+                        "no_speech_prob": seg.no_speech_prob, "avg_logprob": seg.avg_logprob})  # fmt: skip
     return shifted
 
 
@@ -72,7 +73,16 @@ def load_transcript(document: Document) -> MediaTranscript:
             start = max(raw["start"], last_end)
             end = max(raw["end"], start)
             words = [Word(**w) for w in raw["words"]] if raw.get("words") is not None else None
-            segments.append(Segment(start=start, end=end, text=raw["text"], words=words))
+            segments.append(
+                Segment(
+                    start=start,
+                    end=end,
+                    text=raw["text"],
+                    words=words,
+                    no_speech_prob=raw.get("no_speech_prob"),
+                    avg_logprob=raw.get("avg_logprob"),
+                )
+            )
             spoken[chunk.language] += end - start
             last_end = end
     language = spoken.most_common(1)[0][0] if spoken else (chunks[0].language if chunks else "")

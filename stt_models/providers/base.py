@@ -27,6 +27,10 @@ class Segment:
     end: float
     text: str
     words: list[Word] | None = None
+    # How sure the model was (faster-whisper gives both; None where a provider does not): the
+    # chance that the window held no speech, and the mean log-probability of its tokens.
+    no_speech_prob: float | None = None
+    avg_logprob: float | None = None
 
 
 @dataclass

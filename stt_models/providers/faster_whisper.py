@@ -183,11 +183,23 @@ def _words(seg: Any) -> list[Word] | None:
     return None if seg.words is None else [Word(float(w.start), float(w.end), w.word, w.probability) for w in seg.words]
 
 
+def _number(seg: Any, name: str) -> float | None:
+    value = getattr(seg, name, None)
+    return None if value is None else round(float(value), 4)
+
+
 def _as_segments(segments_iter: Iterable[Any]) -> Iterator[Segment]:
     for seg in segments_iter:
         text = seg.text.strip()
         if text:
-            yield Segment(start=float(seg.start), end=float(seg.end), text=text, words=_words(seg))
+            yield Segment(
+                start=float(seg.start),
+                end=float(seg.end),
+                text=text,
+                words=_words(seg),
+                no_speech_prob=_number(seg, "no_speech_prob"),
+                avg_logprob=_number(seg, "avg_logprob"),
+            )
 
 
 def _as_sentences(segments_iter: Iterable[Any], keep_words: bool) -> Iterator[Segment]:
@@ -199,7 +211,14 @@ def _as_sentences(segments_iter: Iterable[Any], keep_words: bool) -> Iterator[Se
         for sentence in split_sentences(words):
             text = "".join(w.word for w in sentence).strip()
             if text:
-                yield Segment(sentence[0].start, sentence[-1].end, text, sentence if keep_words else None)
+                yield Segment(
+                    sentence[0].start,
+                    sentence[-1].end,
+                    text,
+                    sentence if keep_words else None,
+                    _number(seg, "no_speech_prob"),
+                    _number(seg, "avg_logprob"),
+                )
 
 
 MAX_SENTENCE_SECONDS = 20.0
