@@ -183,12 +183,14 @@ def main() -> None:
 
         vector_recall, hybrid_recall = [], []
         for q, query_vector, (_, hits) in zip(queries, query_vectors, timed_searches, strict=True):
-            exact_order = ids[np.argsort(-(vectors @ query_vector), kind="stable")]
+            similarity = vectors @ query_vector
+            order = np.argsort(-similarity, kind="stable")
+            exact_order = ids[order]
             exact_vector = list(exact_order[:10])
             approx_vector = [h.paragraph.pk for h in search.vector_search(kb, q, 10)]
             vector_recall.append(len(set(exact_vector) & set(approx_vector)) / 10)
             depth = max(search.CANDIDATES, 20)
-            exact_meaning = [(int(pk), 0.0) for pk in exact_order[:depth]]  # fusion reads ranks, not scores
+            exact_meaning = [(int(ids[i]), float(similarity[i])) for i in order[:depth]]
             exact_hybrid = [pk for pk, _ in search.fuse([exact_meaning, search.keyword_ranking(kb, q, depth)], 10)]
             hybrid_recall.append(len(set(exact_hybrid) & {h.paragraph.pk for h in hits}) / 10)
         p50 = statistics.median(latencies)

@@ -264,7 +264,9 @@ class SearchHitSerializer(serializers.Serializer):
     content = serializers.CharField(source="paragraph.content")
     start = serializers.FloatField(source="paragraph.start")
     end = serializers.FloatField(source="paragraph.end")
-    score = serializers.FloatField(help_text="hybrid: the fused RRF score; vector: cosine; keyword: BM25")
+    score = serializers.FloatField(
+        help_text="hybrid: cosine + 0.05 x BM25 / the best BM25 of the query; vector: cosine; keyword: BM25"
+    )
     vector_score = serializers.FloatField(allow_null=True, help_text="cosine similarity, when among the vector hits")
     keyword_score = serializers.FloatField(allow_null=True, help_text="BM25, when among the keyword hits")
     media_url = serializers.SerializerMethodField(help_text="The media at the paragraph's start (#t=seconds).")

@@ -32,7 +32,7 @@ def projected_model(tmp_path_factory):
     import torch
     from sentence_transformers import SentenceTransformer, models
 
-    base = embeddings.get_model(embeddings.model_name())
+    base = embeddings.get_model(embeddings.MINILM)
     torch.manual_seed(7)
     dense = models.Dense(in_features=384, out_features=128, bias=False, activation_function=torch.nn.Identity())
     path = tmp_path_factory.mktemp("projected") / "minilm-128"
@@ -57,8 +57,8 @@ def test_first_document_fixes_the_knowledge_base_model_and_dimension():
     add_document(kb, "a", TOPICS[:2])
 
     kb.refresh_from_db()
-    assert (kb.embedding_model, kb.embedding_dimensions) == (embeddings.model_name(), 384)
-    assert set(Paragraph.objects.values_list("embedding_model", "embedding_dimensions")) == {(kb.embedding_model, 384)}
+    assert (kb.embedding_model, kb.embedding_dimensions) == (embeddings.model_name(), 512)
+    assert set(Paragraph.objects.values_list("embedding_model", "embedding_dimensions")) == {(kb.embedding_model, 512)}
 
 
 def test_reindex_switches_to_another_model_while_search_keeps_answering(projected_model):

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
@@ -37,10 +38,11 @@ def kb(db):
     return kb
 
 
-def test_embeddings_are_unit_length_384_dims():
-    vectors = embeddings.embed(["hello world", "another sentence"])
+def test_embeddings_of_the_multilingual_default_are_unit_length_512_dims():
+    vectors = embeddings.embed(["hello world", "另一个句子"])
 
-    assert vectors.shape == (2, 384)
+    assert embeddings.model_name() == embeddings.MULTILINGUAL
+    assert vectors.shape == (2, 512) and vectors.dtype == np.float32
     assert abs(float((vectors**2).sum(axis=1)[0]) - 1.0) < 1e-4
 
 
@@ -74,22 +76,22 @@ def test_replace_paragraphs_replaces_not_appends(kb):
 
 
 def test_partial_hnsw_index_exists_and_is_used_by_the_search_query(kb):
-    model = embeddings.model_name()
-    name = vector_index.index_name(model, 384)
+    model, dims = embeddings.model_name(), embeddings.dimensions()
+    name = vector_index.index_name(model, dims)
     with connection.cursor() as cur:
         cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])
         (indexdef,) = cur.fetchone()
-        vector = "[" + ",".join(["0.05"] * 384) + "]"
+        vector = "[" + ",".join(["0.05"] * dims) + "]"
         cur.execute("SET enable_seqscan = off")
         cur.execute(
             "EXPLAIN SELECT id FROM knowledge_paragraph WHERE embedding_model = %s "
-            f"ORDER BY {vector_index.cast_sql(384)} <=> %s::vector(384) LIMIT 5",
+            f"ORDER BY {vector_index.cast_sql(dims)} <=> %s::vector({dims}) LIMIT 5",
             [model, vector],
         )
         plan = "\n".join(row[0] for row in cur.fetchall())
         cur.execute("RESET enable_seqscan")
 
-    assert "USING hnsw (((embedding)::vector(384)) vector_cosine_ops)" in indexdef
+    assert f"USING hnsw (((embedding)::vector({dims})) vector_cosine_ops)" in indexdef
     assert f"WHERE ((embedding_model)::text = '{model}'::text)" in indexdef
     assert name in plan
 
@@ -118,7 +120,7 @@ def test_keyword_search_finds_exact_codes_stems_and_chinese_words(mixed_kb):
     assert nothing == [] and all(h.keyword_score > 0 and h.vector_score is None for h in code + stem)
 
 
-def test_hybrid_fuses_both_rankings_with_reciprocal_rank_fusion(mixed_kb):
+def test_hybrid_adds_a_share_of_the_keyword_score_to_the_cosine(mixed_kb):
     query = "router error XJ-4471"
     hybrid = search.search(mixed_kb, query, top_k=5)
     vector = search.search(mixed_kb, query, top_k=50, mode="vector")
@@ -126,9 +128,10 @@ def test_hybrid_fuses_both_rankings_with_reciprocal_rank_fusion(mixed_kb):
 
     top = hybrid[0]
     assert top.paragraph.content.startswith("The router showed error code XJ-4471")
-    v_rank = [h.paragraph.pk for h in vector].index(top.paragraph.pk) + 1
-    k_rank = [h.paragraph.pk for h in keyword].index(top.paragraph.pk) + 1
-    assert top.score == pytest.approx(1 / (60 + v_rank) + 1 / (60 + k_rank))
+    cosine = {h.paragraph.pk: h.score for h in vector}[top.paragraph.pk]
+    best_bm25 = max(h.score for h in keyword)
+    bm25 = {h.paragraph.pk: h.score for h in keyword}[top.paragraph.pk]
+    assert top.score == pytest.approx(cosine + search.KEYWORD_WEIGHT * bm25 / best_bm25)
     assert top.vector_score is not None and top.keyword_score is not None
     assert [h.score for h in hybrid] == sorted((h.score for h in hybrid), reverse=True)
     # a paragraph only one ranking found still takes part

@@ -120,10 +120,10 @@ def test_reindex_re_embeds_paragraphs_made_with_another_model(docs):
     again = run("reindex")
 
     model = embeddings.model_name()
-    assert f"knowledge base {done.knowledge_base.name!r}: 2 paragraph(s) re-embedded with {model} (384" in out
+    assert f"knowledge base {done.knowledge_base.name!r}: 2 paragraph(s) re-embedded with {model} (512" in out
     assert "re-embedded 0 paragraph(s)" in again
     done.knowledge_base.refresh_from_db()
-    assert (done.knowledge_base.embedding_model, done.knowledge_base.embedding_dimensions) == (model, 384)
+    assert (done.knowledge_base.embedding_model, done.knowledge_base.embedding_dimensions) == (model, 512)
     stored = list(done.paragraphs.order_by("position"))
     assert {p.embedding_model for p in stored} == {model}
     assert np.allclose(np.array([p.embedding for p in stored]), embeddings.embed(texts, model), atol=1e-5)

@@ -30,7 +30,7 @@ def test_run_takes_pending_document_to_success_with_timestamped_paragraphs(speec
     )  # fmt: skip
     assert doc.duration == pytest.approx(11.4, abs=0.1) and doc.paragraph_count >= 1
     paragraph = doc.paragraphs.first()
-    assert paragraph.embedding is not None and len(paragraph.embedding) == 384
+    assert paragraph.embedding is not None and len(paragraph.embedding) == 512
     assert "Jupiter" in paragraph.content and paragraph.end > paragraph.start >= 0
 
 
