@@ -18,12 +18,14 @@ $(STAMP): requirements/base.txt requirements/dev.txt requirements/url.txt
 venv: $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/python -m knowledge.translations
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput -v 0
 	$(MANAGE) bootstrap
 	$(MANAGE) serve
 
 test: $(STAMP) browser
+	$(BIN)/python -m knowledge.translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	HF_HUB_OFFLINE=1 $(BIN)/pytest $(PYTEST_ARGS)

@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from knowledge import access, ingest
 from knowledge import status as status_machine
@@ -85,7 +87,7 @@ class KnowledgeBaseAdmin(admin.ModelAdmin):
             obj.owner = request.user
         super().save_model(request, obj, form, change)
 
-    @admin.display(description="documents", ordering="document_total")
+    @admin.display(description=gettext_lazy("documents"), ordering="document_total")
     def document_total(self, obj: KnowledgeBase) -> int:
         return obj.document_total
 
@@ -156,7 +158,7 @@ class DocumentAdmin(admin.ModelAdmin):
     def editable(self, request: HttpRequest, queryset: QuerySet[Document]) -> QuerySet[Document]:
         return queryset.filter(knowledge_base__in=access.knowledge_bases_for(request.user, Role.EDITOR))
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, obj: Document) -> str:
         colour = STATUS_COLOURS.get(obj.status, "#6c757d")
         return format_html(
@@ -164,25 +166,25 @@ class DocumentAdmin(admin.ModelAdmin):
             'font-size:11px;font-weight:600">{}</span>', colour, obj.status,
         )  # fmt: skip
 
-    @admin.display(description="progress", ordering="progress")
+    @admin.display(description=gettext_lazy("progress"), ordering="progress")
     def progress_bar(self, obj: Document) -> str:
         percent = round(obj.progress * 100)
         return format_html('<progress value="{}" max="100" title="{}%"></progress> {}%', percent, percent, percent)
 
-    @admin.display(description="attempts", ordering="attempt_count")
+    @admin.display(description=gettext_lazy("attempts"), ordering="attempt_count")
     def attempts(self, obj: Document) -> int:
         return obj.attempt_count
 
-    @admin.display(description="error")
+    @admin.display(description=gettext_lazy("error"))
     def short_error(self, obj: Document) -> str:
         return obj.error[:80]
 
-    @admin.display(description="transcript")
+    @admin.display(description=gettext_lazy("transcript"))
     def transcript_link(self, obj: Document) -> str:
         if not obj.pk:
             return "-"
         url = reverse("admin:knowledge_document_transcript", args=[obj.pk])
-        return format_html('<a href="{}">Read the transcript with timestamps and play the media</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("Read the transcript with timestamps and play the media"))
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view(self.transcript_view)
@@ -196,18 +198,21 @@ class DocumentAdmin(admin.ModelAdmin):
         ]
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "original": document,
-            "title": f"Transcript: {document.name}", "document": document, "paragraphs": paragraphs,
+            "title": _("Transcript: %(name)s") % {"name": document.name}, "document": document,
+            "paragraphs": paragraphs,
             "media_url": media_url(document),
         }  # fmt: skip
         return TemplateResponse(request, "admin/knowledge/document/transcript.html", context)
 
-    @admin.action(description="Cancel selected documents")
+    @admin.action(description=gettext_lazy("Cancel selected documents"))
     def cancel_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         done = sum(status_machine.cancel(doc.pk) is not None for doc in self.editable(request, queryset))
-        self.message_user(request, f"Cancel requested for {done} of {queryset.count()} document(s).")
+        text = _("Cancel requested for %(done)d of %(total)d document(s).")
+        self.message_user(request, text % {"done": done, "total": queryset.count()})
 
-    @admin.action(description="Reprocess selected FAILURE/REVOKED documents")
+    @admin.action(description=gettext_lazy("Reprocess selected FAILURE/REVOKED documents"))
     def reprocess_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         done = sum(ingest.reprocess(doc) for doc in self.editable(request, queryset))
         level = messages.SUCCESS if done else messages.WARNING
-        self.message_user(request, f"Queued {done} of {queryset.count()} document(s) again.", level)
+        text = _("Queued %(done)d of %(total)d document(s) again.")
+        self.message_user(request, text % {"done": done, "total": queryset.count()}, level)

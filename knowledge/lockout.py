@@ -9,13 +9,15 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from knowledge.api.errors import error_body
 
 
 def message() -> str:
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    return f"too many failed sign-ins for this user from this address; try again in {minutes} minutes"
+    text = gettext("too many failed sign-ins for this user from this address; try again in %(minutes)d minutes")
+    return text % {"minutes": minutes}
 
 
 def lockout_response(request: HttpRequest, original_response: HttpResponse | None = None,

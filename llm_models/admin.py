@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from llm_models.checks import check_model, try_model
 from llm_models.models import LanguageModel
@@ -22,7 +23,7 @@ class LanguageModelAdmin(admin.ModelAdmin):
         if problem:
             self.message_user(request, f"{obj.name}: {problem}", messages.WARNING)
 
-    @admin.action(description="Send a test request to the selected models")
+    @admin.action(description=gettext_lazy("Send a test request to the selected models"))
     def test_models(self, request: HttpRequest, queryset: QuerySet[LanguageModel]) -> None:
         for model in queryset:
             outcome = try_model(model)

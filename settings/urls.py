@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -17,6 +18,8 @@ router.register("api/llm-models", LanguageModelViewSet, basename="llm-model")
 urlpatterns = [
     path("", app_page, name="app"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switch
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("api/knowledge/document/<int:pk>/transcript/", DocumentTranscript.as_view(), name="document-transcript"),
     path("api/knowledge/document/<int:pk>/audio/", DocumentAudio.as_view(), name="document-audio"),

@@ -41,7 +41,8 @@ from stt_models.registry import parse_id
 
 log = logging.getLogger(__name__)
 
-FIELDS = ("id", "status", "stage", "progress", "error", "warnings", "language", "duration", "updated_at")
+FIELDS = ("id", "status", "stage", "progress", "error", "warnings", "language", "detected_language", "duration",
+          "updated_at")  # fmt: skip
 KEEPALIVE_SECONDS = 10.0  # also how soon a stream whose client left gives its slot back
 MAX_DOCUMENTS = 100  # per stream
 RETRY_AFTER = 5  # seconds, when no stream can be opened now
@@ -61,8 +62,15 @@ class EventStreamRenderer(BaseRenderer):
 
 
 def _states(ids: list[int]) -> dict[int, dict[str, Any]]:
-    rows = Document.objects.filter(pk__in=ids).values(*FIELDS)
-    return {row["id"]: {**row, "updated_at": row["updated_at"].isoformat()} for row in rows}
+    rows = Document.objects.filter(pk__in=ids).values(*FIELDS, "stt_model_used__name")
+    return {
+        row["id"]: {
+            **row,
+            "stt_model_used": row.pop("stt_model_used__name"),
+            "updated_at": row["updated_at"].isoformat(),
+        }
+        for row in rows
+    }
 
 
 def stream(ids: list[int], poll: float, max_seconds: float, hidden: frozenset[int] = frozenset()) -> Iterator[str]:

@@ -26,8 +26,10 @@ def test_run_takes_pending_document_to_success_with_timestamped_paragraphs(speec
 
     doc = Document.objects.with_counts().get(pk=doc.pk)
     assert (doc.status, doc.language, doc.mime, doc.stt_model) == (
-        Status.SUCCESS, "en", "audio/mpeg", speech_models["bundled-tiny-en"],
+        Status.SUCCESS, "en", "audio/mpeg", speech_models["auto"],
     )  # fmt: skip
+    # auto found English on a multilingual model and let the fast English one transcribe it
+    assert (doc.detected_language, doc.stt_model_used) == ("en", speech_models["bundled-tiny-en"])
     assert doc.duration == pytest.approx(11.4, abs=0.1) and doc.paragraph_count >= 1
     paragraph = doc.paragraphs.first()
     assert paragraph.embedding is not None and len(paragraph.embedding) == 512

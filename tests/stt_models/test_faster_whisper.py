@@ -76,7 +76,7 @@ def test_bundled_base_is_joined_once_and_is_multilingual(speech_models):
 def test_resolve_speech_model_by_id_name_or_default(speech_models):
     tiny = speech_models["bundled-tiny-en"]
 
-    assert resolve_speech_model(None) == tiny
+    assert resolve_speech_model(None) == speech_models["auto"]
     assert resolve_speech_model(str(tiny.pk)) == tiny
     assert resolve_speech_model("bundled-base") == speech_models["bundled-base"]
     with pytest.raises(SpeechModelNotFound, match="unknown speech model 'nope'"):

@@ -1,6 +1,14 @@
 // The web page: pick a knowledge base, drop files, follow each one live (server-sent events),
 // search, and play the media from the moment a result was spoken. Plain JS over the REST API.
+// Its words come from Django's JavaScript catalog (gettext, interpolate: /jsi18n/), in the
+// interface language the page was rendered in.
 "use strict";
+
+const _ = (text) => (window.gettext ? window.gettext(text) : text);
+const fill = (text, values) => (window.interpolate ? window.interpolate(_(text), values, true)
+  : _(text).replace(/%\((\w+)\)s/g, (match, key) => values[key]));
+const LANGUAGE_NAMES = { zh: "Chinese", en: "English", yue: "Cantonese", ja: "Japanese", ko: "Korean",
+  fr: "French", de: "German", es: "Spanish" };
 
 const TERMINAL = ["SUCCESS", "FAILURE", "REVOKED"];
 const $ = (selector) => document.querySelector(selector);
@@ -25,10 +33,26 @@ async function loadKnowledgeBases(selectId) {
   const page = await api("/api/knowledge/?limit=500");
   kbSelect.innerHTML = "";
   for (const kb of page.results) {
-    const option = new Option(`${kb.name} (${kb.document_count} documents, ${kb.role})`, kb.id);
+    const option = new Option(fill("%(name)s (%(count)s documents, %(role)s)",
+      { name: kb.name, count: kb.document_count, role: _(kb.role) }), kb.id);
     kbSelect.add(option);
   }
   if (selectId) kbSelect.value = String(selectId);
+}
+
+async function loadSpeechModels() {
+  const select = $("#stt-model");
+  try {
+    const page = await api("/api/stt-models/?limit=200");
+    for (const model of page.results || page) {
+      const label = model.description ? `${model.name}: ${model.description}` : model.name;
+      select.add(new Option(label, model.name));
+    }
+  } catch (error) { /* the default model still works */ }
+}
+
+function languageName(code) {
+  return code ? `${_(LANGUAGE_NAMES[code] || code)} (${code})` : "";
 }
 
 $("#new-kb-button").addEventListener("click", async () => {
@@ -48,7 +72,8 @@ $("#new-kb-button").addEventListener("click", async () => {
 function uploadRow(file) {
   const row = document.createElement("li");
   row.className = "upload";
-  row.innerHTML = '<span class="name"></span><progress max="100" value="0"></progress><span class="status">uploading</span>';
+  row.innerHTML = '<span class="name"></span><progress max="100" value="0"></progress><span class="status"></span>';
+  row.querySelector(".status").textContent = _("uploading");
   row.querySelector(".name").textContent = file.name;
   $("#uploads").append(row);
   return row;
@@ -60,8 +85,14 @@ function show(row, state) {
   row.dataset.status = state.status;
   row.querySelector("progress").value = percent;
   status.className = "status state-" + state.status;
-  status.textContent = state.status === "STARTED" ? `${state.stage || "started"} ${percent}%`
-    : state.status === "FAILURE" ? `FAILURE: ${state.error}` : state.status;
+  if (state.status === "STARTED") status.textContent = `${_(state.stage || "started")} ${percent}%`;
+  else if (state.status === "FAILURE") status.textContent = fill("FAILURE: %(error)s", { error: state.error });
+  else status.textContent = _(state.status);
+  const found = [languageName(state.detected_language || state.language), state.stt_model_used].filter(Boolean);
+  if (state.status === "SUCCESS" && found.length) status.textContent += " · " + found.join(" · ");
+  const warnings = state.warnings || [];
+  status.title = warnings.join("\n");
+  if (state.status === "SUCCESS" && warnings.length) status.textContent += " ⚠";
 }
 
 // Every upload being followed, by document id, over ONE event stream (browsers open about six
@@ -101,7 +132,7 @@ function listen() {
       const id = JSON.parse(event.data).id;
       const row = following.get(id);
       if (!row) return;
-      row.querySelector(".status").textContent = "deleted";
+      row.querySelector(".status").textContent = _("deleted");
       following.delete(id);
       if (!following.size) stopListening();
     });
@@ -142,6 +173,8 @@ function upload(file) {
   const row = uploadRow(file);
   const form = new FormData();
   form.append("file", file);
+  if ($("#stt-model").value) form.append("stt_model_id", $("#stt-model").value);
+  if ($("#language").value) form.append("language", $("#language").value);
   const request = new XMLHttpRequest();
   request.open("POST", `/api/knowledge/${kbSelect.value}/document/`);
   request.setRequestHeader("X-CSRFToken", window.CSRF_TOKEN);
@@ -159,12 +192,12 @@ function upload(file) {
     show(row, document_);
     follow(row, document_.id);
   };
-  request.onerror = () => show(row, { status: "FAILURE", error: "the upload was interrupted" });
+  request.onerror = () => show(row, { status: "FAILURE", error: _("the upload was interrupted") });
   request.send(form);
 }
 
 function uploadAll(files) {
-  if (!kbSelect.value) return alert("Create or choose a knowledge base first.");
+  if (!kbSelect.value) return alert(_("Create or choose a knowledge base first."));
   for (const file of files) upload(file);
 }
 
@@ -180,7 +213,7 @@ $("#file-input").addEventListener("change", (event) => { uploadAll(event.target.
 
 function play(hit) {
   const source = hit.media_url.split("#")[0];
-  $("#now-playing").textContent = `${hit.document_name} at ${clock(hit.start)}`;
+  $("#now-playing").textContent = fill("%(name)s at %(time)s", { name: hit.document_name, time: clock(hit.start) });
   const seek = () => { player.currentTime = hit.start; player.play().catch(() => {}); };
   if (player.getAttribute("src") === source && player.readyState >= 1) return seek();
   player.addEventListener("loadedmetadata", seek, { once: true });
@@ -194,7 +227,11 @@ $("#search-form").addEventListener("submit", async (event) => {
   results.innerHTML = "";
   try {
     const hits = await api(`/api/knowledge/${kbSelect.value}/search/?${query}`);
-    if (!hits.length) results.innerHTML = "<li>No results.</li>";
+    if (!hits.length) {
+      const none = document.createElement("li");
+      none.textContent = _("No results.");
+      results.append(none);
+    }
     for (const hit of hits) {
       const item = document.createElement("li");
       item.className = "hit";
@@ -215,3 +252,4 @@ $("#search-form").addEventListener("submit", async (event) => {
 });
 
 loadKnowledgeBases();
+loadSpeechModels();
