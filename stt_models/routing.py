@@ -1,8 +1,9 @@
 """Which speech model transcribes a recording: ``auto`` detects the language on the first 30 s
 of speech with a multilingual model, then hands English to its English model (bundled-tiny-en:
 as accurate as base on English, about twice as fast) and every other language to its other model
-(bundled-base). A model chosen by name is used as it is, except that an English-only model never
-gets speech detected as another language: the multilingual model takes it, with a warning.
+(bundled-base); speech not clearly English (below CONFIDENT) goes to the other model too. A model
+chosen by name is used as it is, except that an English-only model never gets speech that is not
+clearly English: the multilingual model takes it, with a warning on the document.
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ DETECT_SECONDS = 30.0  # of speech (voice activity detection skips silence and m
 HEAD_SECONDS = 120.0  # of media decoded to find them
 
 
+CONFIDENT = 0.5  # below this probability a detected language is not relied on
+
+
 @dataclass
 class Choice:
     model: SpeechModel  # the model that transcribes
-    language: str  # given or detected ("" when neither: the model detects per segment)
-    probability: float | None = None  # of the detected language
+    language: str  # the language it is told to transcribe ("" for none: it detects per segment)
+    probability: float | None = None  # of the detected language; None when nothing was detected
     warnings: list[str] = field(default_factory=list)
+    found: str = ""  # the detected language, sure or not
 
     @property
     def detected(self) -> bool:
@@ -76,23 +81,27 @@ def choose(requested: SpeechModel, language: str, head: Callable[[], np.ndarray]
            auto: SpeechModel | None = None) -> Choice:  # fmt: skip
     """The model for a recording whose first minutes ``head()`` gives. ``language`` is the one
     the upload (or its knowledge base) named, "" for none; ``auto`` is the automatic model whose
-    detector and multilingual model guard English-only ones (default: the one named auto)."""
+    detector and multilingual model guard English-only ones (default: the one named auto).
+    Speech not detected as English with some confidence goes to the multilingual model."""
     if requested.is_auto:
         options = auto_options(requested)
         if language:
-            found, probability = language, None
-        else:
-            found, probability = detect_language(_named(options["detector"], "detector"), head())
-        role = "english_model" if found in ("en", "") else "other_model"
-        return Choice(_named(options[role], role), language or found, probability)
+            role = "english_model" if language == "en" else "other_model"
+            return Choice(_named(options[role], role), language)
+        found, probability = detect_language(_named(options["detector"], "detector"), head())
+        sure = probability >= CONFIDENT
+        role = "english_model" if found == "en" and sure else "other_model"
+        return Choice(_named(options[role], role), found if sure else "", probability, found=found)
     if not requested.english_only or language:
         return Choice(requested, language)  # a multilingual model, or English-only with "en" named
     auto = auto or SpeechModel.objects.filter(provider=Provider.AUTO).order_by("pk").first()
     options = auto_options(auto)
     found, probability = detect_language(_named(options["detector"], "detector"), head())
-    if found in ("en", ""):
-        return Choice(requested, found or "en", probability)
+    if found == "" or (found == "en" and probability >= CONFIDENT):  # English, or no speech at all
+        return Choice(requested, "en", probability, found=found)
     other = _named(options["other_model"], "other_model")
-    warning = (f"the speech was detected as {found!r} ({probability:.0%}); {requested.name} is English-only, "
+    what = f"detected as {found!r}" if found != "en" else "not clearly English"
+    warning = (f"the speech was {what} ({probability:.0%}); {requested.name} is English-only, "
                f"so {other.name} transcribed it")  # fmt: skip
-    return Choice(other, found, probability, [warning])
+    sure = probability >= CONFIDENT
+    return Choice(other, found if sure else "", probability, [warning], found=found)

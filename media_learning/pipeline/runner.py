@@ -149,12 +149,12 @@ def _choose_model(document: Document, task_id: str, run: ProcessingRun, requeste
     with runs.timed(run, "detect"):
         choice = routing.choose(requested, document.options.get("language", ""),
                                 lambda: decode.head(path, routing.HEAD_SECONDS))  # fmt: skip
-    detected = choice.language if choice.detected else ""
+    detected = choice.found if choice.detected else ""
     status.report(document.pk, task_id, stt_model_used=choice.model, detected_language=detected)
     runs.note_model(run, choice.model)
     document.stt_model_used, document.detected_language = choice.model, detected
     if choice.detected:
-        log.info("detected %s (%.0f%%): transcribing with %s", choice.language or "no speech",
+        log.info("detected %s (%.0f%%): transcribing with %s", choice.found or "no speech",
                  100 * (choice.probability or 0), choice.model.name)  # fmt: skip
     return choice
 

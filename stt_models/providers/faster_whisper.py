@@ -117,13 +117,16 @@ class FasterWhisperProvider:
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         """(language, probability) on the first 30 s of speech in ``audio`` (voice activity
         detection skips the silence and music before it); ("", 0.0) when it holds no speech."""
+        from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
         whisper = self.loaded()
         if not whisper.model.is_multilingual:
             raise SttError(f"speech model {self.model!r} is English-only and cannot detect languages")
-        try:
-            language, probability, _ = whisper.detect_language(audio, vad_filter=True)
-        except ValueError:  # VAD found no speech: nothing to concatenate
+        spans = get_speech_timestamps(audio, VadOptions())
+        if not spans:  # (faster-whisper itself would pad nothing to 30 s and call that English)
             return "", 0.0
+        pieces, _ = collect_chunks(audio, spans)
+        language, probability, _ = whisper.detect_language(np.concatenate(pieces))
         return language, float(probability)
 
     def loaded(self) -> Any:
