@@ -9,6 +9,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from pgvector.django import VectorField
 
 from knowledge.chinese_script import SCRIPTS, SIMPLIFIED
@@ -54,6 +55,8 @@ class KnowledgeBase(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("knowledge base")
+        verbose_name_plural = _("knowledge bases")
         ordering = ["name"]
         constraints = [
             # Per owner, so that a name taken by another user says nothing about them.
@@ -86,6 +89,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["knowledge_base", "user"], name="membership_one_per_user"),
             models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
@@ -192,6 +197,8 @@ class Document(models.Model):
     objects = DocumentQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["knowledge_base", "status"])]
         constraints = [
@@ -226,6 +233,8 @@ class Paragraph(models.Model):
     search_vector = SearchVectorField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("paragraph")
+        verbose_name_plural = _("paragraphs")
         ordering = ["document_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["document", "position"], name="paragraph_document_position"),
@@ -302,6 +311,8 @@ class ProcessingRun(models.Model):
     timings = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("processing run")
+        verbose_name_plural = _("processing runs")
         ordering = ["document_id", "attempt"]
         constraints = [models.UniqueConstraint(fields=["document", "attempt"], name="processing_run_attempt")]
 
@@ -325,6 +336,8 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         ordering = ["document_id", "created_at", "id"]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from stt_models.model_servers import configuration_errors
 
@@ -59,6 +60,8 @@ class LanguageModel(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("language model")
+        verbose_name_plural = _("language models")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(

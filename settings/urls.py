@@ -4,6 +4,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from knowledge.api.embedding_models import EmbeddingModelList
 from knowledge.api.health import Health
 from knowledge.api.tokens import ObtainToken
 from knowledge.web import app_page
@@ -25,6 +26,7 @@ urlpatterns = [
     path("api/knowledge/document/<int:pk>/audio/", DocumentAudio.as_view(), name="document-audio"),
     path("api/knowledge/", include("knowledge.api.urls")),
     path("api/health/", Health.as_view(), name="health"),
+    path("api/embedding-models/", EmbeddingModelList.as_view(), name="embedding-models"),
     path("api/auth/token/", ObtainToken.as_view(), name="api-token"),
     *router.urls,
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from stt_models.model_servers import configuration_errors
 
@@ -64,6 +65,8 @@ class SpeechModel(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("speech model")
+        verbose_name_plural = _("speech models")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(

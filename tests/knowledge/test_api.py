@@ -43,7 +43,11 @@ def test_upload_mp3_and_mp4_batch_then_search_lands_on_the_spoken_moment(api, kb
         assert set(detail["status_meta"]) == {"PENDING", "STARTED", "SUCCESS"}
         (run,) = detail["runs"]
         assert run["attempt"] == 1 and run["outcome"] == "SUCCESS" and run["stt_model"] == "bundled-tiny-en"
-        assert f"pid {os.getpid()}" in doc.runs.get().worker and set(run["timings"]) == {"transcribe", "index"}
+        assert f"pid {os.getpid()}" in doc.runs.get().worker and set(run["timings"]) == {
+            "detect",
+            "transcribe",
+            "index",
+        }
         assert run["seconds"] >= sum(run["timings"].values()) - 0.01
         assert "traceback" not in run and "worker" not in run  # code paths, hosts and pids are for staff
         paragraphs = api.get(f"/api/knowledge/document/{doc.pk}/paragraphs/").data["results"]
@@ -130,7 +134,9 @@ def test_upload_rejects_unknown_model_and_bad_language_with_400(api, kb_id):
     url = f"/api/knowledge/{kb_id}/document/"
 
     unknown = api.post(url, {"file": [upload("jupiter_en.mp3")], "stt_model_id": "no-such-model"})
-    chinese_on_english_model = api.post(url, {"file": [upload("jupiter_en.mp3")], "language": "zh"})
+    chinese_on_english_model = api.post(
+        url, {"file": [upload("jupiter_en.mp3")], "language": "zh", "stt_model_id": "bundled-tiny-en"}
+    )
     no_file = api.post(url, {"language": "en"})
 
     assert unknown.status_code == 400 and "unknown speech model" in unknown.data["errors"]["stt_model_id"][0]
