@@ -93,3 +93,57 @@ def test_web_page_upload_progress_search_and_seek(browser_page, live_server, use
     assert "/api/knowledge/document/" in player_src and player_src.endswith("/media/")
     assert "lecture_60s_en.mp3 at 00:" in page.text_content("#now-playing")
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and SCREENSHOT.stat().st_size > 20_000
+
+
+@pytest.fixture
+def chinese_page():
+    """The browser of a user whose system is in Chinese (Accept-Language zh-CN)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs Debian's chromium when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 1000})
+            yield context.new_page()
+            browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def test_a_mandarin_meeting_dropped_with_the_defaults_is_found_by_chinese_and_english_questions(
+    chinese_page, live_server, user, speech_models, celery_worker
+):
+    page = chinese_page
+    KnowledgeBase.objects.create(name="项目会议", owner=user)
+    files = [(name.split("/")[-1], "audio/wav" if name.endswith(".wav") else "audio/mpeg",
+              base64.b64encode(fixture_path(name).read_bytes()).decode())
+             for name in ("zh/zh_shared_meeting.wav", "lecture_60s_en.mp3")]  # fmt: skip
+
+    page.goto(f"{live_server.url}/")
+    login_title = page.text_content("h2")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "pw-alice-123")
+    page.click("#sign-in")
+    page.wait_for_selector("#kb-select option", state="attached")
+    page.wait_for_selector("#stt-model option[value=auto]", state="attached")  # the registry, for choosing
+    chosen = (page.input_value("#stt-model"), page.input_value("#language"))  # nothing chosen: the defaults
+    page.evaluate(DROP_FILES, [files, "#drop-zone"])
+    page.wait_for_function("document.querySelectorAll('#uploads li[data-status=SUCCESS]').length === 2",
+                           timeout=240_000)  # fmt: skip
+    statuses = page.locator("#uploads li .status").all_text_contents()
+
+    found = {}
+    for question in ("发布日期定在哪一天？", "when is the new version going to be released"):
+        page.fill("#search-input", question)
+        page.click("#search-form button[type=submit]")
+        page.wait_for_function("document.querySelector('#results li.hit .doc') !== null")
+        found[question] = page.locator("#results li.hit .doc").first.text_content()
+        page.evaluate("document.querySelector('#results').innerHTML = ''")
+
+    assert login_title == "登录" and chosen == ("", "")
+    assert "完成" in statuses[0] and "中文 (zh)" in statuses[0] and "bundled-base" in statuses[0], statuses
+    assert "英语 (en)" in statuses[1] and "bundled-tiny-en" in statuses[1], statuses
+    assert all("zh_shared_meeting.wav" in name for name in found.values()), found
