@@ -167,7 +167,9 @@ class Document(models.Model):
         help_text="the speech model asked for (e.g. auto)",
     )
     # What "auto" (or the check before an English-only model) found and chose.
-    detected_language = models.CharField(max_length=16, blank=True, help_text="language detected on the first 30 s")
+    detected_language = models.CharField(
+        max_length=16, blank=True, help_text="language detected on the first 30 s of speech (blank: none relied on)"
+    )
     stt_model_used = models.ForeignKey(
         "stt_models.SpeechModel",
         null=True,

@@ -149,7 +149,8 @@ def _choose_model(document: Document, task_id: str, run: ProcessingRun, requeste
     with runs.timed(run, "detect"):
         choice = routing.choose(requested, document.options.get("language", ""),
                                 lambda: decode.head(path, routing.HEAD_SECONDS))  # fmt: skip
-    detected = choice.found if choice.detected else ""
+    # Only a language the transcription relies on (fanned-out segments are told it too).
+    detected = choice.language if choice.detected else ""
     status.report(document.pk, task_id, stt_model_used=choice.model, detected_language=detected)
     runs.note_model(run, choice.model)
     document.stt_model_used, document.detected_language = choice.model, detected
