@@ -199,9 +199,11 @@ def main() -> None:
             f"{args.paragraphs} paragraphs, {len(queries)} queries, top_k 10, {os.cpu_count()} cores", file=sys.stderr
         )
         print(f"vector recall@10={statistics.mean(vector_recall):.3f}", file=sys.stderr)
-        runtime = (
-            "onnx" if query_encoder.encoder(kb.embedding_model, embeddings.get_model(kb.embedding_model)) else "torch"
-        )
+        loaded = embeddings.get_model(kb.embedding_model)
+        if isinstance(loaded, embeddings.UseEncoder):
+            runtime = "numpy"
+        else:
+            runtime = "onnx" if query_encoder.encoder(kb.embedding_model, loaded) else "torch"
         e50, e95 = statistics.median(embed_latencies), statistics.quantiles(embed_latencies, n=20)[-1]
         print(f"query embedding alone ({runtime}): p50_ms={e50:.1f} p95_ms={e95:.1f}", file=sys.stderr)
         db50, db95 = statistics.median(db_latencies), statistics.quantiles(db_latencies, n=20)[-1]

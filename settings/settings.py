@@ -341,6 +341,8 @@ EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "bundled:use-multilingual-v3")
 # bundled ones and EMBEDDING_MODEL always may. A user never names a path.
 EMBEDDING_MODELS = env_list("EMBEDDING_MODELS", [])
 EMBEDDING_DEVICE = env_str("EMBEDDING_DEVICE", "cpu")
+# BLAS threads of the numpy encoder (the multilingual default); more than the cores is far slower.
+EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", min(4, os.cpu_count() or 1))
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32)
 # Search queries of sentence-transformers models are embedded with ONNX Runtime (an export of
 # the model, made once under MODELS_DIR/onnx) on CPU: "torch" keeps them on torch. Threads per query.
