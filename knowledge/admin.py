@@ -62,6 +62,16 @@ class KnowledgeBaseForm(forms.ModelForm):
     def clean_webhook_secret(self) -> str:
         return self.cleaned_data["webhook_secret"] or self.instance.webhook_secret
 
+    def clean_language(self) -> str:
+        from stt_models.options import LANGUAGE_CODES
+
+        value = (self.cleaned_data.get("language") or "").strip().lower()
+        if value in ("", "auto"):
+            return ""
+        if value not in LANGUAGE_CODES:
+            raise forms.ValidationError(_("Unknown language code; use an ISO 639-1 code such as zh or en."))
+        return value
+
 
 @admin.register(KnowledgeBase)
 class KnowledgeBaseAdmin(admin.ModelAdmin):

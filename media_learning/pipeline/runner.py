@@ -170,19 +170,23 @@ def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun, hear
         speech_model = resolve_speech_model(None)
         status.report(doc_id, task_id, stt_model=speech_model)
     llm = document.llm_model
-    with local_media(document.file) as path, runs.timed(run, "transcribe"):
-        info = decode.probe(path)
-        status.report(doc_id, task_id, mime=info.mime, duration=info.duration)
-        if info.duration and info.duration > settings.MAX_MEDIA_DURATION:
-            length, limit = decode.human_duration(info.duration), decode.human_duration(settings.MAX_MEDIA_DURATION)
-            raise decode.MediaError(f"the media is {length} long; the limit is {limit} (MAX_MEDIA_DURATION)")
-        heartbeat.set_duration(info.duration)
-        choice = _choose_model(document, task_id, run, speech_model, path)
-        reporter = ProgressReporter(doc_id, task_id, info.duration, share=LLM_START if llm else INDEX_START)
-        segment_duration = float(document.options.get("segment_duration", DEFAULT_SEGMENT_DURATION))
-        fan = fanout.Fanout(document, task_id, run.worker) if fanout.enabled(info.duration, segment_duration) else None
-        options = transcription_options(document.options, choice.language)
-        transcript = transcribe_media(document, path, info, choice.model, options, reporter, fan)
+    with local_media(document.file) as path:
+        with runs.timed(run, "transcribe"):
+            info = decode.probe(path)
+            status.report(doc_id, task_id, mime=info.mime, duration=info.duration)
+            if info.duration and info.duration > settings.MAX_MEDIA_DURATION:
+                length = decode.human_duration(info.duration)
+                limit = decode.human_duration(settings.MAX_MEDIA_DURATION)
+                raise decode.MediaError(f"the media is {length} long; the limit is {limit} (MAX_MEDIA_DURATION)")
+            heartbeat.set_duration(info.duration)
+        choice = _choose_model(document, task_id, run, speech_model, path)  # timed as "detect"
+        with runs.timed(run, "transcribe"):
+            reporter = ProgressReporter(doc_id, task_id, info.duration, share=LLM_START if llm else INDEX_START)
+            segment_duration = float(document.options.get("segment_duration", DEFAULT_SEGMENT_DURATION))
+            fanned = fanout.enabled(info.duration, segment_duration)
+            fan = fanout.Fanout(document, task_id, run.worker) if fanned else None
+            options = transcription_options(document.options, choice.language)
+            transcript = transcribe_media(document, path, info, choice.model, options, reporter, fan)
     segments, removed = clean.drop_invented(transcript.segments)
     warnings = [*choice.warnings, *removed] if segments else [*removed, NO_SPEECH]
     if segments and not choice.model.gives_timestamps:

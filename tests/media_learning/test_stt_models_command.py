@@ -49,7 +49,7 @@ def wait_for_log(path, text, count, timeout=120):
 def test_unload_recycles_prefork_children_and_frees_their_memory(speech_models, tmp_path):
     env = process_env(f"q-{os.getpid()}", STT_WARMUP="1")
     worker = Worker(env, "prefork", tmp_path, pool="prefork")
-    hostname, log, warmed = worker.hostname, worker.log, "warmed up speech model bundled-tiny-en"
+    hostname, log, warmed = worker.hostname, worker.log, "warmed up speech model auto"
     try:
         warm_child = child_of(worker.proc)
         wait_for_log(log, warmed, 1)
