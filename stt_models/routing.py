@@ -96,9 +96,13 @@ def choose(requested: SpeechModel, language: str, head: Callable[[], np.ndarray]
         return Choice(requested, language)  # a multilingual model, or English-only with "en" named
     auto = auto or SpeechModel.objects.filter(provider=Provider.AUTO).order_by("pk").first()
     options = auto_options(auto)
-    found, probability = detect_language(_named(options["detector"], "detector"), head())
+    try:
+        detector = _named(options["detector"], "detector")
+    except SttError as exc:  # the operator removed it: transcribe as asked, and say so
+        return Choice(requested, "", None, [f"the language was not checked before {requested.name}: {exc}"])
+    found, probability = detect_language(detector, head())
     if found == "" or (found == "en" and probability >= CONFIDENT):  # English, or no speech at all
-        return Choice(requested, "en", probability, found=found)
+        return Choice(requested, found and "en", probability, found=found)
     other = _named(options["other_model"], "other_model")
     what = f"detected as {found!r}" if found != "en" else "not clearly English"
     warning = (f"the speech was {what} ({probability:.0%}); {requested.name} is English-only, "

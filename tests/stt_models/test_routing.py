@@ -73,3 +73,15 @@ def test_an_auto_model_names_registered_models_and_detects_with_a_multilingual_o
     message = str(raised.value)
     assert "other_model: no speech model named 'nope'" in message
     assert "detector: must be a local multilingual faster-whisper model" in message
+
+
+def test_an_english_only_model_still_transcribes_when_the_detector_is_gone(speech_models):
+    SpeechModel.objects.filter(name="bundled-base").delete()
+
+    chosen = choose(speech_models["bundled-tiny-en"], "", head(MANDARIN))
+
+    assert (chosen.model.name, chosen.language, chosen.detected) == ("bundled-tiny-en", "", False)
+    assert chosen.warnings == [
+        "the language was not checked before bundled-tiny-en: the auto speech model's detector 'bundled-base' is "
+        "not registered"
+    ]
