@@ -63,14 +63,14 @@ class KnowledgeBaseForm(forms.ModelForm):
         return self.cleaned_data["webhook_secret"] or self.instance.webhook_secret
 
     def clean_language(self) -> str:
-        from stt_models.options import LANGUAGE_CODES
+        from rest_framework.exceptions import ValidationError
 
-        value = (self.cleaned_data.get("language") or "").strip().lower()
-        if value in ("", "auto"):
-            return ""
-        if value not in LANGUAGE_CODES:
+        from stt_models.options import language_or_auto
+
+        try:
+            return language_or_auto(self.cleaned_data.get("language") or "")
+        except ValidationError:
             raise forms.ValidationError(_("Unknown language code; use an ISO 639-1 code such as zh or en."))
-        return value
 
 
 @admin.register(KnowledgeBase)

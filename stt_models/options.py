@@ -45,6 +45,13 @@ def _language(code: str) -> str:
     return code
 
 
+def language_or_auto(value: str) -> str:
+    """A spoken-language setting: "" for none ("auto" or blank: detect it), else a known code
+    (serializers.ValidationError otherwise). Uploads, knowledge bases and the admin share it."""
+    value = value.strip().lower()
+    return "" if value in ("", "auto") else _language(value)
+
+
 class _CommaList(serializers.Field):
     """A list given as JSON list, repeated form fields, or one comma-separated string."""
 
@@ -79,8 +86,7 @@ class TranscriptionOptions(serializers.Serializer):
     hallucination_silence_threshold = serializers.FloatField(required=False, min_value=0.1, max_value=60)
 
     def validate_language(self, value: str) -> str:
-        value = value.strip().lower()
-        return "" if value in ("", "auto") else _language(value)
+        return language_or_auto(value)
 
     def validate_language_allowlist(self, value: list[str]) -> list[str]:
         return [_language(code) for code in value]

@@ -59,14 +59,9 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
         return name
 
     def validate_language(self, value: str) -> str:
-        from stt_models.options import LANGUAGE_CODES
+        from stt_models.options import language_or_auto
 
-        value = value.strip().lower()
-        if value in ("", "auto"):
-            return ""
-        if value not in LANGUAGE_CODES:
-            raise serializers.ValidationError(f"unknown language code {value!r} (use an ISO 639-1 code such as zh, en)")
-        return value
+        return language_or_auto(value)
 
     def validate(self, attrs: dict) -> dict:
         model = attrs.get("stt_model", getattr(self.instance, "stt_model", None))

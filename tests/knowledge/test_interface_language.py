@@ -63,3 +63,22 @@ def test_every_message_is_translated_and_the_catalogs_compile_without_gettext(tm
     assert sorted(Path(p).name for p in written) == ["django.mo", "djangojs.mo"]
     assert polib.mofile(str(copy / "django.mo")).find("Media knowledge base").msgstr == "媒体知识库"
     assert compile_all(tmp_path) == []  # up to date: nothing written again
+
+
+def test_the_admin_form_checks_a_knowledge_bases_language_as_uploads_do():
+    from django.utils import translation
+
+    from knowledge.admin import KnowledgeBaseForm
+
+    with translation.override("en"):
+        message = KnowledgeBaseForm(data={"name": "x", "language": "klingon", "script": "zh-Hans"}).errors["language"]
+    with translation.override("zh-hans"):
+        chinese = KnowledgeBaseForm(data={"name": "x", "language": "klingon", "script": "zh-Hans"}).errors["language"]
+    good = KnowledgeBaseForm(data={"name": "会议", "language": " ZH ", "script": "zh-Hans"})
+    auto = KnowledgeBaseForm(data={"name": "talks", "language": "auto", "script": "zh-Hans"})
+    bad = KnowledgeBaseForm(data={"name": "x", "language": "klingon", "script": "zh-Hans"})
+
+    assert good.is_valid(), good.errors
+    assert good.cleaned_data["language"] == "zh" and auto.is_valid() and auto.cleaned_data["language"] == ""
+    assert not bad.is_valid() and message == ["Unknown language code; use an ISO 639-1 code such as zh or en."]
+    assert chinese == ["未知的语言代码；请使用 ISO 639-1 代码，例如 zh 或 en。"]

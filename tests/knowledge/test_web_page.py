@@ -31,8 +31,8 @@ DROP_FILES = """([files, selector]) => {
 }"""
 
 
-@pytest.fixture
-def browser_page():
+def open_page(locale=None):
+    """A page in a headless Chromium whose system language is ``locale`` (None: Playwright's own)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (make test installs Debian's chromium when run as root)")
     from playwright.sync_api import sync_playwright
@@ -41,11 +41,16 @@ def browser_page():
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-            page = browser.new_page(viewport={"width": 1100, "height": 1000})
-            yield page
+            context = browser.new_context(locale=locale, viewport={"width": 1100, "height": 1000})
+            yield context.new_page()
             browser.close()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def browser_page():
+    yield from open_page()
 
 
 @pytest.mark.parametrize("streams_free", [True, False], ids=["event-stream", "no-stream-free-polls"])
@@ -98,19 +103,7 @@ def test_web_page_upload_progress_search_and_seek(browser_page, live_server, use
 @pytest.fixture
 def chinese_page():
     """The browser of a user whose system is in Chinese (Accept-Language zh-CN)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs Debian's chromium when run as root)")
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-            context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 1000})
-            yield context.new_page()
-            browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    yield from open_page("zh-CN")
 
 
 def test_a_mandarin_meeting_dropped_with_the_defaults_is_found_by_chinese_and_english_questions(
