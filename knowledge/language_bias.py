@@ -40,7 +40,7 @@ GROUP BY 1
 def _basis(knowledge_base_id: int, model: str, dims: int) -> np.ndarray | None:
     """Orthonormal rows spanning the differences between the languages' mean vectors."""
     with connection.cursor() as cur:
-        cur.execute(MEANS_SQL.format(cast=cast_sql(dims, "p.embedding")), [knowledge_base_id, model])
+        cur.execute(MEANS_SQL.format(cast=cast_sql(dims, "p.embedding", kind="vector")), [knowledge_base_id, model])
         rows = cur.fetchall()
     means = [np.asarray(_floats(mean), dtype=np.float64) for _, count, mean in rows if count >= MIN_PARAGRAPHS]
     if len(means) < 2:

@@ -1,5 +1,7 @@
 """Search over a knowledge base's paragraphs: by meaning (pgvector HNSW, cosine distance), by
-keyword (BM25 over postings of the stored tsvectors), or both fused with reciprocal rank fusion (the default).
+keyword (BM25 over postings of the stored tsvectors), or both fused (the default: cosine plus a
+small share of BM25, see ``fuse``). Any of them can be limited to some of the knowledge base's
+documents.
 
 Each ranking is a query for (paragraph id, score) pairs only; the rows of the hits that are
 shown are read once, at the end."""
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -32,6 +35,7 @@ EF_SEARCH_MIN = 200  # HNSW candidate list: vector recall@10 on 100,000 paragrap
 
 SHOWN = ("document_id", "knowledge_base_id", "position", "kind", "title", "content", "start", "end")
 Ranking = list[tuple[int, float]]  # (paragraph id, score), best first
+Documents = Sequence[int] | None  # ids of the documents a search is limited to (None: all)
 
 
 @dataclass
@@ -60,28 +64,31 @@ def query_vector(knowledge_base: KnowledgeBase, query: str, model: str) -> np.nd
     return language_bias.neutral(knowledge_base.pk, model, vector)
 
 
-def vector_ranking(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int) -> Ranking:
+def vector_ranking(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int,
+                   documents: Documents = None) -> Ranking:  # fmt: skip
     """The ``depth`` paragraph ids closest to ``vector`` (cosine similarity), from the HNSW
-    index of the knowledge base's model."""
+    index of the knowledge base's model; only of ``documents`` (ids) when given."""
     model = kb_embedding.model_of(knowledge_base)
     dims = len(vector)
     literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
-    distance = f"{cast_sql(dims, 'p.embedding')} <=> %s::vector({dims})"
-    sql = f"SELECT p.id, {distance} AS distance {_VISIBLE} AND p.embedding_model = %s ORDER BY distance LIMIT %s"
+    distance = f"{cast_sql(dims, 'p.embedding')} <=> {cast_sql(dims, '%s')}"
+    only = " AND p.document_id = ANY(%s)" if documents is not None else ""
+    sql = f"SELECT p.id, {distance} AS distance {_VISIBLE} AND p.embedding_model = %s{only} ORDER BY distance LIMIT %s"
+    params = [literal, knowledge_base.pk, model] + ([list(documents)] if documents is not None else []) + [depth]
     with transaction.atomic(), connection.cursor() as cur:
         # Keep scanning the graph until enough rows pass the knowledge-base filter.
         cur.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         cur.execute("SET LOCAL hnsw.ef_search = %s", [max(EF_SEARCH_MIN, 2 * depth)])
-        cur.execute(sql, [literal, knowledge_base.pk, model, depth])
+        cur.execute(sql, params)
         rows = cur.fetchall()
     # relaxed_order may return near-ties slightly out of order; present them sorted.
     return sorted(((pk, 1.0 - float(distance)) for pk, distance in rows), key=lambda r: -r[1])
 
 
-def keyword_ranking(knowledge_base: KnowledgeBase, query: str, depth: int) -> Ranking:
+def keyword_ranking(knowledge_base: KnowledgeBase, query: str, depth: int, documents: Documents = None) -> Ranking:
     """The ``depth`` best paragraph ids for the query's words (English stemmed, Chinese
-    segmented), by BM25 over the knowledge base's postings."""
-    return text_search.bm25_ranking(knowledge_base.pk, query, depth)
+    segmented), by BM25 over the knowledge base's postings; only of ``documents`` when given."""
+    return text_search.bm25_ranking(knowledge_base.pk, query, depth, documents=documents)
 
 
 def fetch(ranking: Ranking) -> dict[int, Paragraph]:
@@ -96,18 +103,19 @@ def fetch(ranking: Ranking) -> dict[int, Paragraph]:
 
 
 def vector_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
-                  vector: np.ndarray | None = None) -> list[Hit]:  # fmt: skip
+                  vector: np.ndarray | None = None, documents: Documents = None) -> list[Hit]:  # fmt: skip
     """The ``top_k`` paragraphs closest in meaning to ``query`` (or to its ``vector`` when already
     embedded), best first (score = cosine)."""
     vector = query_vector(knowledge_base, query, kb_embedding.model_of(knowledge_base)) if vector is None else vector
-    ranking = vector_ranking(knowledge_base, vector, top_k)
+    ranking = vector_ranking(knowledge_base, vector, top_k, documents)
     rows = fetch(ranking)
     return [Hit(rows[pk], score, vector_score=score) for pk, score in ranking if pk in rows]
 
 
-def keyword_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10) -> list[Hit]:
+def keyword_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
+                   documents: Documents = None) -> list[Hit]:  # fmt: skip
     """Paragraphs that contain the query's words, best first."""
-    ranking = keyword_ranking(knowledge_base, query, top_k)
+    ranking = keyword_ranking(knowledge_base, query, top_k, documents)
     rows = fetch(ranking)
     return [Hit(rows[pk], score, keyword_score=score) for pk, score in ranking if pk in rows]
 
@@ -149,14 +157,14 @@ def close_connections() -> None:
         future.result(timeout=15)
 
 
-def _by_meaning(knowledge_base: KnowledgeBase, query: str, model: str, depth: int) -> Ranking:
+def _by_meaning(knowledge_base: KnowledgeBase, query: str, model: str, depth: int, documents: Documents) -> Ranking:
     """Embed the query and rank by meaning, on this pool thread's own database connection."""
     close_old_connections()  # as at the start of a request: drop it if broken or past CONN_MAX_AGE
-    return vector_ranking(knowledge_base, query_vector(knowledge_base, query, model), depth)
+    return vector_ranking(knowledge_base, query_vector(knowledge_base, query, model), depth, documents)
 
 
 def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
-                  vector: np.ndarray | None = None) -> list[Hit]:  # fmt: skip
+                  vector: np.ndarray | None = None, documents: Documents = None) -> list[Hit]:  # fmt: skip
     """Both rankings fused (``fuse``); each hit also carries its cosine and BM25 score.
 
     The query is embedded and ranked by meaning in a pool thread while this thread runs the
@@ -165,17 +173,17 @@ def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
     depth = max(CANDIDATES, 2 * top_k)
     model = kb_embedding.model_of(knowledge_base)
     if vector is None and not connection.in_atomic_block:
-        meaning = _pool.submit(_by_meaning, knowledge_base, query, model, depth)
-        keyword = keyword_ranking(knowledge_base, query, depth)
+        meaning = _pool.submit(_by_meaning, knowledge_base, query, model, depth, documents)
+        keyword = keyword_ranking(knowledge_base, query, depth, documents)
         by_meaning = meaning.result()
     else:
         embedding = (
             _pool.submit(embed_query, to_script(query, knowledge_base.script), model) if vector is None else None
         )
-        keyword = keyword_ranking(knowledge_base, query, depth)
+        keyword = keyword_ranking(knowledge_base, query, depth, documents)
         if embedding is not None:  # the language offset is read here: this transaction's rows count
             vector = language_bias.neutral(knowledge_base.pk, model, embedding.result())
-        by_meaning = vector_ranking(knowledge_base, vector, depth)
+        by_meaning = vector_ranking(knowledge_base, vector, depth, documents)
     best = fuse([by_meaning, keyword], top_k)
     rows = fetch(best)
     cosine, rank = dict(by_meaning), dict(keyword)
@@ -195,9 +203,12 @@ def warm_up() -> None:
     log.info("search warmed up in %.1f s (%s)", time.perf_counter() - started, embeddings.model_name())
 
 
-def search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10, mode: str = "hybrid") -> list[Hit]:
+def search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10, mode: str = "hybrid",
+           documents: Documents = None) -> list[Hit]:  # fmt: skip
+    """The ``top_k`` best paragraphs for ``query`` by ``mode``; only of ``documents`` (ids of
+    the knowledge base's documents) when given."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     return {"hybrid": hybrid_search, "vector": vector_search, "keyword": keyword_search}[mode](
-        knowledge_base, query, top_k
+        knowledge_base, query, top_k, documents=documents
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db import connection
 
@@ -105,7 +105,7 @@ K1, B = 1.2, 0.75
 BM25_SQL = """
 WITH hits AS MATERIALIZED (
     SELECT paragraph_id, term, tf::float8 AS tf, length::float8 AS length FROM knowledge_posting
-    WHERE knowledge_base_id = %(kb)s AND term <> ''
+    WHERE knowledge_base_id = %(kb)s AND term <> ''{only}
       AND term = ANY(tsvector_to_array(to_tsvector('english', %(other)s) || to_tsvector('simple', %(cjk)s)))),
 df AS (SELECT term, count(*)::float8 AS n FROM hits GROUP BY term),
 scored AS (
@@ -138,15 +138,24 @@ def corpus_stats(knowledge_base_id: int) -> tuple[int, float]:
     return int(count), max(1.0, float(mean))
 
 
-def bm25_ranking(knowledge_base_id: int, query: str, depth: int) -> list[tuple[int, float]]:
+# The paragraphs of some documents only (a search limited to them); corpus statistics stay the
+# knowledge base's, so that scores mean the same with or without the limit.
+_ONLY_DOCUMENTS = """
+      AND paragraph_id IN (SELECT id FROM knowledge_paragraph WHERE document_id = ANY(%(documents)s))"""
+
+
+def bm25_ranking(knowledge_base_id: int, query: str, depth: int,
+                 documents: Sequence[int] | None = None) -> list[tuple[int, float]]:  # fmt: skip
     """The ``depth`` best (paragraph id, BM25 score) pairs of a knowledge base's SUCCESS
-    documents for ``query``'s words, best first."""
+    documents (only ``documents``, ids, when given) for ``query``'s words, best first."""
     other, cjk = split_terms(query)
     if not other and not cjk:
         return []
     count, mean = corpus_stats(knowledge_base_id)
     values = {"kb": knowledge_base_id, "other": _as_text(other), "cjk": _as_text(cjk), "count": max(count, 1),
               "mean": mean, "k1": K1, "b": B, "scan": 4 * depth, "depth": depth}  # fmt: skip
+    values["documents"] = list(documents or [])
+    sql = BM25_SQL.replace("{only}", _ONLY_DOCUMENTS if documents is not None else "")
     with connection.cursor() as cur:
-        cur.execute(BM25_SQL, values)
+        cur.execute(sql, values)
         return [(pk, float(score)) for pk, score in cur.fetchall()]

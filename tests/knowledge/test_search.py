@@ -85,13 +85,13 @@ def test_partial_hnsw_index_exists_and_is_used_by_the_search_query(kb):
         cur.execute("SET enable_seqscan = off")
         cur.execute(
             "EXPLAIN SELECT id FROM knowledge_paragraph WHERE embedding_model = %s "
-            f"ORDER BY {vector_index.cast_sql(dims)} <=> %s::vector({dims}) LIMIT 5",
+            f"ORDER BY {vector_index.cast_sql(dims)} <=> {vector_index.cast_sql(dims, '%s')} LIMIT 5",
             [model, vector],
         )
         plan = "\n".join(row[0] for row in cur.fetchall())
         cur.execute("RESET enable_seqscan")
 
-    assert f"USING hnsw (((embedding)::vector({dims})) vector_cosine_ops)" in indexdef
+    assert f"USING hnsw (((embedding)::halfvec({dims})) halfvec_cosine_ops)" in indexdef
     assert f"WHERE ((embedding_model)::text = '{model}'::text)" in indexdef
     assert name in plan
 

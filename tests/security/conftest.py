@@ -124,11 +124,30 @@ class People:
             client.close()
 
 
+def settle_documents(timeout: float = 60.0, quiet: float = 1.0) -> None:
+    """Drop the queued processing of this test's uploads and wait until no document is being
+    processed: the suite's worker (session-wide) must not write rows while the next test's
+    flush truncates the tables (that deadlocked the flush)."""
+    from knowledge.models import Document, Status
+    from settings.celery import app
+
+    app.control.purge()
+    deadline = time.monotonic() + timeout
+    calm_since = time.monotonic()
+    while time.monotonic() < deadline:
+        if Document.objects.filter(status=Status.STARTED).exists():
+            calm_since = time.monotonic()
+        elif time.monotonic() - calm_since >= quiet:
+            return
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def people(live, transactional_db, speech_models) -> Iterator[People]:
     crowd = People(live)
     yield crowd
     crowd.close()
+    settle_documents()
 
 
 def knowledge_base(client: httpx.Client, name: str) -> int:
