@@ -361,3 +361,42 @@ class StagedEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.paragraph_id} -> {self.model}"
+
+
+class AnswerOutcome(models.TextChoices):
+    ANSWERED = "answered"
+    NOT_FOUND = "not_found"  # nothing relevant enough was found: the LLM was not asked
+    FAILED = "failed"  # the LLM could not answer (unavailable, refused); ``error`` says why
+
+
+class Question(models.Model):
+    """One question put to a knowledge base (``knowledge/ask``): what was asked, the answer with
+    its citations, which LLM answered and the tokens it used."""
+
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="questions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    question = models.TextField()
+    language = models.CharField(max_length=8, blank=True, help_text="the language the answer was asked in")
+    answer = models.TextField(blank=True)
+    outcome = models.CharField(max_length=16, choices=AnswerOutcome.choices)
+    error = models.CharField(max_length=500, blank=True)
+    # [{"number": 1, "document_id": ..., "paragraph_id": ..., "start": ..., "end": ...}]
+    citations = models.JSONField(default=list, blank=True)
+    invalid_citations = models.JSONField(
+        default=list, blank=True, help_text="passage numbers the model cited that it was not given"
+    )
+    passages = models.PositiveIntegerField(default=0, help_text="how many passages the model was given")
+    llm_model = models.CharField(max_length=100, blank=True)
+    usage = models.JSONField(default=dict, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.question[:80]

@@ -170,6 +170,7 @@ FILE_UPLOAD_HANDLERS = [
 # Per-user rate limits ("N/second|minute|hour|day"; empty: none).
 UPLOAD_RATE = env_str("UPLOAD_RATE", "60/minute")
 SEARCH_RATE = env_str("SEARCH_RATE", "120/minute")
+ASK_RATE = env_str("ASK_RATE", "30/minute")  # questions to knowledge bases (each can cost LLM tokens)
 # Documents a user (staff excepted) may upload at priority high, which overtakes everyone's queue.
 HIGH_PRIORITY_RATE = env_str("HIGH_PRIORITY_RATE", "20/hour")
 # New audio renditions (GET .../audio/) a user may ask for; each is made once by a worker, at most

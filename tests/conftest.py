@@ -141,3 +141,26 @@ def wait_for_documents(ids: list[int], timeout: float = 120.0) -> list:
     from knowledge.ingest import wait_until_finished
 
     return wait_until_finished(ids, timeout=timeout, poll=0.2)
+
+
+# The loopback OpenAI-compatible server standing in for a remote LLM, and a model registered on it.
+KEY_ENV = "TEST_LLM_KEY"
+
+
+@pytest.fixture
+def chat_server(monkeypatch):
+    from tests.llm_models.chat_server import ChatServer
+
+    monkeypatch.setenv(KEY_ENV, "test-llm-key")
+    with ChatServer(api_key="test-llm-key") as server:
+        yield server
+
+
+@pytest.fixture
+def language_model(db, chat_server):
+    from llm_models.models import LanguageModel
+
+    return LanguageModel.objects.create(
+        name="editor", provider="openai_compatible", model="editor-1", base_url=chat_server.base_url,
+        api_key_env=KEY_ENV, timeout=1.0, max_tokens=512, context_window=4096, temperature=0.0,
+    )  # fmt: skip

@@ -166,19 +166,41 @@ def _refused(code: str, detail: str, status: int) -> JsonResponse:
     return response
 
 
-def open_stream(request: Request, ids: list[int], hidden: frozenset[int] = frozenset()) -> HttpResponse:
-    """The event stream of ``ids`` in a free slot, or why there is none."""
+def take_slot(request: Request, busy: str, per_user: str) -> JsonResponse | None:
+    """Take a stream slot for the request's user (None), or the refusal to send: 503 ``busy``
+    when this process has none free, 429 ``per_user`` past the user's limit."""
     if not Slots.process().acquire(blocking=False):
-        return _refused("busy", "no event stream is free on this server now; poll the documents instead", 503)
+        return _refused("busy", busy, 503)
     if not Slots.take_user(request.user.pk):
         Slots.process().release()
-        detail = f"at most {settings.EVENTS_MAX_PER_USER} event streams per user; follow several documents over one"
-        return _refused("throttled", f"{detail} (GET /api/knowledge/document/events/?id=1,2,3)", 429)
-    events = stream(ids, settings.EVENTS_POLL_SECONDS, settings.EVENTS_MAX_SECONDS, hidden)
+        return _refused("throttled", f"at most {settings.EVENTS_MAX_PER_USER} event streams per user; {per_user}", 429)
+    return None
+
+
+def give_slot(request: Request) -> None:
+    """Give back a slot ``take_slot`` took when no stream will hold it."""
+    Slots.process().release()
+    Slots.give_user(request.user.pk)
+
+
+def held_response(request: Request, events: Iterator[str]) -> StreamingHttpResponse:
+    """``events`` as a text/event-stream response holding the slot ``take_slot`` took."""
     response = StreamingHttpResponse(_Held(events, request.user.pk), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
     return response
+
+
+def open_stream(request: Request, ids: list[int], hidden: frozenset[int] = frozenset()) -> HttpResponse:
+    """The event stream of ``ids`` in a free slot, or why there is none."""
+    refused = take_slot(
+        request,
+        "no event stream is free on this server now; poll the documents instead",
+        "follow several documents over one (GET /api/knowledge/document/events/?id=1,2,3)",
+    )
+    if refused is not None:
+        return refused
+    return held_response(request, stream(ids, settings.EVENTS_POLL_SECONDS, settings.EVENTS_MAX_SECONDS, hidden))
 
 
 class DocumentEvents(APIView):

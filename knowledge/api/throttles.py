@@ -1,5 +1,5 @@
-"""Per-user rate limits on uploads, searches and audio renditions (DRF throttling), read from
-settings at request time: UPLOAD_RATE, SEARCH_RATE and AUDIO_RATE, e.g. "30/minute"; empty
+"""Per-user rate limits on uploads, searches, questions and audio renditions (DRF throttling), read from
+settings at request time: UPLOAD_RATE, SEARCH_RATE, ASK_RATE and AUDIO_RATE, e.g. "30/minute"; empty
 switches the limit off. The counts
 live in Django's cache, which is the broker's Redis when the broker is Redis, so that every web
 process shares them."""
@@ -54,6 +54,13 @@ class UploadRateThrottle(_SettingRateThrottle):
 class SearchRateThrottle(_SettingRateThrottle):
     scope = "search"
     setting = "SEARCH_RATE"
+
+
+class AskRateThrottle(_SettingRateThrottle):
+    """Questions asked (each may cost LLM tokens)."""
+
+    scope = "ask"
+    setting = "ASK_RATE"
 
 
 class AudioRateThrottle(_SettingRateThrottle):

@@ -11,9 +11,11 @@ request passes the address guard for model servers (``stt_models.model_servers``
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -65,6 +67,40 @@ def _parse(response: httpx.Response) -> ChatResult:
     )
 
 
+def _events(response: httpx.Response, result: ChatResult) -> Iterator[str]:
+    """The text pieces of an OpenAI-style event stream (``data: {json}`` lines, ``data: [DONE]``
+    at the end); the finish reason and usage go into ``result``. ValueError when a chunk is not
+    JSON or the stream ends without [DONE] or a finish reason."""
+    finished = False
+    for line in response.iter_lines():
+        if not line.startswith("data:"):
+            continue  # comments (": keep-alive"), event names, blank separators
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            chunk = json.loads(data)
+        except json.JSONDecodeError:
+            raise ValueError("a chunk is not JSON") from None
+        if not isinstance(chunk, dict):
+            raise ValueError("a chunk is not an object")
+        if isinstance(chunk.get("error"), dict):
+            raise ValueError(str(chunk["error"].get("message") or "error")[:200])
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            result.usage.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+            result.usage.completion_tokens = int(usage.get("completion_tokens") or 0)
+        for choice in chunk.get("choices") or []:
+            if choice.get("finish_reason"):
+                result.finish_reason = str(choice["finish_reason"])
+                finished = True
+            text = (choice.get("delta") or {}).get("content")
+            if isinstance(text, str) and text:
+                yield text
+    if not finished:
+        raise ValueError("the stream ended before the answer did")
+
+
 class ChatClient:
     """One model's chat endpoint. ``usage`` adds up every request made through this client."""
 
@@ -85,6 +121,7 @@ class ChatClient:
         self.backoff = backoff
         self.completion_tokens_field = completion_tokens_field
         self.usage = Usage()
+        self.last = ChatResult(text="")  # the last streamed answer, complete
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = model_servers.http_client(headers=headers, timeout=timeout)
 
@@ -102,11 +139,17 @@ class ChatClient:
             return retry_after
         return self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
 
-    def complete(self, messages: list[dict[str, str]], *, max_tokens: int | None = None) -> ChatResult:
-        body: dict[str, Any] = {**self.extra, "model": self.model, "messages": messages, "stream": False}
+    def _body(self, messages: list[dict[str, str]], max_tokens: int | None, stream: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {**self.extra, "model": self.model, "messages": messages, "stream": stream}
         body[self.completion_tokens_field] = max_tokens or self.max_tokens
         if self.temperature is not None:
             body["temperature"] = self.temperature
+        if stream:  # the usage arrives in a last chunk (OpenAI, vLLM, Ollama, llama.cpp)
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    def complete(self, messages: list[dict[str, str]], *, max_tokens: int | None = None) -> ChatResult:
+        body = self._body(messages, max_tokens, stream=False)
         url = f"{self.base_url}/chat/completions"
         problem = ""
         for attempt in range(1, self.max_tries + 1):
@@ -136,6 +179,58 @@ class ChatClient:
                     self.usage.failed_requests += 1
                     raise self._config_error(response)
             self.usage.failed_requests += 1
+            if attempt < self.max_tries:
+                delay = self._delay(attempt, retry_after)
+                log.warning(
+                    "LLM %s: %s; try %d of %d in %.1fs", self.model, problem, attempt + 1, self.max_tries, delay
+                )
+                time.sleep(delay)
+        raise LlmUnavailable(f"the LLM failed {self.max_tries} times: {problem}")
+
+    def stream(self, messages: list[dict[str, str]], *, max_tokens: int | None = None) -> Iterator[str]:
+        """The answer's text as it is written (server-sent events), piece by piece. Failures
+        before the first piece are retried as ``complete`` retries them; once text has been
+        given out, a broken stream raises LlmUnavailable (the pieces cannot be taken back).
+        ``last`` holds the whole result (text, finish reason, usage) when the stream ends."""
+        body = self._body(messages, max_tokens, stream=True)
+        url = f"{self.base_url}/chat/completions"
+        problem = ""
+        self.last = ChatResult(text="")
+        for attempt in range(1, self.max_tries + 1):
+            retry_after = None
+            started = False
+            try:
+                with self._http.stream("POST", url, json=body) as response:
+                    if response.status_code == 200:
+                        pieces: list[str] = []
+                        result = ChatResult(text="", usage=Usage(requests=1))
+                        for piece in _events(response, result):
+                            started = True
+                            pieces.append(piece)
+                            yield piece
+                        result.text = "".join(pieces)
+                        self.usage.add(result.usage)
+                        self.last = result
+                        return
+                    response.read()
+                    if response.status_code in RETRY_STATUSES or response.status_code >= 500:
+                        problem = f"HTTP {response.status_code}: {_error_message(response)}"
+                        retry_after = _retry_after(response)
+                    else:
+                        self.usage.failed_requests += 1
+                        raise self._config_error(response)
+            except AddressRefused as exc:
+                self.usage.failed_requests += 1
+                raise LlmError(f"the LLM's server is not allowed: {exc}") from None
+            except httpx.TimeoutException:
+                problem = f"no answer within {self.timeout:g} s"
+            except httpx.TransportError as exc:
+                problem = f"cannot reach {self.base_url} ({type(exc).__name__})"
+            except ValueError as exc:
+                problem = f"malformed stream ({exc})"
+            self.usage.failed_requests += 1
+            if started:
+                raise LlmUnavailable(f"the LLM's answer broke off: {problem}")
             if attempt < self.max_tries:
                 delay = self._delay(attempt, retry_after)
                 log.warning(

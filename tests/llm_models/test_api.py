@@ -3,7 +3,7 @@
 import pytest
 
 from llm_models.models import LanguageModel
-from tests.llm_models.conftest import KEY_ENV
+from tests.conftest import KEY_ENV
 
 pytestmark = pytest.mark.django_db
 

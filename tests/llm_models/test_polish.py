@@ -11,9 +11,8 @@ from llm_models.providers.openai_chat import ChatClient
 from media_learning.pipeline import polish
 from media_learning.pipeline.split import ParagraphDraft, build_paragraphs
 from stt_models.providers.base import Segment
-from tests.conftest import reference_text
+from tests.conftest import KEY_ENV, reference_text
 from tests.llm_models.chat_server import ChatServer, count_tokens
-from tests.llm_models.conftest import KEY_ENV
 
 
 def raw_segments(text: str, seconds_per_word: float = 0.4) -> list[Segment]:

@@ -13,8 +13,7 @@ import pytest
 from knowledge import status
 from knowledge.ingest import wait_until_finished
 from knowledge.models import Document, ProcessingRun, RunOutcome, Stage, Status
-from tests.conftest import fixture_path
-from tests.llm_models.conftest import KEY_ENV, chat_server, language_model  # noqa: F401 - fixtures
+from tests.conftest import KEY_ENV, fixture_path
 from tests.processes import Worker, manage, process_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
