@@ -24,6 +24,7 @@ from knowledge.models import (
     Membership,
     Paragraph,
     ProcessingRun,
+    Question,
     Role,
     Status,
     WebhookDelivery,
@@ -226,3 +227,35 @@ class DocumentAdmin(admin.ModelAdmin):
         level = messages.SUCCESS if done else messages.WARNING
         text = _("Queued %(done)d of %(total)d document(s) again.")
         self.message_user(request, text % {"done": done, "total": queryset.count()}, level)
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    """Questions asked of knowledge bases, read only: what was answered, from what, at what cost.
+    A user who is not a superuser sees those of the knowledge bases they may see."""
+
+    list_display = ("short_question", "knowledge_base", "user", "outcome", "llm_model", "tokens", "seconds",
+                    "created_at")  # fmt: skip
+    list_filter = ("outcome", "llm_model")
+    search_fields = ("question", "answer")
+    readonly_fields = ("knowledge_base", "user", "question", "language", "answer", "outcome", "error", "citations",
+                       "invalid_citations", "passages", "llm_model", "usage", "seconds", "created_at")  # fmt: skip
+    fields = readonly_fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Question]:
+        visible = access.knowledge_bases_for(request.user)
+        return super().get_queryset(request).filter(knowledge_base__in=visible).select_related("knowledge_base", "user")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
+        return False
+
+    @admin.display(description=gettext_lazy("question"))
+    def short_question(self, obj: Question) -> str:
+        return obj.question[:80]
+
+    @admin.display(description=gettext_lazy("tokens"))
+    def tokens(self, obj: Question) -> int:
+        return int(obj.usage.get("total_tokens") or 0)
