@@ -16,6 +16,7 @@ from knowledge.api.throttles import AudioRateThrottle
 from knowledge.api.views import document_for
 from knowledge.models import Document, ParagraphKind, Status
 from media_learning import export, renditions
+from media_learning.pipeline import clean
 from media_learning.pipeline.extract import CODECS, SAMPLE_RATES
 from media_learning.pipeline.transcribe import MediaTranscript, load_transcript
 from stt_models.providers.base import Segment
@@ -66,7 +67,11 @@ class DocumentTranscript(APIView):
             detail = f"the transcript is ready when the document is SUCCESS, not {document.status}"
             return Response(error_body("conflict", detail),
                             status=409)  # fmt: skip
-        transcript = load_transcript(document) if source == "segments" else paragraph_transcript(document)
+        if source == "segments":  # as the paragraphs were made: invented phrases out, in the KB's script
+            transcript = load_transcript(document)
+            transcript.segments = clean.as_shown(transcript.segments, document.knowledge_base.script)
+        else:
+            transcript = paragraph_transcript(document)
         if fmt == "json":
             words = request.query_params.get("words", "").lower() in ("1", "true", "yes")
             return Response({**export.to_json(transcript, words=words), "summary": document.summary})

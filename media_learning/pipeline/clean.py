@@ -83,3 +83,22 @@ def in_script(drafts: Sequence[ParagraphDraft], script: str) -> list[ParagraphDr
             draft = replace(draft, content=converted, raw_content=draft.raw_content or draft.content)
         out.append(draft)
     return out
+
+
+def segments_in_script(segments: Sequence[Segment], script: str) -> list[Segment]:
+    """Segments (and their words) with their Chinese written in ``script``."""
+    out = []
+    for seg in segments:
+        if not has_han(seg.text):
+            out.append(seg)
+            continue
+        words = None if seg.words is None else [replace(w, word=to_script(w.word, script)) for w in seg.words]
+        out.append(replace(seg, text=to_script(seg.text, script), words=words))
+    return out
+
+
+def as_shown(segments: Sequence[Segment], script: str) -> list[Segment]:
+    """The segments as the knowledge base shows its paragraphs: without invented stock phrases,
+    in its script (what exports and the transcript view give)."""
+    kept, _ = drop_invented(segments)
+    return segments_in_script(kept, script)

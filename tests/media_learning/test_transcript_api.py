@@ -73,3 +73,26 @@ def test_exports_escape_and_flatten_cue_text():
 
     assert "a &lt;b&gt; &amp; c d" in vtt and "01:00:00.250 --> 01:00:01.000" in vtt
     assert subs[0].content == "a <b> & c d" and subs[1].start.total_seconds() == 3600.25
+
+
+@pytest.mark.django_db(transaction=False)
+def test_exports_are_in_the_knowledge_bases_script_without_invented_phrases(api, user):
+    from knowledge.models import Document, KnowledgeBase
+    from media_learning.models import TranscriptChunk
+
+    kb = KnowledgeBase.objects.create(name="會議", owner=user)  # zh-Hans, the default
+    doc = Document.objects.create(knowledge_base=kb, name="周会.wav", sha256="0" * 64, status=Status.SUCCESS)
+    said = {"start": 0.0, "end": 4.0, "text": "我們開始今天的會議", "no_speech_prob": 0.01, "avg_logprob": -0.2,
+            "words": [{"start": 0.0, "end": 1.0, "word": "我們", "probability": 0.9}]}  # fmt: skip
+    invented = {"start": 5.0, "end": 8.0, "text": "字幕由Amara.org社区提供", "no_speech_prob": 0.8, "avg_logprob": -1.2,
+                "words": None}  # fmt: skip
+    TranscriptChunk.objects.create(document=doc, index=0, start=0, end=8, language="zh", segments=[said, invented],
+                                   fingerprint="f")  # fmt: skip
+    url = f"/api/knowledge/document/{doc.pk}/transcript/"
+
+    as_json = api.get(url, {"format": "json", "words": "true"}).json()
+    subtitles = api.get(url, {"format": "srt"}).content.decode()
+
+    assert [s["text"] for s in as_json["segments"]] == ["我们开始今天的会议"]
+    assert as_json["segments"][0]["words"][0]["word"] == "我们"
+    assert "我们开始今天的会议" in subtitles and "Amara" not in subtitles and "會" not in subtitles
