@@ -146,3 +146,30 @@ def test_originals_are_deleted_with_their_document_and_after_the_retention_perio
     assert purged == 1 and not os.path.exists(paths["done"]) and audio.status_code == 410
     assert os.path.exists(paths["queued"]) and Document.objects.get(pk=kept.pk).file
     assert Document.objects.get(pk=old.pk).file == "" and Document.objects.get(pk=old.pk).status == Status.SUCCESS
+
+
+def test_the_embedded_server_is_configured_before_it_starts(tmp_path, monkeypatch):
+    from settings import embedded
+
+    (tmp_path / "postgresql.conf").write_text("shared_buffers = 128MB\n")
+    monkeypatch.setenv("EMBEDDED_PG_SHARED_BUFFERS", "512MB")
+    embedded._configure(tmp_path)
+    embedded._configure(tmp_path)  # again: included once
+
+    conf = (tmp_path / "postgresql.conf").read_text()
+    assert conf.count(embedded.INCLUDE) == 1 and conf.rstrip().endswith(embedded.INCLUDE)
+    assert (tmp_path / "knowledge.conf").read_text() == "shared_buffers = '512MB'\n"
+    monkeypatch.setenv("EMBEDDED_PG_SHARED_BUFFERS", "1GB'; evil = 'x")
+    assert embedded.postgres_conf() == {"shared_buffers": "256MB"}
+
+
+def test_the_suites_embedded_server_runs_with_the_projects_settings(db, settings):
+    from django.db import connection
+
+    from settings import embedded
+
+    if not settings.EMBEDDED_POSTGRES:
+        pytest.skip("DATABASE_URL names another server")
+    with connection.cursor() as cur:
+        cur.execute("SHOW shared_buffers")
+        assert cur.fetchone()[0] == embedded.postgres_conf()["shared_buffers"]
