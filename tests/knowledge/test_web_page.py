@@ -140,3 +140,75 @@ def test_a_mandarin_meeting_dropped_with_the_defaults_is_found_by_chinese_and_en
     assert "完成" in statuses[0] and "中文 (zh)" in statuses[0] and "bundled-base" in statuses[0], statuses
     assert "英语 (en)" in statuses[1] and "bundled-tiny-en" in statuses[1], statuses
     assert all("zh_shared_meeting.wav" in name for name in found.values()), found
+
+
+ARTEFACTS = SCREENSHOT.parent
+WIDEST = """[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+    .slice(0, 8).map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
+
+
+def test_documents_transcript_view_ask_and_citations(browser_page, live_server, user, speech_models, celery_worker,
+                                                     language_model, chat_server):  # fmt: skip
+    language_model.is_default = True
+    language_model.save()
+    page = browser_page
+    KnowledgeBase.objects.create(name="Lectures", owner=user)
+    hostile = "<img src=x onerror=window.pwned=1>.mp3"
+    files = [(name, "audio/mpeg", base64.b64encode(fixture_path(fixture).read_bytes()).decode())
+             for name, fixture in (("lecture_60s_en.mp3", "lecture_60s_en.mp3"),
+                                   (hostile, "jupiter_en.mp3"))]  # fmt: skip
+
+    page.goto(f"{live_server.url}/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "pw-alice-123")
+    page.click("#sign-in")
+    page.wait_for_selector("#kb-select option", state="attached")
+    page.evaluate(DROP_FILES, [files, "#drop-zone"])
+    page.wait_for_function("document.querySelectorAll('#documents li[data-status=SUCCESS]').length === 2",
+                           timeout=240_000)  # fmt: skip
+    listed = page.locator("#documents .doc-open").all_text_contents()
+
+    # the document view: the transcript beside the player; a click on a sentence seeks there
+    page.locator("#documents li", has_text="lecture_60s_en.mp3").locator(".doc-open").click()
+    page.wait_for_selector("#transcript .sentence")
+    sentences = page.locator("#transcript .sentence")
+    third = sentences.nth(2)
+    start = float(third.get_attribute("data-start"))
+    third.click()
+    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {start}) < 1.0")
+    page.wait_for_selector("#transcript .sentence.current")
+    current = page.locator("#transcript .sentence.current").get_attribute("data-index")
+    tag = third.evaluate("node => node.tagName")  # a button: reachable by keyboard
+
+    # search marks the words it matched
+    page.fill("#search-input", "timestamps in the recording")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#results li.hit mark")
+    marked = page.locator("#results li.hit").first.locator("mark").all_text_contents()
+
+    # ask: the answer streams in with its citations; a citation opens the document at the moment
+    page.fill("#ask-input", "How do search engines remember which documents contain a word?")
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector("#citations li button")
+    answer = page.text_content("#answer")
+    citation = page.locator("#citations li button").first
+    cited = citation.text_content()
+    page.evaluate("document.getElementById('player').pause()")
+    page.locator("#answer .cite").first.click()
+    page.wait_for_function("location.hash.startsWith('#document=')")
+    wanted = float(page.evaluate("new URLSearchParams(location.hash.slice(1)).get('t')"))
+    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {wanted}) < 1.5")
+    page.screenshot(path=str(ARTEFACTS / "web-page-ask.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.screenshot(path=str(ARTEFACTS / "web-page-phone.png"), full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    wide = page.evaluate(WIDEST)
+
+    assert sorted(listed) == sorted(["lecture_60s_en.mp3", hostile])  # the name shown as text
+    assert page.evaluate("window.pwned") is None
+    assert current == "2" and tag == "BUTTON" and sentences.count() >= 5
+    assert any(m.lower().startswith("timestamp") for m in marked), marked
+    assert "The recording says:" in answer and cited.startswith("[") and "lecture" in cited
+    assert "at 00:" in page.text_content("#now-playing")
+    assert overflow <= 1, wide  # nothing wider than a phone's screen
+    assert (ARTEFACTS / "web-page-phone.png").stat().st_size > 10_000

@@ -1,33 +1,16 @@
-// The web page: pick a knowledge base, drop files, follow each one live (server-sent events),
-// search, and play the media from the moment a result was spoken. Plain JS over the REST API.
-// Its words come from Django's JavaScript catalog (gettext, interpolate: /jsi18n/), in the
-// interface language the page was rendered in.
+// The web page: pick a knowledge base, drop files and follow each one live (server-sent
+// events), list its documents, search (matching words marked), ask (ask.js), and read and hear a
+// document with its transcript (viewer.js). Plain ES modules over the REST API, no library: the
+// page needs a few hundred lines, and every string a user controls is set as text.
 "use strict";
 
-const _ = (text) => (window.gettext ? window.gettext(text) : text);
-const fill = (text, values) => (window.interpolate ? window.interpolate(_(text), values, true)
-  : _(text).replace(/%\((\w+)\)s/g, (match, key) => values[key]));
-const LANGUAGE_NAMES = { zh: "Chinese", en: "English", yue: "Cantonese", ja: "Japanese", ko: "Korean",
-  fr: "French", de: "German", es: "Spanish" };
+import { setUpAsk, resetConversation } from "./ask.js";
+import { $, _, api, clock, el, fill, highlighted, languageName } from "./common.js";
+import { documentsChanged, loadDocuments } from "./documents.js";
+import { openDocument, openFromAddress } from "./viewer.js";
 
 const TERMINAL = ["SUCCESS", "FAILURE", "REVOKED"];
-const $ = (selector) => document.querySelector(selector);
 const kbSelect = $("#kb-select");
-const player = $("#player");
-
-function clock(seconds) {
-  const s = Math.floor(seconds), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
-  const pad = (n) => String(n).padStart(2, "0");
-  return (h ? h + ":" + pad(m) : pad(m)) + ":" + pad(s % 60);
-}
-
-async function api(path, options = {}) {
-  const headers = Object.assign({ "X-CSRFToken": window.CSRF_TOKEN, Accept: "application/json" }, options.headers);
-  const response = await fetch(path, Object.assign({ credentials: "same-origin" }, options, { headers }));
-  const body = response.status === 204 ? null : await response.json();
-  if (!response.ok) throw new Error((body && body.detail) || response.statusText);
-  return body;
-}
 
 async function loadKnowledgeBases(selectId) {
   const page = await api("/api/knowledge/?limit=500");
@@ -38,7 +21,15 @@ async function loadKnowledgeBases(selectId) {
     kbSelect.add(option);
   }
   if (selectId) kbSelect.value = String(selectId);
+  if (kbSelect.value !== shownKnowledgeBase) {
+    shownKnowledgeBase = kbSelect.value;
+    resetConversation();
+    loadDocuments(kbSelect.value);
+  }
 }
+
+let shownKnowledgeBase = null;
+kbSelect.addEventListener("change", () => loadKnowledgeBases(kbSelect.value));
 
 async function loadSpeechModels() {
   const select = $("#stt-model");
@@ -49,10 +40,6 @@ async function loadSpeechModels() {
       select.add(new Option(label, model.name));
     }
   } catch (error) { /* the default model still works */ }
-}
-
-function languageName(code) {
-  return code ? `${_(LANGUAGE_NAMES[code] || code)} (${code})` : "";
 }
 
 $("#new-kb-button").addEventListener("click", async () => {
@@ -112,6 +99,7 @@ function settle(state) {
   if (TERMINAL.includes(state.status)) {
     following.delete(state.id);
     loadKnowledgeBases(kbSelect.value);  // document counts
+    documentsChanged();
     if (!following.size) stopListening();
   }
 }
@@ -191,6 +179,7 @@ function upload(file) {
     const document_ = body.documents[0];
     show(row, document_);
     follow(row, document_.id);
+    documentsChanged();
   };
   request.onerror = () => show(row, { status: "FAILURE", error: _("the upload was interrupted") });
   request.send(form);
@@ -211,15 +200,6 @@ dropZone.addEventListener("drop", (event) => {
 });
 $("#file-input").addEventListener("change", (event) => { uploadAll(event.target.files); event.target.value = ""; });
 
-function play(hit) {
-  const source = hit.media_url.split("#")[0];
-  $("#now-playing").textContent = fill("%(name)s at %(time)s", { name: hit.document_name, time: clock(hit.start) });
-  const seek = () => { player.currentTime = hit.start; player.play().catch(() => {}); };
-  if (player.getAttribute("src") === source && player.readyState >= 1) return seek();
-  player.addEventListener("loadedmetadata", seek, { once: true });
-  player.src = source;
-}
-
 $("#search-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const query = new URLSearchParams({ q: $("#search-input").value, mode: $("#search-mode").value, top_k: "10" });
@@ -236,11 +216,13 @@ $("#search-form").addEventListener("submit", async (event) => {
       const item = document.createElement("li");
       item.className = "hit";
       item.dataset.start = hit.start;
-      item.innerHTML = '<span class="time"></span><span class="text"></span> <span class="doc"></span>';
-      item.querySelector(".time").textContent = clock(hit.start);
-      item.querySelector(".text").textContent = hit.content;
-      item.querySelector(".doc").textContent = "— " + hit.document_name;
-      item.addEventListener("click", () => play(hit));
+      item.tabIndex = 0;
+      item.setAttribute("role", "button");
+      item.append(el("span", "time", clock(hit.start)), el("span", "text", null, highlighted(hit.content, query.get("q"))),
+        " ", el("span", "doc", "— " + hit.document_name));
+      const open = () => openDocument(hit.document_id, hit.start, hit.document_name).catch((e) => alert(e.message));
+      item.addEventListener("click", open);
+      item.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); open(); } });
       results.append(item);
     }
   } catch (error) {
@@ -251,5 +233,7 @@ $("#search-form").addEventListener("submit", async (event) => {
   }
 });
 
+setUpAsk(() => kbSelect.value);
 loadKnowledgeBases();
 loadSpeechModels();
+openFromAddress();

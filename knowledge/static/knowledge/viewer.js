@@ -1,0 +1,153 @@
+// The document view: the player beside the transcript, the sentence being spoken highlighted as
+// it plays (the word too, when word timestamps were recorded), any sentence or word a button
+// that seeks there, the summary, and downloads. Its address (#document=ID&t=SECONDS) opens it.
+"use strict";
+
+import { $, _, api, clock, el, fill, languageName } from "./common.js";
+
+const player = $("#player");
+const transcript = $("#transcript");
+let current = { id: null, segments: [], media: "" };
+let spoken = null;
+let spokenWord = null;
+
+function seek(seconds) {
+  const go = () => { player.currentTime = seconds; player.play().catch(() => {}); };
+  if (player.readyState >= 1) go(); else player.addEventListener("loadedmetadata", go, { once: true });
+}
+
+function sentence(segment, index) {
+  const button = el("button", "sentence");
+  button.type = "button";
+  button.dataset.index = index;
+  button.dataset.start = segment.start;
+  button.dataset.end = segment.end;
+  button.title = clock(segment.start);
+  if (segment.words && segment.words.length) {
+    for (const word of segment.words) {
+      const span = el("span", "word", word.word);
+      span.dataset.start = word.start;
+      span.dataset.end = word.end;
+      button.append(span);
+    }
+  } else {
+    button.textContent = segment.text.trim();
+  }
+  button.addEventListener("click", (event) => {
+    const word = event.target.closest(".word");
+    seek(word ? Number(word.dataset.start) : segment.start);
+  });
+  return button;
+}
+
+function renderTranscript(segments) {
+  transcript.replaceChildren();
+  if (!segments.length) transcript.append(el("p", "muted", _("No speech was found in this recording.")));
+  segments.forEach((segment, index) => {
+    const row = el("p", "line", null, el("span", "time", clock(segment.start)), sentence(segment, index));
+    transcript.append(row);
+  });
+}
+
+// The segment being spoken at ``t`` (segments are in time order): binary search.
+function segmentAt(t) {
+  const segments = current.segments;
+  let low = 0, high = segments.length - 1, found = -1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    if (segments[mid].start <= t) { found = mid; low = mid + 1; } else high = mid - 1;
+  }
+  return found >= 0 && t <= segments[found].end + 0.5 ? found : -1;
+}
+
+player.addEventListener("timeupdate", () => {
+  const index = segmentAt(player.currentTime);
+  const button = index >= 0 ? transcript.querySelector(`.sentence[data-index="${index}"]`) : null;
+  if (button !== spoken) {
+    if (spoken) spoken.classList.remove("current");
+    if (button) {
+      button.classList.add("current");
+      if (!transcript.matches(":hover")) button.scrollIntoView({ block: "nearest" });
+    }
+    spoken = button;
+  }
+  const word = button ? [...button.querySelectorAll(".word")].find(
+    (w) => Number(w.dataset.start) <= player.currentTime && player.currentTime <= Number(w.dataset.end)) : null;
+  if (word !== spokenWord) {
+    if (spokenWord) spokenWord.classList.remove("current-word");
+    if (word) word.classList.add("current-word");
+    spokenWord = word || null;
+  }
+});
+
+function downloads(document_) {
+  const box = $("#downloads");
+  box.replaceChildren();
+  const base = `/api/knowledge/document/${document_.id}`;
+  const link = (href, label) => { const a = el("a", "", label); a.href = href; a.download = ""; return a; };
+  if (document_.status === "SUCCESS") {
+    for (const fmt of ["srt", "vtt", "txt"]) box.append(link(`${base}/transcript/?format=${fmt}`, fmt.toUpperCase()));
+  }
+  if (document_.media_url) {
+    box.append(link(document_.media_url, _("original media")));
+    const audio = el("button", "link", _("audio (MP3)"));
+    audio.type = "button";
+    audio.addEventListener("click", () => fetchAudio(`${base}/audio/?format=mp3`, audio));
+    box.append(audio);
+  }
+  box.hidden = !box.children.length;
+}
+
+// The MP3 is made by a worker on first request (202 with Retry-After until it is ready).
+async function fetchAudio(url, button, tries = 0) {
+  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (response.status === 202 && tries < 30) {
+    button.textContent = _("preparing the audio…");
+    const wait = Number(response.headers.get("Retry-After") || 2);
+    setTimeout(() => fetchAudio(url, button, tries + 1), Math.min(10, wait) * 1000);
+    return;
+  }
+  button.textContent = _("audio (MP3)");
+  if (response.ok) window.location.assign(url);
+  else {
+    const body = await response.json().catch(() => ({}));
+    alert(body.detail || response.statusText);
+  }
+}
+
+export async function openDocument(id, at = 0, name = "") {
+  const view = $("#document-view");
+  view.hidden = false;
+  if (current.id !== id) {
+    const document_ = await api(`/api/knowledge/document/${id}/`);
+    current = { id, segments: [], media: document_.media_url || "" };
+    $("#doc-title").textContent = document_.name;
+    const facts = [_(document_.status), languageName(document_.detected_language || document_.language),
+      document_.duration ? clock(document_.duration) : "", document_.stt_model_used].filter(Boolean);
+    $("#doc-facts").textContent = facts.join(" · ");
+    const summary = document_.summary || "";
+    $("#summary").textContent = summary;
+    $("#summary-box").hidden = !summary;
+    downloads(document_);
+    transcript.replaceChildren();
+    if (document_.status === "SUCCESS") {
+      const body = await api(`/api/knowledge/document/${id}/transcript/?format=json&words=true`);
+      current.segments = body.segments;
+      renderTranscript(body.segments);
+    } else {
+      transcript.append(el("p", "muted", _("The transcript appears here when the document is done.")));
+    }
+    spoken = spokenWord = null;
+    name = document_.name;
+    if (current.media && player.getAttribute("src") !== current.media) player.src = current.media;
+  }
+  $("#now-playing").textContent = fill("%(name)s at %(time)s", { name: name || $("#doc-title").textContent,
+    time: clock(at) });
+  history.replaceState(null, "", `#document=${id}&t=${Math.floor(at)}`);
+  if (current.media) seek(at);
+}
+
+export function openFromAddress() {
+  const match = /document=(\d+)(?:&t=(\d+(?:\.\d+)?))?/.exec(location.hash);
+  if (match) openDocument(Number(match[1]), Number(match[2] || 0)).catch(() => {});
+}
