@@ -143,8 +143,9 @@ def test_a_mandarin_meeting_dropped_with_the_defaults_is_found_by_chinese_and_en
 
 
 ARTEFACTS = SCREENSHOT.parent
-WIDEST = """[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
-    .slice(0, 8).map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
+WIDEST = """[...document.querySelectorAll('body *')]
+    .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8)
+    .map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
 
 
 def test_documents_transcript_view_ask_and_citations(browser_page, live_server, user, speech_models, celery_worker,
