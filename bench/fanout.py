@@ -72,7 +72,8 @@ def main() -> None:
     media = folder / "talk.mp3"
     seconds, _ = build_long_speech(media, minutes=args.minutes)
     print(f"generated {seconds / 60:.1f} min of speech", file=sys.stderr)
-    kb = KnowledgeBase.objects.create(name=f"bench-fanout-{os.getpid()}")
+    # a new transcription each time, not the reuse of the last one
+    kb = KnowledgeBase.objects.create(name=f"bench-fanout-{os.getpid()}", duplicates="again")
     model = resolve_speech_model("bundled-tiny-en")
     times = {}
     try:

@@ -54,7 +54,8 @@ def main() -> None:
     from tests.fixtures.long_media import build_long_speech
 
     model = resolve_speech_model("bundled-tiny-en")
-    kb, _ = KnowledgeBase.objects.get_or_create(name=f"bench-long-{os.getpid()}")
+    # a new transcription each time, not the reuse of the last one
+    kb, _ = KnowledgeBase.objects.get_or_create(name=f"bench-long-{os.getpid()}", defaults={"duplicates": "again"})
     with tempfile.TemporaryDirectory() as tmp:
         media = Path(tmp) / f"speech_{args.minutes:g}min.mp3"
         seconds, _ = build_long_speech(media, args.minutes)

@@ -63,7 +63,8 @@ def main() -> None:
 
     ensure_bundled_models(SpeechModel)
     default = resolve_speech_model(None)
-    kb = KnowledgeBase.objects.create(name=f"bench-mandarin-{time.time_ns()}")
+    # a new transcription each time, not the reuse of the last one
+    kb = KnowledgeBase.objects.create(name=f"bench-mandarin-{time.time_ns()}", duplicates="again")
     worker = common.start_worker()
     try:
         cases = {

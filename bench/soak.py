@@ -86,7 +86,8 @@ def main() -> None:
     from stt_models.registry import resolve_speech_model
 
     model = resolve_speech_model("bundled-tiny-en")
-    kb, _ = KnowledgeBase.objects.get_or_create(name=f"bench-soak-{os.getpid()}")
+    # a new transcription each time, not the reuse of the last one
+    kb, _ = KnowledgeBase.objects.get_or_create(name=f"bench-soak-{os.getpid()}", defaults={"duplicates": "again"})
     fixtures = common.ROOT / "tests" / "fixtures"
     paths = [fixtures / CLIPS[i % len(CLIPS)] for i in range(args.uploads)]
     worker = start_worker(0)

@@ -58,7 +58,17 @@ class KnowledgeBaseForm(forms.ModelForm):
 
     class Meta:
         model = KnowledgeBase
-        fields = ["name", "description", "owner", "stt_model", "language", "script", "callback_url", "webhook_secret"]
+        fields = [
+            "name",
+            "description",
+            "owner",
+            "stt_model",
+            "language",
+            "script",
+            "duplicates",
+            "callback_url",
+            "webhook_secret",
+        ]
 
     def clean_webhook_secret(self) -> str:
         return self.cleaned_data["webhook_secret"] or self.instance.webhook_secret

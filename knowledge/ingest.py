@@ -38,6 +38,17 @@ class UploadError(ValueError):
         self.errors = errors
 
 
+class DuplicateMedia(ValueError):
+    """The knowledge base refuses duplicates and already holds this media (``document``)."""
+
+    def __init__(self, document: Document, filename: str) -> None:
+        where = (
+            f"as document {document.pk} ({document.name!r})" if document.pk else f"in this upload as {document.name!r}"
+        )
+        super().__init__(f"{filename!r} is already in this knowledge base {where}; it refuses duplicates")
+        self.document = document
+
+
 @dataclass
 class Processing:
     """How an upload is to be processed: its models and validated options."""
@@ -135,6 +146,8 @@ def create_documents(
             for upload in uploads:
                 sha256, size = _digest(upload)
                 filename = clean_file_name(upload.name or "") or "upload"
+                if knowledge_base.duplicates == "refuse":
+                    _refuse_duplicate(knowledge_base, sha256, filename, documents)
                 doc = new(filename, sha256=sha256, size=size, source_url=getattr(upload, "source_url", ""))
                 doc.file.save(stored_name(filename), upload, save=False)
                 stored.append(doc.file.name)
@@ -151,6 +164,19 @@ def create_documents(
     return documents
 
 
+def _refuse_duplicate(knowledge_base: KnowledgeBase, sha256: str, filename: str, batch: list[Document]) -> None:
+    """DuplicateMedia when the knowledge base (or this upload) already holds these bytes; a
+    document that failed or was cancelled does not count."""
+    same = next((d for d in batch if d.sha256 == sha256), None)
+    if same is None:
+        same = (
+            Document.objects.filter(knowledge_base=knowledge_base, sha256=sha256)
+            .exclude(status__in=[Status.FAILURE, Status.REVOKED]).order_by("created_at").first()
+        )  # fmt: skip
+    if same is not None:
+        raise DuplicateMedia(same, filename)
+
+
 def attach_download(document: Document, task_id: str, download: File) -> None:
     """Store the file a worker downloaded for a URL document, while that task owns it. Its name
     replaces the one taken from the URL, unless the uploader named the document."""
@@ -158,6 +184,14 @@ def attach_download(document: Document, task_id: str, download: File) -> None:
     name = document.name
     if name == url_file_name(document.source_url):
         name = clean_name(download.name or "") or name
+    if document.knowledge_base.duplicates == "refuse":
+        others = Document.objects.exclude(pk=document.pk).filter(created_at__lt=document.created_at)
+        same = (
+            others.filter(knowledge_base_id=document.knowledge_base_id, sha256=sha256)
+            .exclude(status__in=[Status.FAILURE, Status.REVOKED]).order_by("created_at").first()
+        )  # fmt: skip
+        if same is not None:
+            raise DuplicateMedia(same, name)
     document.file.save(stored_name(download.name or ""), download, save=False)
     try:
         status_machine.report(document.pk, task_id, file=document.file.name, sha256=sha256, size=size, name=name)

@@ -51,6 +51,13 @@ class KnowledgeBase(models.Model):
     script = models.CharField(
         max_length=8, choices=SCRIPTS, default=SIMPLIFIED, help_text="how Chinese transcripts are written"
     )
+    duplicates = models.CharField(
+        _("duplicates"), max_length=8, default="reuse",
+        choices=[("reuse", _("reuse the transcript")), ("refuse", _("refuse the upload")),
+                 ("again", _("transcribe again"))],
+        help_text="an upload of media already transcribed: reuse that transcript, refuse the upload (409) if this "
+        "knowledge base holds it, or transcribe it again (to compare models; benchmarks)",
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -191,6 +198,10 @@ class Document(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
     )
+    reused_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="the finished document with the same media and transcription whose transcript was reused",
+    )  # fmt: skip
     task_id = models.CharField(max_length=64, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

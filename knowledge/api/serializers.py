@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
+from knowledge import access
 from knowledge.models import (
     Document,
     KnowledgeBase,
@@ -38,8 +39,8 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
     class Meta:
         model = KnowledgeBase
         fields = ["id", "name", "description", "owner", "role", "callback_url", "webhook_secret", "embedding_model",
-                  "embedding_dimensions", "stt_model", "language", "script", "document_count", "created_at",
-                  "updated_at"]  # fmt: skip
+                  "embedding_dimensions", "stt_model", "language", "script", "duplicates", "document_count",
+                  "created_at", "updated_at"]  # fmt: skip
         read_only_fields = ["id", "embedding_dimensions", "created_at", "updated_at"]
         extra_kwargs = {"embedding_model": {
             "help_text": "the embedding model of its paragraphs, one of the registered ones (EMBEDDING_MODELS; "
@@ -128,6 +129,9 @@ class DocumentSerializer(serializers.ModelSerializer):
     paragraph_count = serializers.IntegerField(read_only=True, default=0)
     file_url = serializers.SerializerMethodField(help_text="deprecated alias of media_url")
     media_url = serializers.SerializerMethodField(help_text="the original media, for authorised users (Range)")
+    reused_from = serializers.SerializerMethodField(
+        help_text="the document whose transcript was reused (same media, model and options), when you may read it"
+    )
 
     class Meta:
         model = Document
@@ -135,10 +139,21 @@ class DocumentSerializer(serializers.ModelSerializer):
             "id", "knowledge_base", "name", "status", "stage", "progress", "error", "warnings", "language", "duration",
             "detected_language", "mime", "size", "sha256", "stt_model", "stt_model_used", "llm_model", "options",
             "priority", "source_url", "callback_url",
-            "summary", "llm_usage", "status_meta", "paragraph_count", "file_url", "media_url",
+            "summary", "llm_usage", "status_meta", "paragraph_count", "file_url", "media_url", "reused_from",
             "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def get_reused_from(self, obj: Document) -> int | None:
+        """Shown only to a user who may read it: reuse across knowledge bases tells nobody about
+        documents they cannot see."""
+        if obj.reused_from_id is None:
+            return None
+        request = self.context.get("request")
+        if request is None:  # the command line: an operator
+            return obj.reused_from_id
+        visible = access.documents_for(request.user).filter(pk=obj.reused_from_id).exists()
+        return obj.reused_from_id if visible else None
 
     def get_media_url(self, obj: Document) -> str | None:
         return media_url(obj, self.context.get("request"))

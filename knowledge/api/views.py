@@ -169,11 +169,17 @@ def upload(request: Request, kb: KnowledgeBase | None) -> Response:
             fetch.check_url(url)
     except fetch.FetchError as exc:
         return Response(error_body("fetch_failed", str(exc), {"file_url": [str(exc)]}), status=400)
-    docs = ingest.create_documents(
-        kb, data.get("file", []), urls=urls, stt_model=plan.stt_model, llm_model=plan.llm_model,
-        options=plan.options, owner=request.user, name=data.get("name"), priority=data["priority"],
-        callback_url=data.get("callback_url", ""),
-    )  # fmt: skip
+    try:
+        docs = ingest.create_documents(
+            kb, data.get("file", []), urls=urls, stt_model=plan.stt_model, llm_model=plan.llm_model,
+            options=plan.options, owner=request.user, name=data.get("name"), priority=data["priority"],
+            callback_url=data.get("callback_url", ""),
+        )  # fmt: skip
+    except ingest.DuplicateMedia as exc:
+        body = error_body("conflict", str(exc))
+        if exc.document.pk:
+            body["document"] = DocumentSerializer(exc.document, context={"request": request}).data
+        return Response(body, status=status.HTTP_409_CONFLICT)
     ids = [d.pk for d in docs]
     code = status.HTTP_201_CREATED
     if wait is not None:
@@ -191,7 +197,7 @@ UPLOAD_SCHEMA = extend_schema(
     request={"multipart/form-data": UploadSerializer, "application/json": UploadSerializer},
     parameters=[OpenApiParameter("wait", int, description="seconds to wait for the documents to finish")],
     responses={201: DocumentSerializer(many=True), 200: DocumentSerializer(many=True),
-               202: DocumentSerializer(many=True), 400: dict, 403: dict, 413: dict},
+               202: DocumentSerializer(many=True), 400: dict, 403: dict, 409: dict, 413: dict},
 )  # fmt: skip
 
 

@@ -10,13 +10,22 @@ from pgvector.psycopg import register_vector
 
 from knowledge import embeddings, kb_embedding, text_search, vector_index
 from knowledge.models import Document, Paragraph
+from media_learning.pipeline import reuse
 from media_learning.pipeline.split import ParagraphDraft
 
 
 def embed_drafts(document: Document, drafts: list[ParagraphDraft]) -> tuple[str, np.ndarray]:
-    """Vectors from the document's knowledge base's model (knowledge/kb_embedding.py)."""
+    """Vectors from the document's knowledge base's model (knowledge/kb_embedding.py); a document
+    that reused another's transcript takes the vectors that one already has for the same text."""
     model = kb_embedding.model_of(document.knowledge_base)
-    return model, embeddings.embed([d.content for d in drafts], model)
+    texts = [d.content for d in drafts]
+    known = reuse.known_vectors(document.reused_from, model, texts) if document.reused_from_id else {}
+    if not known:
+        return model, embeddings.embed(texts, model)
+    missing = list(dict.fromkeys(t for t in texts if t not in known))
+    if missing:
+        known.update(zip(missing, embeddings.embed(missing, model), strict=True))
+    return model, np.vstack([known[t] for t in texts]).astype(np.float32)
 
 
 def prepare_index(model: str, vectors: np.ndarray) -> None:

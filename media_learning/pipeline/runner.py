@@ -34,9 +34,9 @@ from llm_models.checks import record_problem
 from llm_models.models import LanguageModel
 from llm_models.providers.base import LlmError, LlmUnavailable
 from llm_models.registry import get_client
-from media_learning.pipeline import clean, decode, fanout, index, polish, split
+from media_learning.pipeline import clean, decode, fanout, index, polish, reuse, split
 from media_learning.pipeline.heartbeat import Heartbeat, TimeLimitExceeded
-from media_learning.pipeline.transcribe import transcribe_media, transcription_options
+from media_learning.pipeline.transcribe import MediaTranscript, load_transcript, transcribe_media, transcription_options
 from stt_models import routing
 from stt_models.models import SpeechModel
 from stt_models.options import DEFAULT_SEGMENT_DURATION
@@ -170,6 +170,46 @@ def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun, hear
         speech_model = resolve_speech_model(None)
         status.report(doc_id, task_id, stt_model=speech_model)
     llm = document.llm_model
+    donor = reuse.find_donor(document)
+    if donor is not None:
+        transcript, model_used, chosen_warnings = _reused(document, task_id, run, donor), donor.stt_model_used, []
+    else:
+        transcript, model_used, chosen_warnings = _transcribed(document, task_id, run, heartbeat, speech_model, llm)
+    segments, removed = clean.drop_invented(transcript.segments)
+    warnings = [*chosen_warnings, *removed] if segments else [*removed, NO_SPEECH]
+    if segments and model_used is not None and not model_used.gives_timestamps:
+        warnings.append(NO_TIMESTAMPS)
+    found = {"language": transcript.language, "duration": round(transcript.duration, 3)}
+    drafts = split.build_paragraphs(
+        segments,
+        max_chars=settings.PARAGRAPH_MAX_CHARS,
+        min_chars=settings.PARAGRAPH_MIN_CHARS,
+        pause=settings.PARAGRAPH_PAUSE_SECONDS,
+        max_seconds=settings.PARAGRAPH_MAX_SECONDS,
+    )
+    drafts = clean.in_script(drafts, document.knowledge_base.script)
+    status.report(doc_id, task_id, warnings=warnings, **found)
+    return {"run_id": run.pk, "drafts": [asdict(d) for d in drafts], "warnings": warnings, "found": found,
+            "summary": "", "llm_usage": {}}  # fmt: skip
+
+
+def _reused(document: Document, task_id: str, run: ProcessingRun, donor: Document) -> MediaTranscript:
+    """The donor's transcript as this document's (reuse.py): no decoding, no speech model."""
+    with runs.timed(run, "reuse"):
+        reuse.copy_transcript(donor, document)
+        status.report(document.pk, task_id, reused_from=donor, mime=donor.mime, duration=donor.duration,
+                      stt_model_used=donor.stt_model_used, detected_language=donor.detected_language)  # fmt: skip
+        runs.note_model(run, donor.stt_model_used)
+        document.reused_from = donor
+        log.info("same media, model and options as document %s: its transcript is reused", donor.pk)
+        return load_transcript(document)
+
+
+def _transcribed(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat,
+                 speech_model: SpeechModel, llm: object) -> tuple[MediaTranscript, SpeechModel, list[str]]:  # fmt: skip
+    """Decode and transcribe (``auto`` chooses the model first): the transcript, the model that
+    wrote it and what choosing it warned of."""
+    doc_id = document.pk
     with local_media(document.file) as path:
         with runs.timed(run, "transcribe"):
             info = decode.probe(path)
@@ -187,22 +227,7 @@ def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun, hear
             fan = fanout.Fanout(document, task_id, run.worker) if fanned else None
             options = transcription_options(document.options, choice.language)
             transcript = transcribe_media(document, path, info, choice.model, options, reporter, fan)
-    segments, removed = clean.drop_invented(transcript.segments)
-    warnings = [*choice.warnings, *removed] if segments else [*removed, NO_SPEECH]
-    if segments and not choice.model.gives_timestamps:
-        warnings.append(NO_TIMESTAMPS)
-    found = {"language": transcript.language, "duration": round(transcript.duration, 3)}
-    drafts = split.build_paragraphs(
-        segments,
-        max_chars=settings.PARAGRAPH_MAX_CHARS,
-        min_chars=settings.PARAGRAPH_MIN_CHARS,
-        pause=settings.PARAGRAPH_PAUSE_SECONDS,
-        max_seconds=settings.PARAGRAPH_MAX_SECONDS,
-    )
-    drafts = clean.in_script(drafts, document.knowledge_base.script)
-    status.report(doc_id, task_id, warnings=warnings, **found)
-    return {"run_id": run.pk, "drafts": [asdict(d) for d in drafts], "warnings": warnings, "found": found,
-            "summary": "", "llm_usage": {}}  # fmt: skip
+    return transcript, choice.model, list(choice.warnings)
 
 
 def _drafts(payload: dict) -> list[split.ParagraphDraft]:
@@ -377,7 +402,8 @@ def _guarded(document: Document, task_id: str, run: ProcessingRun, work: Callabl
         _quietly(fanout.forget_if_deleted, document_id)
         runs.finish(run, RunOutcome.LOST, exc)
         return "skipped"
-    except (decode.MediaError, fetch.FetchError, SttError, SpeechModelNotFound, EmbeddingMismatch) as exc:
+    except (decode.MediaError, fetch.FetchError, ingest.DuplicateMedia, SttError, SpeechModelNotFound,
+            EmbeddingMismatch) as exc:  # fmt: skip
         _quietly(fanout.cleanup, document_id)
         status.fail(document_id, str(exc), task_id)
         runs.finish(run, RunOutcome.FAILURE, exc)

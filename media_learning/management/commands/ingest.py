@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from knowledge.api.serializers import DocumentSerializer, ParagraphSerializer
 from knowledge.fetch import FetchError, check_url
-from knowledge.ingest import UploadError, create_documents, resolve_processing, wait_until_finished
+from knowledge.ingest import DuplicateMedia, UploadError, create_documents, resolve_processing, wait_until_finished
 from knowledge.models import Document, Status
 from knowledge.queue import PRIORITIES
 from knowledge.selection import SelectionError, knowledge_base_named
@@ -100,6 +100,8 @@ class Command(BaseCommand):
         try:
             docs = create_documents(kb, handles, urls=urls, stt_model=plan.stt_model, llm_model=plan.llm_model,
                                     options=plan.options, priority=opts["priority"])  # fmt: skip
+        except DuplicateMedia as exc:
+            raise CommandError(str(exc)) from None
         finally:
             for fh in handles:
                 fh.close()
