@@ -28,6 +28,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m knowledge.translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	HF_HUB_OFFLINE=1 $(BIN)/pytest $(PYTEST_ARGS)
 
 # The browser test drives Debian's Chromium; install it when missing and we may (root + apt).
@@ -41,6 +42,7 @@ browser:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .
