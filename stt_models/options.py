@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from faster_whisper.tokenizer import _LANGUAGE_CODES
 from rest_framework import serializers
 
+from stt_models.languages import LANGUAGE_CODES
 from stt_models.models import SpeechModel
 
-LANGUAGE_CODES = frozenset(_LANGUAGE_CODES)
 DEFAULT_SEGMENT_DURATION = 300.0
 OPTION_NAMES = (
     "language",
