@@ -74,8 +74,8 @@ def test_the_admin_form_checks_a_knowledge_bases_language_as_uploads_do():
         message = KnowledgeBaseForm(data={"name": "x", "language": "klingon", "script": "zh-Hans"}).errors["language"]
     with translation.override("zh-hans"):
         chinese = KnowledgeBaseForm(data={"name": "x", "language": "klingon", "script": "zh-Hans"}).errors["language"]
-    good = KnowledgeBaseForm(data={"name": "会议", "language": " ZH ", "script": "zh-Hans"})
-    auto = KnowledgeBaseForm(data={"name": "talks", "language": "auto", "script": "zh-Hans"})
+    good = KnowledgeBaseForm(data={"name": "会议", "language": " ZH ", "script": "zh-Hans", "duplicates": "reuse"})
+    auto = KnowledgeBaseForm(data={"name": "talks", "language": "auto", "script": "zh-Hans", "duplicates": "refuse"})
     bad = KnowledgeBaseForm(data={"name": "x", "language": "klingon", "script": "zh-Hans"})
 
     assert good.is_valid(), good.errors
