@@ -244,6 +244,9 @@ class Paragraph(models.Model):
     embedding_dimensions = models.PositiveIntegerField(null=True, blank=True)
     # English words stemmed, Chinese segmented with jieba (knowledge/text_search.py).
     search_vector = SearchVectorField(null=True, blank=True)
+    corrected_at = models.DateTimeField(
+        null=True, blank=True, help_text="when a person last corrected the text (knowledge/corrections.py)"
+    )
 
     class Meta:
         verbose_name = _("paragraph")
@@ -270,6 +273,25 @@ class Paragraph(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.position}"
+
+
+class ParagraphRevision(models.Model):
+    """The text of a paragraph before and after one correction, and who made it."""
+
+    paragraph = models.ForeignKey(Paragraph, on_delete=models.CASCADE, related_name="revisions")
+    previous = models.TextField(help_text="the text before this correction")
+    content = models.TextField(help_text="the text this correction wrote")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("paragraph revision")
+        verbose_name_plural = _("paragraph revisions")
+        ordering = ["paragraph_id", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.paragraph_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class Posting(models.Model):

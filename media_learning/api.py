@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from knowledge import corrections
 from knowledge.api.errors import error_body
 from knowledge.api.media import serve_file
 from knowledge.api.throttles import AudioRateThrottle
@@ -67,9 +68,11 @@ class DocumentTranscript(APIView):
             detail = f"the transcript is ready when the document is SUCCESS, not {document.status}"
             return Response(error_body("conflict", detail),
                             status=409)  # fmt: skip
-        if source == "segments":  # as the paragraphs were made: invented phrases out, in the KB's script
+        if source == "segments":  # as the paragraphs show them: invented phrases out, in the KB's script, corrected
             transcript = load_transcript(document)
             transcript.segments = clean.as_shown(transcript.segments, document.knowledge_base.script)
+            fixed = document.paragraphs.filter(kind=ParagraphKind.TRANSCRIPT, corrected_at__isnull=False)
+            transcript.segments = corrections.corrected_segments(transcript.segments, list(fixed))
         else:
             transcript = paragraph_transcript(document)
         if fmt == "json":

@@ -202,7 +202,8 @@ class DocumentDetailSerializer(DocumentSerializer):
 class ParagraphSerializer(serializers.ModelSerializer):
     class Meta:
         model = Paragraph
-        fields = ["id", "document", "position", "kind", "title", "content", "raw_content", "start", "end"]
+        fields = ["id", "document", "position", "kind", "title", "content", "raw_content", "start", "end",
+                  "corrected_at"]  # fmt: skip
         read_only_fields = fields
 
 

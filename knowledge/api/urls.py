@@ -1,6 +1,6 @@
 from django.urls import path
 
-from knowledge.api import ask, events, media, views
+from knowledge.api import ask, events, media, paragraphs, views
 
 urlpatterns = [
     path("", views.KnowledgeBaseListCreate.as_view(), name="knowledge-list"),
@@ -10,6 +10,8 @@ urlpatterns = [
     path("<int:kb_id>/document/", views.DocumentListUpload.as_view(), name="knowledge-documents"),
     path("<int:kb_id>/search/", views.KnowledgeSearch.as_view(), name="knowledge-search"),
     path("<int:kb_id>/ask/", ask.KnowledgeAsk.as_view(), name="knowledge-ask"),
+    path("paragraph/<int:pk>/", paragraphs.ParagraphCorrection.as_view(), name="paragraph-correction"),
+    path("paragraph/<int:pk>/revisions/", paragraphs.ParagraphRevisions.as_view(), name="paragraph-revisions"),
     path("document/", views.DocumentList.as_view(), name="document-list"),
     path("document/events/", events.DocumentsEvents.as_view(), name="documents-events"),
     path("document/<int:pk>/", views.DocumentDetail.as_view(), name="document-detail"),

@@ -181,6 +181,13 @@ def test_documents_transcript_view_ask_and_citations(browser_page, live_server, 
     current = page.locator("#transcript .sentence.current").get_attribute("data-index")
     tag = third.evaluate("node => node.tagName")  # a button: reachable by keyboard
 
+    # an editor corrects a paragraph: the transcript shows it at once
+    page.click("#correct-box summary")
+    first_box = page.locator("#corrections textarea").first
+    first_box.fill("Welcome to this short lecture about how computers store and find knowledge.")
+    page.locator("#corrections li").first.locator("button").click()
+    page.wait_for_function("document.querySelector('#transcript').textContent.includes('find knowledge.')")
+
     # search marks the words it matched
     page.fill("#search-input", "timestamps in the recording")
     page.click("#search-form button[type=submit]")

@@ -115,6 +115,47 @@ async function fetchAudio(url, button, tries = 0) {
   }
 }
 
+// Correcting the transcript (editors): each paragraph in a text box; a saved one is embedded and
+// indexed again at once, and the transcript above shows it.
+async function showCorrections(document_) {
+  const box = $("#correct-box");
+  const list = $("#corrections");
+  list.replaceChildren();
+  box.hidden = true;
+  if (document_.status !== "SUCCESS") return;
+  const kb = await api(`/api/knowledge/${document_.knowledge_base}/`).catch(() => null);
+  if (!kb || !["owner", "editor"].includes(kb.role)) return;
+  const page = await api(`/api/knowledge/document/${document_.id}/paragraphs/?limit=500`);
+  for (const paragraph of page.results.filter((p) => p.kind === "transcript")) {
+    const text = el("textarea", "correction");
+    text.value = paragraph.content;
+    text.rows = 3;
+    text.setAttribute("aria-label", fill("Paragraph at %(time)s", { time: clock(paragraph.start) }));
+    const save = el("button", "", _("Save"));
+    save.type = "button";
+    const state = el("span", "muted", paragraph.corrected_at ? _("corrected") : "");
+    save.addEventListener("click", async () => {
+      save.disabled = true;
+      try {
+        await api(`/api/knowledge/paragraph/${paragraph.id}/`, {
+          method: "PATCH", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ content: text.value }),
+        });
+        state.textContent = _("saved");
+        const body = await api(`/api/knowledge/document/${document_.id}/transcript/?format=json&words=true`);
+        current.segments = body.segments;
+        renderTranscript(body.segments);
+      } catch (error) {
+        state.textContent = error.message;
+      } finally {
+        save.disabled = false;
+      }
+    });
+    list.append(el("li", "", null, el("span", "time", clock(paragraph.start)), text, save, state));
+  }
+  box.hidden = !list.children.length;
+}
+
 export async function openDocument(id, at = 0, name = "") {
   const view = $("#document-view");
   view.hidden = false;
@@ -129,6 +170,7 @@ export async function openDocument(id, at = 0, name = "") {
     $("#summary").textContent = summary;
     $("#summary-box").hidden = !summary;
     downloads(document_);
+    showCorrections(document_).catch(() => {});
     transcript.replaceChildren();
     if (document_.status === "SUCCESS") {
       const body = await api(`/api/knowledge/document/${id}/transcript/?format=json&words=true`);
