@@ -108,7 +108,14 @@ def load(kb, count: int, rng: random.Random, reuse: bool = False) -> np.ndarray:
         return vectors
     per_doc = 100
     docs = Document.objects.bulk_create(
-        Document(knowledge_base=kb, name=f"talk-{i}.mp3", sha256="0" * 64, status=Status.SUCCESS, file="bench.mp3")
+        Document(
+            knowledge_base=kb,
+            name=f"talk-{i}.mp3",
+            sha256="0" * 64,
+            status=Status.SUCCESS,
+            searchable=True,
+            file="bench.mp3",
+        )
         for i in range(count // per_doc + 1)
     )
     started = time.perf_counter()

@@ -156,7 +156,7 @@ class DocumentAdmin(admin.ModelAdmin):
                        "stt_model_used", "source_url", "task_id",
                        "heartbeat_at", "created_at", "updated_at")  # fmt: skip
     inlines = [ProcessingRunInline, WebhookDeliveryInline, ParagraphInline]
-    actions = ["cancel_documents", "reprocess_documents", "delete_selected"]
+    actions = ["cancel_documents", "reprocess_documents", "rerun_documents", "delete_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
         visible = super().get_queryset(request).filter(knowledge_base__in=access.knowledge_bases_for(request.user))
@@ -230,6 +230,21 @@ class DocumentAdmin(admin.ModelAdmin):
         done = sum(status_machine.cancel(doc.pk) is not None for doc in self.editable(request, queryset))
         text = _("Cancel requested for %(done)d of %(total)d document(s).")
         self.message_user(request, text % {"done": done, "total": queryset.count()})
+
+    @admin.action(description=gettext_lazy("Re-run selected SUCCESS documents (their search stays until replaced)"))
+    def rerun_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        done, refused = 0, []
+        for doc in self.editable(request, queryset):
+            try:
+                ingest.rerun(doc, ingest.plan_for(doc))
+                done += 1
+            except (ingest.RerunRefused, ingest.UploadError) as exc:
+                refused.append(f"{doc.name}: {exc}")
+        text = _("Re-running %(done)d of %(total)d document(s).")
+        self.message_user(request, text % {"done": done, "total": queryset.count()},
+                          messages.SUCCESS if done else messages.WARNING)  # fmt: skip
+        for reason in refused[:10]:
+            self.message_user(request, reason, messages.WARNING)
 
     @admin.action(description=gettext_lazy("Reprocess selected FAILURE/REVOKED documents"))
     def reprocess_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:

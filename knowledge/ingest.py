@@ -201,14 +201,62 @@ def attach_download(document: Document, task_id: str, download: File) -> None:
     document.sha256, document.size, document.name = sha256, size, name
 
 
-def reprocess(document: Document) -> bool:
-    """FAILURE/REVOKED -> PENDING and enqueue again; False when the document is in another state."""
+def _apply(document: Document, plan: Processing) -> None:
+    Document.objects.filter(pk=document.pk).update(
+        stt_model=plan.stt_model, llm_model=plan.llm_model, options=plan.options, reused_from=None,
+        detected_language="", stt_model_used=None, warnings=[],
+    )  # fmt: skip
+
+
+def reprocess(document: Document, plan: Processing | None = None) -> bool:
+    """FAILURE/REVOKED -> PENDING and enqueue again (with ``plan``'s models and options when
+    given); False when the document is in another state."""
     task_id = str(uuid.uuid4())
     with transaction.atomic():
         if not status_machine.reset_for_reprocess(document.pk, task_id):
             return False
+        if plan is not None:
+            _apply(document, plan)
         enqueue_processing(document.pk, task_id, document.priority)
     return True
+
+
+def plan_for(document: Document, stt_model: str | int | None = None, llm_model: str | int | None = None,
+             raw: dict[str, Any] | None = None, keep_llm: bool = True) -> Processing:  # fmt: skip
+    """The models and options of a run again: what is named replaces the document's own (the
+    speech model, the LLM, each option); the rest stays as it was. UploadError when invalid."""
+    given = dict(raw or {})
+    stt = stt_model if stt_model not in (None, "") else document.stt_model_id
+    llm = llm_model if llm_model not in (None, "") else (document.llm_model_id if keep_llm else None)
+    options = {**document.options, **given}
+    if llm is None:
+        options = {k: v for k, v in options.items() if k not in LLM_OPTION_NAMES}
+    return resolve_processing(stt, llm, options, knowledge_base=document.knowledge_base)
+
+
+class RerunRefused(ValueError):
+    """The document cannot be re-run as asked: a one-line reason."""
+
+
+def rerun(document: Document, plan: Processing, *, replace_corrections: bool = False) -> None:
+    """Process a finished document again with ``plan``'s models and options. Its paragraphs stay
+    searchable until the new ones replace them in one transaction (or stay, should the run
+    fail); every run is kept in ``runs``. The stored transcript is kept only where the speech
+    model and transcription options are unchanged (its fingerprint; a new LLM polishes it
+    again). Corrected paragraphs are not replaced unless ``replace_corrections``."""
+    if document.status != Status.SUCCESS:
+        raise RerunRefused(f"only a SUCCESS document is re-run (this one is {document.status}; "
+                           "FAILURE and REVOKED ones are reprocessed)")  # fmt: skip
+    corrected = document.paragraphs.filter(corrected_at__isnull=False).count()
+    if corrected and not replace_corrections:
+        raise RerunRefused(f"{corrected} paragraph(s) were corrected by hand and a new transcript would replace "
+                           "them; ask again with replace_corrections")  # fmt: skip
+    task_id = str(uuid.uuid4())
+    with transaction.atomic():
+        if not status_machine.reset_for_rerun(document.pk, task_id):
+            raise RerunRefused("the document changed meanwhile; look at it again")
+        _apply(document, plan)
+        enqueue_processing(document.pk, task_id, document.priority)
 
 
 def wait_until_finished(

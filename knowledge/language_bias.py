@@ -32,7 +32,7 @@ _lock = threading.Lock()
 MEANS_SQL = """
 SELECT split_part(d.language, '-', 1) AS language, count(*), avg({cast}) FROM knowledge_paragraph p
 JOIN knowledge_document d ON d.id = p.document_id
-WHERE p.knowledge_base_id = %s AND p.embedding_model = %s AND d.status = 'SUCCESS' AND d.language <> ''
+WHERE p.knowledge_base_id = %s AND p.embedding_model = %s AND d.searchable AND d.language <> ''
 GROUP BY 1
 """
 

@@ -198,6 +198,9 @@ class Document(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
     )
+    searchable = models.BooleanField(
+        default=False, help_text="its paragraphs are in search: from its first SUCCESS on, also while it is re-run"
+    )
     reused_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="the finished document with the same media and transcription whose transcript was reused",
@@ -221,6 +224,13 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.status == Status.SUCCESS:  # a document written finished (imports, fixtures) is searchable
+            self.searchable = True
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "searchable"}
+        super().save(*args, **kwargs)
 
 
 class Paragraph(models.Model):

@@ -20,7 +20,7 @@ from django.db import close_old_connections, connection, connections, transactio
 
 from knowledge import embeddings, kb_embedding, language_bias, text_search
 from knowledge.chinese_script import to_script
-from knowledge.models import KnowledgeBase, Paragraph, Status
+from knowledge.models import KnowledgeBase, Paragraph
 from knowledge.vector_index import cast_sql
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,11 @@ class Hit:
     keyword_score: float | None = None
 
 
-# Paragraphs of SUCCESS documents only: a reprocessed document's old paragraphs stay hidden.
+# Paragraphs of searchable documents: finished once, and still while they are re-run (their old
+# paragraphs until the new ones replace them in one transaction).
 _VISIBLE = (
     "FROM knowledge_paragraph p JOIN knowledge_document d ON d.id = p.document_id "
-    f"WHERE p.knowledge_base_id = %s AND d.status = '{Status.SUCCESS}'"
+    "WHERE p.knowledge_base_id = %s AND d.searchable"
 )
 
 

@@ -75,3 +75,14 @@ def select_documents(statuses: list[str] | None = None, *, knowledge: str = "", 
     if error_type:
         documents = documents.annotate(last_error_type=last_error_type()).filter(last_error_type=error_type)
     return documents.order_by("id")
+
+
+def option_pairs(items: list[str]) -> dict[str, str]:
+    """The commands' ``--option KEY=VALUE`` values as a dict; SelectionError for one without "="."""
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SelectionError(f"--option expects KEY=VALUE, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs

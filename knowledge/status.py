@@ -138,7 +138,8 @@ def report(document_id: int, task_id: str, *, stage: str | None = None, progress
 
 
 def succeed(document_id: int, task_id: str) -> bool:
-    return _finish(document_id, _owned(document_id, task_id), Status.SUCCESS, stage=Stage.NONE, progress=1.0, error="")
+    return _finish(document_id, _owned(document_id, task_id), Status.SUCCESS, stage=Stage.NONE, progress=1.0, error="",
+                   searchable=True)  # fmt: skip
 
 
 def fail(document_id: int, error: str, task_id: str | None = None) -> bool:
@@ -165,6 +166,13 @@ def cancel(document_id: int) -> str | None:
     if _move(Q(pk=document_id, status=Status.STARTED), Status.REVOKE):
         return Status.REVOKE
     return None
+
+
+def reset_for_rerun(document_id: int, task_id: str) -> bool:
+    """SUCCESS -> PENDING under a new task id; its paragraphs stay searchable until the new ones
+    replace them."""
+    query = Q(pk=document_id, status=Status.SUCCESS)
+    return bool(_move(query, Status.PENDING, stage=Stage.NONE, progress=0.0, error="", task_id=task_id))
 
 
 def reset_for_reprocess(document_id: int, task_id: str) -> bool:

@@ -117,7 +117,7 @@ scored AS (
     FROM hits JOIN df USING (term) GROUP BY hits.paragraph_id ORDER BY score DESC, id LIMIT %(scan)s)
 SELECT s.id, s.score FROM scored s
 JOIN knowledge_paragraph p ON p.id = s.id JOIN knowledge_document d ON d.id = p.document_id
-WHERE d.status = 'SUCCESS' ORDER BY s.score DESC, s.id LIMIT %(depth)s
+WHERE d.searchable ORDER BY s.score DESC, s.id LIMIT %(depth)s
 """
 STATS_SECONDS = 60.0
 _stats: dict[int, tuple[float, int, float]] = {}

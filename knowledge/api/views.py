@@ -30,7 +30,7 @@ from knowledge.api.serializers import (
     WaitSerializer,
 )
 from knowledge.api.throttles import HighPriorityThrottle, SearchRateThrottle, UploadRateThrottle
-from knowledge.models import Document, KnowledgeBase, Membership, Paragraph, Priority, Role
+from knowledge.models import Document, KnowledgeBase, Membership, Paragraph, Priority, Role, Status
 
 
 def _form_options(data: Any) -> dict[str, Any]:
@@ -281,12 +281,36 @@ class DocumentCancel(APIView):
 
 
 class DocumentReprocess(APIView):
-    @extend_schema(request=None, responses={202: DocumentSerializer, 409: dict})
+    """Process a document again. A FAILURE or REVOKED one is queued again; a SUCCESS one is re-run
+    (its paragraphs stay searchable until the new ones replace them). Either takes any of the
+    upload's fields to change: ``stt_model_id``, ``llm_model_id`` ("" for none), the transcription
+    and LLM options; the rest stays. A re-run refuses to replace corrected paragraphs unless
+    ``replace_corrections`` is true."""
+
+    @extend_schema(request=UploadSerializer, responses={202: DocumentSerializer, 400: dict, 409: dict})
     def post(self, request: Request, pk: int) -> Response:
         document = document_for(request, pk, Role.EDITOR)
-        if not ingest.reprocess(document):
+        data = request.data if hasattr(request.data, "get") else {}
+        plan = None
+        changes = _form_options(data)
+        named = any(k in data for k in ("stt_model_id", "llm_model_id")) or bool(changes)
+        if named or document.status == Status.SUCCESS:
+            try:
+                plan = ingest.plan_for(document, data.get("stt_model_id"), data.get("llm_model_id"), changes,
+                                       keep_llm=data.get("llm_model_id", None) != "")  # fmt: skip
+            except ingest.UploadError as exc:
+                errors = {k: [v] for k, v in exc.errors.items()}
+                return Response(error_body("invalid", str(exc), errors), status=status.HTTP_400_BAD_REQUEST)
+        if document.status == Status.SUCCESS:
+            replace = str(data.get("replace_corrections", "")).lower() in ("1", "true", "yes")
+            try:
+                ingest.rerun(document, plan, replace_corrections=replace)
+            except ingest.RerunRefused as exc:
+                return Response(error_body("conflict", str(exc)), status=409)
+            return accepted(request, pk)
+        if not ingest.reprocess(document, plan):
             document.refresh_from_db()
-            detail = f"only FAILURE or REVOKED documents can be reprocessed, not {document.status}"
+            detail = f"only SUCCESS, FAILURE or REVOKED documents can be processed again, not {document.status}"
             return Response(error_body("conflict", detail), status=409)
         return accepted(request, pk)
 

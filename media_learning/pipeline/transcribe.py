@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from knowledge.models import Document
+from llm_models.options import LLM_OPTION_NAMES
 from media_learning.models import TranscriptChunk
 from media_learning.pipeline import decode, fanout
 from media_learning.pipeline.segment import iter_segments
@@ -36,9 +37,11 @@ class MediaTranscript:
 
 
 def fingerprint(model: SpeechModel, options: dict[str, Any]) -> str:
+    """What the stored transcript was made with: the model and the transcription options (not the
+    LLM's: a new summary prompt polishes the same transcript again)."""
     settings = {
         "model": [model.pk, model.provider, model.model, model.device, model.compute_type, model.options],
-        "options": options,
+        "options": {k: v for k, v in options.items() if k not in LLM_OPTION_NAMES},
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -37,6 +37,18 @@ def test_admin_reprocess_action_requeues_failed_documents(admin_client, document
     assert Document.objects.get(pk=documents[0].pk).status == Status.SUCCESS
 
 
+def test_admin_rerun_action_queues_finished_documents_and_keeps_them_searchable(admin_client, documents,
+                                                                               speech_models):  # fmt: skip
+    good, bad = documents
+
+    admin_client.post("/admin/knowledge/document/",
+                      {"action": "rerun_documents", "_selected_action": [good.pk, bad.pk]})  # fmt: skip
+
+    again = Document.objects.get(pk=good.pk)
+    assert again.status == Status.PENDING and again.searchable and again.runs.count() == 0
+    assert Document.objects.get(pk=bad.pk).status == Status.FAILURE  # reprocessing is the other action
+
+
 def test_admin_speech_model_and_document_detail_pages_render(admin_client, documents, speech_models):
     assert admin_client.get("/admin/stt_models/speechmodel/").status_code == 200
     assert admin_client.get(f"/admin/knowledge/document/{documents[0].pk}/change/").status_code == 200

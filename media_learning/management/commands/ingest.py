@@ -15,7 +15,7 @@ from knowledge.fetch import FetchError, check_url
 from knowledge.ingest import DuplicateMedia, UploadError, create_documents, resolve_processing, wait_until_finished
 from knowledge.models import Document, Status
 from knowledge.queue import PRIORITIES
-from knowledge.selection import SelectionError, knowledge_base_named
+from knowledge.selection import SelectionError, knowledge_base_named, option_pairs
 
 
 def _files(paths: list[str]) -> list[Path]:
@@ -35,14 +35,11 @@ def _files(paths: list[str]) -> list[Path]:
     return found
 
 
-def _pairs(items: list[str]) -> dict[str, str]:
-    pairs = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise CommandError(f"--option expects KEY=VALUE, got {item!r}")
-        pairs[key.strip()] = value.strip()
-    return pairs
+def _option_pairs(items: list[str]) -> dict[str, str]:
+    try:
+        return option_pairs([str(i) for i in items])
+    except SelectionError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def document_json(document: Document) -> dict:
@@ -81,7 +78,7 @@ class Command(BaseCommand):
             plan = resolve_processing(
                 opts["stt_model"],
                 opts["llm_model"],
-                {"language": opts["language"], **_pairs(opts["option"])},
+                {"language": opts["language"], **_option_pairs(opts["option"])},
                 knowledge_base=existing,
             )
         except UploadError as exc:
