@@ -247,6 +247,8 @@ def rerun(document: Document, plan: Processing, *, replace_corrections: bool = F
     if document.status != Status.SUCCESS:
         raise RerunRefused(f"only a SUCCESS document is re-run (this one is {document.status}; "
                            "FAILURE and REVOKED ones are reprocessed)")  # fmt: skip
+    if not document.file and not document.source_url:
+        raise RerunRefused("the original media is no longer stored (MEDIA_RETENTION_DAYS): it cannot be re-run")
     corrected = document.paragraphs.filter(corrected_at__isnull=False).count()
     if corrected and not replace_corrections:
         raise RerunRefused(f"{corrected} paragraph(s) were corrected by hand and a new transcript would replace "
