@@ -1,8 +1,10 @@
-"""REST views owned by the pipeline: the transcript of a document."""
+"""REST views owned by the pipeline: the transcript and audio of a document, and knowledge-base archives."""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+import tempfile
+
+from django.http import FileResponse, HttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import Throttled, ValidationError
@@ -14,9 +16,10 @@ from knowledge import corrections
 from knowledge.api.errors import error_body
 from knowledge.api.media import serve_file
 from knowledge.api.throttles import AudioRateThrottle
-from knowledge.api.views import document_for
-from knowledge.models import Document, ParagraphKind, Status
-from media_learning import export, renditions
+from knowledge.api.views import document_for, knowledge_base_for
+from knowledge.models import Document, ParagraphKind, Role, Status
+from knowledge.names import clean_file_name
+from media_learning import archive, export, renditions
 from media_learning.pipeline import clean
 from media_learning.pipeline.extract import CODECS, SAMPLE_RATES
 from media_learning.pipeline.transcribe import MediaTranscript, load_transcript
@@ -125,3 +128,21 @@ class DocumentAudio(APIView):
             renditions.request_render(document, fmt, int(rate))
         body = {"status": "rendering", "detail": "the audio is being prepared; ask again in a moment"}
         return Response(body, status=202, headers={"Retry-After": str(RETRY_AFTER)})
+
+
+class KnowledgeBaseExport(APIView):
+    """The knowledge base as one archive (owner): its finished documents, paragraphs with times
+    and vectors, summaries, transcripts, runs and revisions; ``?media=1`` adds the original files
+    (media_learning/archive.py; ``manage.py import_kb`` reads it)."""
+
+    @extend_schema(parameters=[OpenApiParameter("media", bool, description="include the original media files")],
+                   responses={(200, "application/zip"): bytes, 403: None, 404: None})  # fmt: skip
+    def get(self, request: Request, kb_id: int) -> HttpResponse:
+        kb = knowledge_base_for(request, kb_id, Role.OWNER)
+        media = request.query_params.get("media", "").lower() in ("1", "true", "yes")
+        spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024**2)
+        archive.export(kb, spool, media=media)
+        spool.seek(0)
+        name = f"{clean_file_name(kb.name) or 'knowledge-base'}.zip"
+        response = FileResponse(spool, content_type="application/zip", as_attachment=True, filename=name)
+        return response

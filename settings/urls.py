@@ -9,7 +9,7 @@ from knowledge.api.health import Health
 from knowledge.api.tokens import ObtainToken
 from knowledge.web import app_page
 from llm_models.api import LanguageModelViewSet
-from media_learning.api import DocumentAudio, DocumentTranscript
+from media_learning.api import DocumentAudio, DocumentTranscript, KnowledgeBaseExport
 from stt_models.api import SpeechModelViewSet
 
 router = SimpleRouter()
@@ -24,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/knowledge/document/<int:pk>/transcript/", DocumentTranscript.as_view(), name="document-transcript"),
     path("api/knowledge/document/<int:pk>/audio/", DocumentAudio.as_view(), name="document-audio"),
+    path("api/knowledge/<int:kb_id>/export/", KnowledgeBaseExport.as_view(), name="knowledge-export"),
     path("api/knowledge/", include("knowledge.api.urls")),
     path("api/health/", Health.as_view(), name="health"),
     path("api/embedding-models/", EmbeddingModelList.as_view(), name="embedding-models"),
