@@ -26,6 +26,8 @@ from knowledge.models import (
     ProcessingRun,
     Question,
     Role,
+    Source,
+    SourceItem,
     Status,
     WebhookDelivery,
 )
@@ -284,3 +286,30 @@ class QuestionAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("tokens"))
     def tokens(self, obj: Question) -> int:
         return int(obj.usage.get("total_tokens") or 0)
+
+
+class SourceItemInline(ReadOnlyInline):
+    model = SourceItem
+    fields = ("created_at", "name", "ingested", "document", "reason")
+    readonly_fields = fields
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    """Watched folders and feeds (manage.py watch adds them): what each ingested and skipped, and
+    why its last look failed."""
+
+    list_display = ("location", "kind", "knowledge_base", "interval", "enabled", "checked_at", "error")
+    list_filter = ("kind", "enabled")
+    readonly_fields = ("checked_at", "error", "created_at")
+    inlines = [SourceItemInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
+        visible = access.knowledge_bases_for(request.user)
+        return super().get_queryset(request).filter(knowledge_base__in=visible).select_related("knowledge_base")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser  # a folder on the workers' machine is the operator's to name
+
+    def has_change_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
+        return request.user.is_superuser

@@ -443,3 +443,57 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return self.question[:80]
+
+
+class SourceKind(models.TextChoices):
+    FOLDER = "folder", _("folder")
+    FEED = "feed", _("feed")
+
+
+class Source(models.Model):
+    """A watched folder or feed whose new media are ingested into a knowledge base, once each
+    (knowledge/sources.py): by content hash for files, by item for feeds."""
+
+    kind = models.CharField(max_length=8, choices=SourceKind.choices)
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="sources")
+    location = models.CharField(max_length=2000, help_text="a folder on the workers' machine, or a feed's URL")
+    stt_model = models.ForeignKey("stt_models.SpeechModel", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")  # fmt: skip
+    llm_model = models.ForeignKey("llm_models.LanguageModel", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")  # fmt: skip
+    options = models.JSONField(default=dict, blank=True)
+    move_to = models.CharField(max_length=2000, blank=True, help_text="folders: move each ingested file here")
+    interval = models.PositiveIntegerField(default=300, help_text="seconds between two looks")
+    enabled = models.BooleanField(default=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")  # fmt: skip
+    checked_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True, help_text="why the last look failed (blank: it did not)")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.location}"
+
+
+class SourceItem(models.Model):
+    """One file or feed item a source has seen: ingested (with its document) or skipped, and why."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="items")
+    key = models.CharField(max_length=80, help_text="the file's SHA-256, or that of the feed item's id")
+    name = models.CharField(max_length=500)
+    document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ingested = models.BooleanField()
+    reason = models.CharField(max_length=500, blank=True, help_text="why it was skipped")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="source_item_once")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,4 +1,4 @@
-"""Celery tasks of the knowledge app (thin: the work is in knowledge.webhooks)."""
+"""Celery tasks of the knowledge app (thin: the work is in knowledge.webhooks and knowledge.sources)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import uuid
 from celery import shared_task
 from django.conf import settings
 
-from knowledge import webhooks
+from knowledge import sources, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -28,3 +28,9 @@ def deliver_webhook(self, *, document_id: int, status: str, attempt: int, webhoo
         kwargs={"document_id": document_id, "status": status, "attempt": attempt + 1, "webhook_id": webhook_id},
         countdown=delay,
     )
+
+
+@shared_task(name="knowledge.poll_sources", ignore_result=True)
+def poll_sources() -> int:
+    """Beat: look at the watched folders and feeds that are due; the documents queued."""
+    return sources.poll_due()

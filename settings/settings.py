@@ -189,6 +189,10 @@ UPLOAD_MAX_WAIT = env_int("UPLOAD_MAX_WAIT", 300)
 # URL ingestion (file_url) and webhook targets must be public addresses; these networks,
 # addresses or address:port pairs are allowed anyway (e.g. "10.0.0.0/8,127.0.0.1:9000").
 URL_FETCH_ALLOWLIST = env_list("URL_FETCH_ALLOWLIST", [])
+# Watched folders and feeds (knowledge/sources.py): how often beat looks for sources that are due,
+# and the folders a source may watch (prefixes; empty: any folder the operator names).
+SOURCES_POLL_SECONDS = env_float("SOURCES_POLL_SECONDS", 60.0)
+WATCH_FOLDERS = env_list("WATCH_FOLDERS", [])
 # The whole download of a file_url (every redirect, page and byte), in seconds.
 URL_FETCH_TIMEOUT = env_int("URL_FETCH_TIMEOUT", 600)
 # yt-dlp extractors that may run for platform pages (the url extra): yt-dlp's own names and
@@ -399,6 +403,7 @@ MEDIA_RETENTION_DAYS = env_float("MEDIA_RETENTION_DAYS", 0.0)
 CELERY_BEAT_SCHEDULE = {
     "reap-stuck-documents": {"task": "media_learning.reap_stuck", "schedule": REAPER_INTERVAL},
     "purge-old-originals": {"task": "media_learning.purge_originals", "schedule": 3600.0},
+    "poll-sources": {"task": "knowledge.poll_sources", "schedule": SOURCES_POLL_SECONDS},
 }
 
 LOGGING = {

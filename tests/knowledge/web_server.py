@@ -1,5 +1,5 @@
-"""A real HTTP server on loopback standing in for the internet: media files to download,
-redirects, a web page, an endless file, and a webhook receiver that records what it gets and
+"""A real HTTP server on loopback standing in for the internet: media files to download, a
+podcast feed, redirects, a web page, an endless file, and a webhook receiver that records what it gets and
 answers with scripted status codes."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ class WebServer(LoopbackServer):
     def __init__(self) -> None:
         self.hooks: list[dict[str, Any]] = []
         self.hook_statuses: list[int] = []  # answered in turn; 200 once exhausted
+        self.episodes: list[tuple[str, str, str]] = []  # /feed.xml: (guid, title, fixture name), oldest first
         server = self
 
         class Handler(JsonHandler):
@@ -27,6 +28,8 @@ class WebServer(LoopbackServer):
                     self.send_body(200, data, content_type="audio/mpeg")
                 elif parts.path == "/redirect":
                     self.send_body(302, b"", headers={"Location": query["to"][0]})
+                elif parts.path == "/feed.xml":  # a podcast feed whose episodes are this server's media
+                    self.send_body(200, server.feed().encode(), content_type="application/rss+xml")
                 elif parts.path == "/page":
                     self.send_body(200, b"<html><body>a video page</body></html>", content_type="text/html")
                 elif parts.path == "/big":
@@ -44,6 +47,16 @@ class WebServer(LoopbackServer):
                 self.send_json(status, {"received": status == 200})
 
         self.serve(Handler)
+
+    def feed(self) -> str:
+        """RSS 2.0 with an audio enclosure per episode in ``episodes`` ((guid, title, fixture name)),
+        newest first as podcasts list them."""
+        items = "".join(
+            f"<item><guid>{guid}</guid><title>{title}</title>"
+            f'<enclosure url="{self.root}/media/{name}" type="audio/mpeg" length="1"/></item>'
+            for guid, title, name in reversed(self.episodes)
+        )
+        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Talks</title>{items}</channel></rss>'
 
     @property
     def root(self) -> str:
