@@ -55,6 +55,16 @@ def test_questions_about_real_recordings_cite_their_moments(api, speech_models, 
     assert re.search(r"十二月|12月", final["citations"][0]["text"])  # the release date, as whisper wrote it
     assert not re.search(r"[發與會說這為]", final["citations"][0]["text"])  # Simplified, as the KB says
 
+    # over the real transcripts too: an invented citation is dropped, a busy LLM is a 503
+    chat_server.ask_answers = ["An index finds a row without reading every page [1] [99]."]
+    invented = api.post(f"/api/knowledge/{kb}/ask/", {"question": "what does an index let a database do"},
+                        format="json").data  # fmt: skip
+    assert invented["invalid_citations"] == [99] and invented["answer"].endswith("[1].")
+    assert invented["citations"][0]["document_id"] == lecture
+    chat_server.script = [429, 429, 429]
+    busy = api.post(f"/api/knowledge/{kb}/ask/", {"question": "数据库索引有什么用"}, format="json")
+    assert busy.status_code == 503 and busy["Retry-After"]
+
     out = StringIO()
     call_command("ask", "what does a database index let you do?", "--knowledge", "talks", stdout=out)
     assert re.search(r"^\[\d+\] lecture\.mp3 \d:\d\d-\d:\d\d ", out.getvalue(), re.M), out.getvalue()
