@@ -26,6 +26,21 @@ def web_command(bind: str, workers: int, threads: int | None = None) -> list[str
             "--access-logfile", "-"]  # fmt: skip
 
 
+def ready(bind: str) -> bool:
+    """The web server answers its health check and a worker answers a ping (both up, so an
+    upload now is taken at once)."""
+    import httpx
+
+    from settings.celery import app
+
+    try:
+        if httpx.get(f"http://{bind}/api/health/", timeout=2.0).status_code != 200:
+            return False
+        return bool(app.control.ping(timeout=1.0))
+    except Exception:  # noqa: BLE001 - not up yet, whatever the reason
+        return False
+
+
 class Command(BaseCommand):
     help = "Run a Celery worker and the web server (gunicorn) until interrupted."
 
@@ -57,8 +72,12 @@ class Command(BaseCommand):
         try:
             for name, cmd in commands.items():
                 children[name] = subprocess.Popen(cmd, env=env, start_new_session=True)
-            self.stdout.write(f"serving on http://{opts['bind']}/ (admin: /admin/, API: /api/) - Ctrl-C to stop")
+            self.stdout.write(f"starting on http://{opts['bind']}/ ...")
+            announced = False
             while not stopping:
+                if not announced and ready(str(opts["bind"])):
+                    announced = True
+                    self.stdout.write(f"ready: http://{opts['bind']}/ (admin: /admin/, API: /api/) - Ctrl-C to stop")
                 for name, child in children.items():
                     if child.poll() is not None:
                         self.stderr.write(f"{name} exited with {child.returncode}; stopping")
