@@ -43,3 +43,12 @@ def test_each_web_worker_warms_up_search_before_the_first_request(user, tmp_path
     assert text.count("search warmed up") == 2, text[-3000:]  # one per worker, before any request
     assert "search warmed up in" in text and "(bundled:use-multilingual-v3)" in text
     assert answer.status_code == 200 and answer.json() == []
+
+
+def test_serve_says_ready_only_when_the_web_server_and_a_worker_answer(live_server, celery_worker):
+    from media_learning.management.commands.serve import ready
+
+    bind = live_server.url.removeprefix("http://")
+
+    assert ready(bind)
+    assert not ready(f"127.0.0.1:{free_port()}")  # nothing listens there
