@@ -320,7 +320,7 @@ def _document(kb: KnowledgeBase, owner: Any, row: dict[str, Any], where: str, zf
 
 def _index(doc: Document, rows: list[dict[str, Any]], where: str, keep_vectors: bool, model: str) -> int:
     """The document's paragraphs, with the archive's vectors or embedded again, and their corrections."""
-    drafts, vectors, corrected = _drafts(rows, where, keep_vectors)
+    drafts, vectors, corrected = _drafts(rows, where, keep_vectors, embeddings.dimensions(model))
     if not drafts:
         return 0
     if keep_vectors:
@@ -337,7 +337,7 @@ def _index(doc: Document, rows: list[dict[str, Any]], where: str, keep_vectors: 
 Drafts = tuple[list[ParagraphDraft], list[np.ndarray], dict[int, datetime | None]]
 
 
-def _drafts(rows: list[dict[str, Any]], where: str, keep_vectors: bool) -> Drafts:
+def _drafts(rows: list[dict[str, Any]], where: str, keep_vectors: bool, dims: int) -> Drafts:
     drafts, vectors, corrected = [], [], {}
     for row in sorted(rows, key=lambda r: r.get("position") if isinstance(r.get("position"), int) else -1):
         here = f"{where}, paragraph {row.get('position')!r}"
@@ -350,8 +350,8 @@ def _drafts(rows: list[dict[str, Any]], where: str, keep_vectors: bool) -> Draft
                                      kind=kind))  # fmt: skip
         if keep_vectors:
             vector = row.get("embedding")
-            if not isinstance(vector, list) or not vector:
-                raise ArchiveError(f"{here}: it has no embedding")
+            if not isinstance(vector, list) or len(vector) != dims:
+                raise ArchiveError(f"{here}: its embedding is not {dims} numbers")
             vectors.append(np.asarray(vector, dtype=np.float32))
         if row.get("corrected_at"):
             corrected[len(drafts) - 1] = _when(row["corrected_at"])

@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
-from knowledge import corrections, language_bias, search
+from knowledge import corrections, embeddings, language_bias, search
 from knowledge.models import Document, KnowledgeBase, ProcessingRun, Status
 from media_learning import archive
 from media_learning.models import TranscriptChunk
@@ -134,7 +134,11 @@ def test_bad_archives_are_refused_with_the_reason_and_create_nothing(team, user,
                             .replace(b'"media":null', b'"media":"../../etc/passwd"', 1))  # fmt: skip
     before = (KnowledgeBase.objects.count(), Document.objects.count())
 
+    short_vectors = rewrite(data, "paragraphs.jsonl", b"".join(
+        json.dumps({**json.loads(line), "embedding": [0.1, 0.2]}).encode() + b"\n"
+        for line in zipfile.ZipFile(io.BytesIO(data)).read("paragraphs.jsonl").splitlines()))  # fmt: skip
     cases = {
+        short_vectors: f"its embedding is not {embeddings.dimensions()} numbers",
         b"this is not a zip file": "not a readable zip file",
         data[: len(data) // 2]: "not a readable zip file",
         newer: "version 99, from a newer installation",
