@@ -156,13 +156,8 @@ class ChatClient:
             retry_after = None
             try:
                 response = self._http.post(url, json=body)
-            except AddressRefused as exc:
-                self.usage.failed_requests += 1
-                raise LlmError(f"the LLM's server is not allowed: {exc}") from None
-            except httpx.TimeoutException:
-                problem = f"no answer within {self.timeout:g} s"
-            except httpx.TransportError as exc:
-                problem = f"cannot reach {self.base_url} ({type(exc).__name__})"
+            except (AddressRefused, httpx.TimeoutException, httpx.TransportError) as exc:
+                problem = self._transport_problem(exc)
             else:
                 if response.status_code == 200:
                     try:
@@ -172,19 +167,9 @@ class ChatClient:
                     else:
                         self.usage.add(result.usage)
                         return result
-                elif response.status_code in RETRY_STATUSES or response.status_code >= 500:
-                    problem = f"HTTP {response.status_code}: {_error_message(response)}"
-                    retry_after = _retry_after(response)
                 else:
-                    self.usage.failed_requests += 1
-                    raise self._config_error(response)
-            self.usage.failed_requests += 1
-            if attempt < self.max_tries:
-                delay = self._delay(attempt, retry_after)
-                log.warning(
-                    "LLM %s: %s; try %d of %d in %.1fs", self.model, problem, attempt + 1, self.max_tries, delay
-                )
-                time.sleep(delay)
+                    problem, retry_after = self._refused_or_retry(response)
+            self._pause(attempt, problem, retry_after)
         raise LlmUnavailable(f"the LLM failed {self.max_tries} times: {problem}")
 
     def stream(self, messages: list[dict[str, str]], *, max_tokens: int | None = None) -> Iterator[str]:
@@ -213,31 +198,41 @@ class ChatClient:
                         self.last = result
                         return
                     response.read()
-                    if response.status_code in RETRY_STATUSES or response.status_code >= 500:
-                        problem = f"HTTP {response.status_code}: {_error_message(response)}"
-                        retry_after = _retry_after(response)
-                    else:
-                        self.usage.failed_requests += 1
-                        raise self._config_error(response)
-            except AddressRefused as exc:
-                self.usage.failed_requests += 1
-                raise LlmError(f"the LLM's server is not allowed: {exc}") from None
-            except httpx.TimeoutException:
-                problem = f"no answer within {self.timeout:g} s"
-            except httpx.TransportError as exc:
-                problem = f"cannot reach {self.base_url} ({type(exc).__name__})"
+                    problem, retry_after = self._refused_or_retry(response)
+            except (AddressRefused, httpx.TimeoutException, httpx.TransportError) as exc:
+                problem = self._transport_problem(exc)
             except ValueError as exc:
                 problem = f"malformed stream ({exc})"
-            self.usage.failed_requests += 1
             if started:
+                self.usage.failed_requests += 1
                 raise LlmUnavailable(f"the LLM's answer broke off: {problem}")
-            if attempt < self.max_tries:
-                delay = self._delay(attempt, retry_after)
-                log.warning(
-                    "LLM %s: %s; try %d of %d in %.1fs", self.model, problem, attempt + 1, self.max_tries, delay
-                )
-                time.sleep(delay)
+            self._pause(attempt, problem, retry_after)
         raise LlmUnavailable(f"the LLM failed {self.max_tries} times: {problem}")
+
+    def _refused_or_retry(self, response: httpx.Response) -> tuple[str, float | None]:
+        """A failed answer: (the problem, Retry-After) when it is worth retrying, else the
+        configuration error is raised."""
+        if response.status_code in RETRY_STATUSES or response.status_code >= 500:
+            return f"HTTP {response.status_code}: {_error_message(response)}", _retry_after(response)
+        self.usage.failed_requests += 1
+        raise self._config_error(response)
+
+    def _transport_problem(self, exc: Exception) -> str:
+        """What went wrong on the way (AddressRefused becomes a configuration error)."""
+        if isinstance(exc, AddressRefused):
+            self.usage.failed_requests += 1
+            raise LlmError(f"the LLM's server is not allowed: {exc}") from None
+        if isinstance(exc, httpx.TimeoutException):
+            return f"no answer within {self.timeout:g} s"
+        return f"cannot reach {self.base_url} ({type(exc).__name__})"
+
+    def _pause(self, attempt: int, problem: str, retry_after: float | None) -> None:
+        """Count the failed try and wait before the next one (none after the last)."""
+        self.usage.failed_requests += 1
+        if attempt < self.max_tries:
+            delay = self._delay(attempt, retry_after)
+            log.warning("LLM %s: %s; try %d of %d in %.1fs", self.model, problem, attempt + 1, self.max_tries, delay)
+            time.sleep(delay)
 
     def _config_error(self, response: httpx.Response) -> LlmError:
         status, message = response.status_code, _error_message(response)
