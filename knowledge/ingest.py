@@ -22,7 +22,7 @@ from knowledge.models import TERMINAL_STATUSES, Document, KnowledgeBase, Status
 from knowledge.names import clean_file_name, clean_name
 from knowledge.queue import enqueue_processing
 from llm_models.models import LanguageModel
-from llm_models.options import LLM_OPTION_NAMES, LlmOptionsError, validate_llm_options
+from llm_models.options import LLM_OPTION_NAMES, LlmOptionsError, validate_llm_options, without_llm_options
 from stt_models.models import SpeechModel
 from stt_models.options import OPTION_NAMES, OptionsError, validate_options
 from stt_models.registry import SpeechModelNotFound, resolve_speech_model
@@ -164,15 +164,19 @@ def create_documents(
     return documents
 
 
+def held_copy(knowledge_base_id: int, sha256: str, *, before: Document | None = None) -> Document | None:
+    """The knowledge base's first document with these bytes (made before ``before``, when
+    given); one that failed or was cancelled does not count."""
+    held = Document.objects.filter(knowledge_base_id=knowledge_base_id, sha256=sha256)
+    if before is not None:
+        held = held.exclude(pk=before.pk).filter(created_at__lt=before.created_at)
+    return held.exclude(status__in=[Status.FAILURE, Status.REVOKED]).order_by("created_at").first()
+
+
 def _refuse_duplicate(knowledge_base: KnowledgeBase, sha256: str, filename: str, batch: list[Document]) -> None:
     """DuplicateMedia when the knowledge base (or this upload) already holds these bytes; a
     document that failed or was cancelled does not count."""
-    same = next((d for d in batch if d.sha256 == sha256), None)
-    if same is None:
-        same = (
-            Document.objects.filter(knowledge_base=knowledge_base, sha256=sha256)
-            .exclude(status__in=[Status.FAILURE, Status.REVOKED]).order_by("created_at").first()
-        )  # fmt: skip
+    same = next((d for d in batch if d.sha256 == sha256), None) or held_copy(knowledge_base.pk, sha256)
     if same is not None:
         raise DuplicateMedia(same, filename)
 
@@ -185,11 +189,7 @@ def attach_download(document: Document, task_id: str, download: File) -> None:
     if name == url_file_name(document.source_url):
         name = clean_name(download.name or "") or name
     if document.knowledge_base.duplicates == "refuse":
-        others = Document.objects.exclude(pk=document.pk).filter(created_at__lt=document.created_at)
-        same = (
-            others.filter(knowledge_base_id=document.knowledge_base_id, sha256=sha256)
-            .exclude(status__in=[Status.FAILURE, Status.REVOKED]).order_by("created_at").first()
-        )  # fmt: skip
+        same = held_copy(document.knowledge_base_id, sha256, before=document)
         if same is not None:
             raise DuplicateMedia(same, name)
     document.file.save(stored_name(download.name or ""), download, save=False)
@@ -230,7 +230,7 @@ def plan_for(document: Document, stt_model: str | int | None = None, llm_model: 
     llm = llm_model if llm_model not in (None, "") else (document.llm_model_id if keep_llm else None)
     options = {**document.options, **given}
     if llm is None:
-        options = {k: v for k, v in options.items() if k not in LLM_OPTION_NAMES}
+        options = without_llm_options(options)
     return resolve_processing(stt, llm, options, knowledge_base=document.knowledge_base)
 
 

@@ -31,7 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from knowledge import fetch, ingest
-from knowledge.models import Document, Source, SourceItem, SourceKind, Status
+from knowledge.models import Document, Source, SourceItem, SourceKind
 from knowledge.names import clean_file_name, clean_name
 from stt_models import outbound
 
@@ -120,8 +120,7 @@ def poll_folder(source: Source, look: Look) -> None:
         if digest in seen:
             continue
         name = clean_file_name(path.name) or "media"
-        held = Document.objects.filter(knowledge_base=source.knowledge_base, sha256=digest).exclude(
-            status__in=[Status.FAILURE, Status.REVOKED]).first()  # fmt: skip
+        held = ingest.held_copy(source.knowledge_base_id, digest)
         if held is not None:
             reason = f"already in the knowledge base as document {held.pk} ({held.name!r})"
             # recorded once per file (by path), and known by its bytes from now on

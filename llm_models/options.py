@@ -10,6 +10,13 @@ from llm_models.models import LanguageModel
 from llm_models.registry import LanguageModelNotFound, resolve_language_model
 
 LLM_OPTION_NAMES = ("enable_punctuation", "enable_summary", "summary_prompt")
+
+
+def without_llm_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """A document's options without the LLM's: the part that changes its transcript."""
+    return {k: v for k, v in (options or {}).items() if k not in LLM_OPTION_NAMES}
+
+
 SUMMARY_PROMPT_MAX_CHARS = 4000
 
 

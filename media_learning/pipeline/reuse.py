@@ -11,20 +11,13 @@ API shows where it came from only to a user who may read that document (``knowle
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from knowledge.models import Document, Status
-from llm_models.options import LLM_OPTION_NAMES
+from llm_models.options import without_llm_options
 from media_learning.models import TranscriptChunk
 
 CANDIDATES = 20  # donors looked at, newest first
-
-
-def transcription_options(options: dict[str, Any]) -> dict[str, Any]:
-    """The part of a document's options that changes its transcript."""
-    return {k: v for k, v in (options or {}).items() if k not in LLM_OPTION_NAMES}
 
 
 def find_donor(document: Document) -> Document | None:
@@ -32,7 +25,7 @@ def find_donor(document: Document) -> Document | None:
     options whose transcript is still stored; None when there is none."""
     if not document.sha256 or document.stt_model_id is None or document.knowledge_base.duplicates == "again":
         return None
-    wanted = transcription_options(document.options)
+    wanted = without_llm_options(document.options)
     candidates = (
         Document.objects.filter(
             sha256=document.sha256,
@@ -45,7 +38,7 @@ def find_donor(document: Document) -> Document | None:
         .order_by("-updated_at")[:CANDIDATES]
     )
     for donor in candidates:
-        if transcription_options(donor.options) == wanted:
+        if without_llm_options(donor.options) == wanted:
             return donor
     return None
 

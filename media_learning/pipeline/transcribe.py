@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from knowledge.models import Document
-from llm_models.options import LLM_OPTION_NAMES
+from llm_models.options import without_llm_options
 from media_learning.models import TranscriptChunk
 from media_learning.pipeline import decode, fanout
 from media_learning.pipeline.segment import iter_segments
@@ -41,7 +41,7 @@ def fingerprint(model: SpeechModel, options: dict[str, Any]) -> str:
     LLM's: a new summary prompt polishes the same transcript again)."""
     settings = {
         "model": [model.pk, model.provider, model.model, model.device, model.compute_type, model.options],
-        "options": {k: v for k, v in options.items() if k not in LLM_OPTION_NAMES},
+        "options": without_llm_options(options),
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
