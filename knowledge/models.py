@@ -190,6 +190,10 @@ class Document(models.Model):
         help_text="The LLM that polishes the transcript and writes the summary (none: raw transcript only).",
     )  # fmt: skip
     summary = models.TextField(blank=True)
+    speakers = models.JSONField(
+        default=dict, blank=True,
+        help_text="Diarization: {'turns': [[start, end, label]...], 'voices': {label: {seconds, name, embedding}}}",
+    )  # fmt: skip
     priority = models.CharField(max_length=6, choices=Priority.choices, default=Priority.NORMAL)
     source_url = models.URLField(max_length=2000, blank=True, help_text="Where the media was fetched from.")
     callback_url = models.URLField(max_length=2000, blank=True, help_text="Webhook for this document.")
@@ -248,6 +252,7 @@ class Paragraph(models.Model):
     )
     start = models.FloatField(help_text="seconds from the start of the media")
     end = models.FloatField(help_text="seconds from the start of the media")
+    speaker = models.CharField(max_length=100, blank=True, help_text="who says it: a diarization label or its name")
     # No fixed dimension: each embedding model gets a partial HNSW index on a dimension cast.
     embedding = VectorField(null=True, blank=True)
     embedding_model = models.CharField(max_length=200, blank=True)

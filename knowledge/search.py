@@ -33,7 +33,7 @@ KEYWORD_WEIGHT = 0.05  # of the best keyword match, added to a cosine similarity
 CANDIDATES = 50  # each ranking contributes at least this many candidates to the fusion
 EF_SEARCH_MIN = 200  # HNSW candidate list: vector recall@10 on 100,000 paragraphs 0.924 at 100, 0.955 at 200 (+1 ms)
 
-SHOWN = ("document_id", "knowledge_base_id", "position", "kind", "title", "content", "start", "end")
+SHOWN = ("document_id", "knowledge_base_id", "position", "kind", "title", "content", "start", "end", "speaker")
 Ranking = list[tuple[int, float]]  # (paragraph id, score), best first
 Documents = Sequence[int] | None  # ids of the documents a search is limited to (None: all)
 

@@ -20,7 +20,7 @@ from knowledge.api.views import document_for, knowledge_base_for
 from knowledge.models import Document, ParagraphKind, Role, Status
 from knowledge.names import clean_file_name
 from media_learning import archive, export, renditions
-from media_learning.pipeline import clean
+from media_learning.pipeline import clean, speakers
 from media_learning.pipeline.extract import CODECS, SAMPLE_RATES
 from media_learning.pipeline.transcribe import MediaTranscript, load_transcript
 from stt_models.providers.base import Segment
@@ -32,7 +32,7 @@ RETRY_AFTER = 2  # seconds a client waits before asking again for audio being pr
 def paragraph_transcript(document: Document) -> MediaTranscript:
     """The indexed transcript paragraphs (polished when an LLM polished them) as one transcript."""
     paragraphs = document.paragraphs.filter(kind=ParagraphKind.TRANSCRIPT).order_by("position")
-    segments = [Segment(start=p.start, end=p.end, text=p.content) for p in paragraphs]
+    segments = [Segment(start=p.start, end=p.end, text=p.content, speaker=p.speaker) for p in paragraphs]
     return MediaTranscript(language=document.language, duration=document.duration or 0.0, segments=segments)
 
 
@@ -76,6 +76,7 @@ class DocumentTranscript(APIView):
             transcript.segments = clean.as_shown(transcript.segments, document.knowledge_base.script)
             fixed = document.paragraphs.filter(kind=ParagraphKind.TRANSCRIPT, corrected_at__isnull=False)
             transcript.segments = corrections.corrected_segments(transcript.segments, list(fixed))
+            transcript.segments = speakers.named_segments(transcript.segments, document.speakers)
         else:
             transcript = paragraph_transcript(document)
         if fmt == "json":

@@ -1,4 +1,5 @@
-"""Transcript export: plain text, SubRip (SRT), WebVTT and JSON."""
+"""Transcript export: plain text, SubRip (SRT), WebVTT and JSON; with the speaker where the
+document was diarized (``NAME: text`` in text and SRT, a ``<v NAME>`` voice tag in WebVTT)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from media_learning.pipeline.transcribe import MediaTranscript
+from stt_models.providers.base import Segment
 
 FORMATS = {
     "json": "application/json",
@@ -27,13 +29,18 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _said(segment: Segment) -> str:
+    text = _one_line(segment.text)
+    return f"{_one_line(segment.speaker)}: {text}" if segment.speaker else text
+
+
 def to_txt(transcript: MediaTranscript) -> str:
-    return "".join(_one_line(s.text) + "\n" for s in transcript.segments)
+    return "".join(_said(s) + "\n" for s in transcript.segments)
 
 
 def to_srt(transcript: MediaTranscript) -> str:
     cues = [
-        f"{n}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{_one_line(s.text)}\n"
+        f"{n}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{_said(s)}\n"
         for n, s in enumerate(transcript.segments, 1)
     ]
     return "\n".join(cues)
@@ -43,8 +50,13 @@ def _vtt_text(text: str) -> str:
     return _one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _vtt_cue(segment: Segment) -> str:
+    text = _vtt_text(segment.text)
+    return f"<v {_vtt_text(segment.speaker)}>{text}" if segment.speaker else text
+
+
 def to_vtt(transcript: MediaTranscript) -> str:
-    cues = [f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{_vtt_text(s.text)}\n" for s in transcript.segments]
+    cues = [f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{_vtt_cue(s)}\n" for s in transcript.segments]
     return "WEBVTT\n\n" + "\n".join(cues)
 
 
@@ -52,6 +64,8 @@ def to_json(transcript: MediaTranscript, words: bool = False) -> dict[str, Any]:
     segments = []
     for seg in transcript.segments:
         item = {"start": seg.start, "end": seg.end, "text": seg.text}
+        if seg.speaker:
+            item["speaker"] = seg.speaker
         if words:
             item["words"] = [asdict(w) for w in seg.words] if seg.words is not None else None
         segments.append(item)

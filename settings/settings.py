@@ -364,6 +364,11 @@ PARAGRAPH_PAUSE_SECONDS = env_float("PARAGRAPH_PAUSE_SECONDS", 2.5)
 # A paragraph also closes before it would span more than this (a citation plays its moment).
 PARAGRAPH_MAX_SECONDS = env_float("PARAGRAPH_MAX_SECONDS", 90.0)
 SEARCH_MAX_TOP_K = env_int("SEARCH_MAX_TOP_K", 100)
+# Speaker diarization (CAM++ voices, media_learning/pipeline/speakers.py): on for recordings
+# longer than DIARIZE_MIN_SECONDS unless an upload says diarize=off (or on, for any length).
+DIARIZATION_ENABLED = env_bool("DIARIZATION_ENABLED", True)
+DIARIZE_MIN_SECONDS = env_float("DIARIZE_MIN_SECONDS", 60.0)
+DIARIZE_MAX_SPEAKERS = env_int("DIARIZE_MAX_SPEAKERS", 8)
 # Web workers (gunicorn with settings/gunicorn.py) load the search models as they start.
 SEARCH_WARMUP = env_bool("SEARCH_WARMUP", True)
 # LLM requests: attempts in all for timeouts, 429 and 5xx, and the base of the exponential

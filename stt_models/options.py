@@ -24,7 +24,13 @@ OPTION_NAMES = (
     "no_speech_threshold",
     "compression_ratio_threshold",
     "hallucination_silence_threshold",
+    "diarize",
+    "num_speakers",
+    "min_speakers",
+    "max_speakers",
 )
+# Options of the diarization step, not of the speech model (providers never see them).
+DIARIZATION_OPTION_NAMES = ("diarize", "num_speakers", "min_speakers", "max_speakers")
 
 
 class OptionsError(ValueError):
@@ -83,6 +89,19 @@ class TranscriptionOptions(serializers.Serializer):
     no_speech_threshold = serializers.FloatField(required=False, min_value=0, max_value=1)
     compression_ratio_threshold = serializers.FloatField(required=False, min_value=1, max_value=10)
     hallucination_silence_threshold = serializers.FloatField(required=False, min_value=0.1, max_value=60)
+    diarize = serializers.ChoiceField(choices=["auto", "on", "off"], required=False)
+    num_speakers = serializers.IntegerField(required=False, min_value=1, max_value=20)
+    min_speakers = serializers.IntegerField(required=False, min_value=1, max_value=20)
+    max_speakers = serializers.IntegerField(required=False, min_value=1, max_value=20)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        low, high = attrs.get("min_speakers"), attrs.get("max_speakers")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError({"min_speakers": "min_speakers is more than max_speakers"})
+        num = attrs.get("num_speakers")
+        if num is not None and not (low or 1) <= num <= (high or num):
+            raise serializers.ValidationError({"num_speakers": "num_speakers is outside min_speakers..max_speakers"})
+        return attrs
 
     def validate_language(self, value: str) -> str:
         return language_or_auto(value)

@@ -93,6 +93,7 @@ def citation(passage: Passage, request: Request | None) -> dict[str, Any]:
         "kind": p.kind,
         "start": p.start,
         "end": p.end,
+        "speaker": p.speaker,
         "text": p.content,
         "media_url": f"{url}#t={p.start:.2f}" if url else None,
     }

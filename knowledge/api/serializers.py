@@ -133,6 +133,10 @@ class DocumentSerializer(serializers.ModelSerializer):
         help_text="the document whose transcript was reused (same media, model and options), when you may read it"
     )
 
+    speakers = serializers.SerializerMethodField(
+        help_text="who spoke (diarization): label, the name given to it, and seconds of speech; [] when not diarized"
+    )
+
     class Meta:
         model = Document
         fields = [
@@ -140,7 +144,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "detected_language", "mime", "size", "sha256", "stt_model", "stt_model_used", "llm_model", "options",
             "priority", "source_url", "callback_url",
             "summary", "llm_usage", "status_meta", "paragraph_count", "file_url", "media_url", "reused_from",
-            "created_at", "updated_at",
+            "speakers", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -154,6 +158,10 @@ class DocumentSerializer(serializers.ModelSerializer):
             return obj.reused_from_id
         visible = access.documents_for(request.user).filter(pk=obj.reused_from_id).exists()
         return obj.reused_from_id if visible else None
+
+    def get_speakers(self, obj: Document) -> list[dict]:
+        voices = (obj.speakers or {}).get("voices") or {}
+        return [{"label": k, "name": v.get("name") or k, "seconds": v.get("seconds", 0.0)} for k, v in voices.items()]
 
     def get_media_url(self, obj: Document) -> str | None:
         return media_url(obj, self.context.get("request"))
@@ -203,7 +211,7 @@ class ParagraphSerializer(serializers.ModelSerializer):
     class Meta:
         model = Paragraph
         fields = ["id", "document", "position", "kind", "title", "content", "raw_content", "start", "end",
-                  "corrected_at"]  # fmt: skip
+                  "speaker", "corrected_at"]  # fmt: skip
         read_only_fields = fields
 
 
@@ -275,6 +283,7 @@ class SearchHitSerializer(serializers.Serializer):
     content = serializers.CharField(source="paragraph.content")
     start = serializers.FloatField(source="paragraph.start")
     end = serializers.FloatField(source="paragraph.end")
+    speaker = serializers.CharField(source="paragraph.speaker", help_text="who says it, when the media was diarized")
     score = serializers.FloatField(
         help_text="hybrid: cosine + 0.05 x BM25 / the best BM25 of the query; vector: cosine; keyword: BM25"
     )

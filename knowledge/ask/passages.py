@@ -51,7 +51,8 @@ class Passage:
     def render(self) -> str:
         p = self.paragraph
         where = "summary" if p.kind == ParagraphKind.SUMMARY else f"{clock(p.start)}-{clock(p.end)}"
-        return f"[{self.number}] ({self.document_name}, {where})\n{self.text}"
+        who = f", {' '.join(p.speaker.split())[:NAME_CHARS]}" if p.speaker else ""  # a label, like the name
+        return f"[{self.number}] ({self.document_name}, {where}{who})\n{self.text}"
 
 
 def clock(seconds: float) -> str:

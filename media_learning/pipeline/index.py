@@ -11,6 +11,7 @@ from pgvector.psycopg import register_vector
 from knowledge import embeddings, kb_embedding, text_search, vector_index
 from knowledge.models import Document, Paragraph
 from media_learning.pipeline import reuse
+from media_learning.pipeline.speakers import display_names
 from media_learning.pipeline.split import ParagraphDraft
 
 
@@ -37,10 +38,10 @@ def prepare_index(model: str, vectors: np.ndarray) -> None:
 
 COPY_COLUMNS = (
     'document_id, knowledge_base_id, position, kind, title, content, raw_content, start, "end", embedding, '
-    "embedding_model, embedding_dimensions"
+    "embedding_model, embedding_dimensions, speaker"
 )
 COPY_TYPES = ["bigint", "bigint", "integer", "varchar", "varchar", "text", "text", "float8", "float8", "vector",
-              "varchar", "integer"]  # fmt: skip
+              "varchar", "integer", "varchar"]  # fmt: skip
 
 
 def _copy_rows(rows: Iterable[tuple]) -> None:
@@ -62,12 +63,13 @@ def replace_paragraphs(document: Document, drafts: list[ParagraphDraft], model: 
     """Delete the document's paragraphs and insert the new ones; call inside a transaction. The
     knowledge base's model is checked (and fixed, for its first document) under its row lock."""
     texts = [d.content for d in drafts]
+    names = display_names(document.speakers)
     model, vectors = kb_embedding.settle(document.knowledge_base_id, model, vectors, texts)
     dims = int(vectors.shape[1]) if len(vectors) else None
     Paragraph.objects.filter(document=document).delete()
     rows = (
         (document.pk, document.knowledge_base_id, i, draft.kind, draft.title, draft.content, draft.raw_content,
-         round(draft.start, 3), round(draft.end, 3), vector, model, dims)
+         round(draft.start, 3), round(draft.end, 3), vector, model, dims, names.get(draft.speaker, draft.speaker))
         for i, (draft, vector) in enumerate(zip(drafts, vectors, strict=True))
     )  # fmt: skip
     _copy_rows(rows)

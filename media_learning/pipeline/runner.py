@@ -34,7 +34,7 @@ from llm_models.checks import record_problem
 from llm_models.models import LanguageModel
 from llm_models.providers.base import LlmError, LlmUnavailable
 from llm_models.registry import get_client
-from media_learning.pipeline import clean, decode, fanout, index, polish, reuse, split
+from media_learning.pipeline import clean, decode, fanout, index, polish, reuse, speakers, split
 from media_learning.pipeline.heartbeat import Heartbeat, TimeLimitExceeded
 from media_learning.pipeline.transcribe import MediaTranscript, load_transcript, transcribe_media, transcription_options
 from stt_models import routing
@@ -176,6 +176,7 @@ def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun, hear
     else:
         transcript, model_used, chosen_warnings = _transcribed(document, task_id, run, heartbeat, speech_model, llm)
     segments, removed = clean.drop_invented(transcript.segments)
+    segments = speakers.label_segments(segments, document.speakers)
     warnings = [*chosen_warnings, *removed] if segments else [*removed, NO_SPEECH]
     if segments and model_used is not None and not model_used.gives_timestamps:
         warnings.append(NO_TIMESTAMPS)
@@ -198,9 +199,10 @@ def _reused(document: Document, task_id: str, run: ProcessingRun, donor: Documen
     with runs.timed(run, "reuse"):
         reuse.copy_transcript(donor, document)
         status.report(document.pk, task_id, reused_from=donor, mime=donor.mime, duration=donor.duration,
-                      stt_model_used=donor.stt_model_used, detected_language=donor.detected_language)  # fmt: skip
+                      stt_model_used=donor.stt_model_used, detected_language=donor.detected_language,
+                      speakers=_unnamed(donor.speakers))  # fmt: skip
         runs.note_model(run, donor.stt_model_used)
-        document.reused_from = donor
+        document.reused_from, document.speakers = donor, _unnamed(donor.speakers)
         log.info("same media, model and options as document %s: its transcript is reused", donor.pk)
         return load_transcript(document)
 
@@ -227,7 +229,29 @@ def _transcribed(document: Document, task_id: str, run: ProcessingRun, heartbeat
             fan = fanout.Fanout(document, task_id, run.worker) if fanned else None
             options = transcription_options(document.options, choice.language)
             transcript = transcribe_media(document, path, info, choice.model, options, reporter, fan)
+        document.speakers = _diarized(document, task_id, run, path, info, transcript)
     return transcript, choice.model, list(choice.warnings)
+
+
+def _diarized(document: Document, task_id: str, run: ProcessingRun, path: str, info: decode.MediaInfo,
+              transcript: MediaTranscript) -> dict:  # fmt: skip
+    """Who spoke when (speakers.py), recorded on the document; {} when not wanted or one voice."""
+    if not transcript.segments or not speakers.wanted(document.options, info.duration):
+        found: dict = {}
+    else:
+        with runs.timed(run, "diarize"):
+            found = speakers.diarize_document(decode.load_audio(path, info), document.options)
+        log.info("diarized: %d speakers", len(found.get("voices", {})))
+    status.report(document.pk, task_id, speakers=found)
+    return found
+
+
+def _unnamed(found: dict) -> dict:
+    """A donor's speakers without the names its owner gave them (those are theirs, not the media's)."""
+    voices = {
+        k: {n: v for n, v in voice.items() if n != "name"} for k, voice in (found or {}).get("voices", {}).items()
+    }
+    return {**found, "voices": voices} if found else {}
 
 
 def _drafts(payload: dict) -> list[split.ParagraphDraft]:

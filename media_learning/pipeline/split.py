@@ -1,7 +1,8 @@
 """Whisper segments -> timestamped paragraphs.
 
 Segments are grouped in order; a paragraph closes at a sentence end once it has at least
-``min_chars``, at a long pause, before it would pass ``max_chars`` or ``max_seconds``. A single
+``min_chars``, at a long pause, where the speaker changes, before it would pass ``max_chars`` or
+``max_seconds``. A single
 segment longer than ``max_chars`` is cut with langchain's recursive splitter and its time span is
 shared out in proportion to the characters of each piece.
 
@@ -47,6 +48,7 @@ class ParagraphDraft:
     end: float
     raw_content: str = ""  # the transcribed text when ``content`` was polished by an LLM
     kind: str = ParagraphKind.TRANSCRIPT
+    speaker: str = ""  # the diarization label of whoever says it (paragraphs break where the speaker changes)
 
     @property
     def title(self) -> str:
@@ -82,7 +84,7 @@ def _cut_long(segment: Segment, max_chars: int) -> list[Segment]:
     out, cursor = [], segment.start
     for piece in pieces:
         end = min(segment.end, cursor + span * len(piece) / total)
-        out.append(Segment(start=cursor, end=end, text=piece))
+        out.append(Segment(start=cursor, end=end, text=piece, speaker=segment.speaker))
         cursor = end
     return out
 
@@ -96,7 +98,7 @@ def build_paragraphs(
         text = seg.text.strip()
         if not text:
             continue
-        seg = Segment(start=seg.start, end=max(seg.end, seg.start), text=text)
+        seg = Segment(start=seg.start, end=max(seg.end, seg.start), text=text, speaker=seg.speaker)
         pieces.extend(_cut_long(seg, max_chars) if weighted_length(text) > max_chars else [seg])
 
     paragraphs: list[ParagraphDraft] = []
@@ -105,11 +107,12 @@ def build_paragraphs(
         if current is not None:
             gap = seg.start - current.end
             too_long = weighted_length(join_text(current.content, seg.text)) > max_chars
-            if too_long or gap >= pause or seg.end - current.start > max_seconds:
+            changed = seg.speaker != current.speaker
+            if changed or too_long or gap >= pause or seg.end - current.start > max_seconds:
                 paragraphs.append(current)
                 current = None
         if current is None:
-            current = ParagraphDraft(content=seg.text, start=seg.start, end=seg.end)
+            current = ParagraphDraft(content=seg.text, start=seg.start, end=seg.end, speaker=seg.speaker)
         else:
             current.content = join_text(current.content, seg.text)
             current.end = max(current.end, seg.end)

@@ -31,6 +31,7 @@ class Segment:
     # chance that the window held no speech, and the mean log-probability of its tokens.
     no_speech_prob: float | None = None
     avg_logprob: float | None = None
+    speaker: str = ""  # a diarization label (SPEAKER_1...) once speakers are assigned
 
 
 @dataclass

