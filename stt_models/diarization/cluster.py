@@ -12,6 +12,9 @@ import numpy as np
 
 MERGE_COSINE = 0.75  # two clusters whose centroids are this close are one voice
 MIN_SHARE = 0.04  # a cluster holding fewer of the windows than this is folded into its nearest
+# Spectral clustering is O(n^3) in windows (an hour of speech holds ~6000): beyond this many, the
+# speakers are found on an even sample of the windows and every window joins its nearest speaker.
+SPECTRAL_LIMIT = 1500
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -83,6 +86,12 @@ def cluster(embeddings: np.ndarray, *, num: int | None = None, low: int = 1, hig
     if n == 0:
         return np.zeros(0, dtype=int)
     unit = _normalise(np.asarray(embeddings, dtype=np.float64))
+    if n > SPECTRAL_LIMIT:
+        pick = np.linspace(0, n - 1, SPECTRAL_LIMIT).astype(int)
+        sample = cluster(unit[pick], num=num, low=low, high=high)
+        cents = _centroids(unit[pick], sample)
+        keys = sorted(cents)
+        return _relabel(np.array(keys)[np.argmax(unit @ np.stack([cents[k] for k in keys]).T, axis=1)])
     if num is not None:
         low = high = num
     high = max(low, min(high, n))

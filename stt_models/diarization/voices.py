@@ -60,7 +60,7 @@ def loaded() -> bool:
     return _model is not None
 
 
-def embed(windows: list[np.ndarray], batch: int = 32) -> np.ndarray:
+def embed(windows: list[np.ndarray], batch: int = 8) -> np.ndarray:
     """``(len(windows), 192)`` unit-length voice embeddings of 16 kHz mono windows."""
     import torch
 
@@ -68,10 +68,9 @@ def embed(windows: list[np.ndarray], batch: int = 32) -> np.ndarray:
         return np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
     model = _load()
     out: list[np.ndarray] = []
-    feats = [fbank(w) for w in windows]
     with torch.inference_mode():
-        for i in range(0, len(feats), batch):
-            chunk = feats[i : i + batch]
+        for i in range(0, len(windows), batch):
+            chunk = [fbank(w) for w in windows[i : i + batch]]  # features per batch: memory stays flat
             groups: dict[int, list[int]] = {}  # windows share a length but for the last of a turn
             for j, f in enumerate(chunk):
                 groups.setdefault(f.shape[0], []).append(j)
