@@ -1,6 +1,7 @@
 """Correcting a transcript: ``PATCH /api/knowledge/paragraph/{id}/`` with ``{"content"}`` (editor)
 re-embeds and re-indexes the paragraph at once (knowledge/corrections.py);
-``GET /api/knowledge/paragraph/{id}/revisions/`` lists its earlier texts (viewer)."""
+``GET /api/knowledge/paragraph/{id}/revisions/`` lists its earlier texts (viewer);
+``PATCH /api/knowledge/document/{id}/speakers/`` with ``{"label", "name"}`` names a speaker (editor)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from knowledge import access, corrections
+from knowledge import access, corrections, speaker_names
 from knowledge.api.errors import error_body
 from knowledge.api.serializers import ParagraphSerializer
 from knowledge.models import Paragraph, ParagraphRevision, Role
@@ -57,3 +58,24 @@ class ParagraphRevisions(APIView):
         paragraph = paragraph_for(request, pk)
         revisions = paragraph.revisions.select_related("user").order_by("created_at", "id")
         return Response(RevisionSerializer(revisions, many=True).data)
+
+
+class SpeakerNameSerializer(serializers.Serializer):
+    label = serializers.CharField(max_length=32)
+    name = serializers.CharField(max_length=speaker_names.NAME_CHARS, allow_blank=True, trim_whitespace=True)
+
+
+class DocumentSpeakers(APIView):
+    @extend_schema(request=SpeakerNameSerializer, responses={200: dict, 400: dict, 409: dict})
+    def patch(self, request: Request, pk: int) -> Response:
+        """Name one speaker of a diarized document ('' gives back the label): label -> shown name."""
+        document = get_object_or_404(access.documents_for(request.user).select_related("knowledge_base"), pk=pk)
+        if not access.allows(request.user, document.knowledge_base, Role.EDITOR):
+            raise PermissionDenied(f"this needs the {Role.EDITOR} role in knowledge base {document.knowledge_base_id}")
+        data = SpeakerNameSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            names = speaker_names.rename(document, data.validated_data["label"], data.validated_data["name"])
+        except speaker_names.RenameRefused as exc:
+            return Response(error_body("conflict", str(exc)), status=409)
+        return Response({"speakers": names})

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:kb_id>/ask/", ask.KnowledgeAsk.as_view(), name="knowledge-ask"),
     path("paragraph/<int:pk>/", paragraphs.ParagraphCorrection.as_view(), name="paragraph-correction"),
     path("paragraph/<int:pk>/revisions/", paragraphs.ParagraphRevisions.as_view(), name="paragraph-revisions"),
+    path("document/<int:pk>/speakers/", paragraphs.DocumentSpeakers.as_view(), name="document-speakers"),
     path("document/", views.DocumentList.as_view(), name="document-list"),
     path("document/events/", events.DocumentsEvents.as_view(), name="documents-events"),
     path("document/<int:pk>/", views.DocumentDetail.as_view(), name="document-detail"),

@@ -99,3 +99,25 @@ def test_a_two_person_meeting_is_transcribed_with_who_said_what(api, speech_mode
     assert {s["speaker"] for s in as_json["segments"]} == {"SPEAKER_1", "SPEAKER_2"}
     hits = api.get(f"/api/knowledge/{kb}/search/", {"q": "budget for the new servers"}).data
     assert hits[0]["speaker"] in ("SPEAKER_1", "SPEAKER_2") and "budget" in hits[0]["content"]
+
+    # naming a speaker: on its paragraphs, hits and exports at once; markup in a name stays text
+    url = f"/api/knowledge/document/{doc_id}/speakers/"
+    renamed = api.patch(url, {"label": "SPEAKER_2", "name": "  Li <b>Wei</b> "}, format="json")
+    assert renamed.status_code == 200, renamed.data
+    assert renamed.data["speakers"] == {"SPEAKER_1": "SPEAKER_1", "SPEAKER_2": "Li <b>Wei</b>"}
+    shown = {p["speaker"] for p in api.get(f"/api/knowledge/document/{doc_id}/paragraphs/").data["results"]}
+    assert shown == {"SPEAKER_1", "Li <b>Wei</b>"}
+    vtt = api.get(f"/api/knowledge/document/{doc_id}/transcript/", {"format": "vtt"}).content.decode()
+    assert "<v Li &lt;b&gt;Wei&lt;/b&gt;>" in vtt and "<b>" not in vtt
+    srt = api.get(f"/api/knowledge/document/{doc_id}/transcript/", {"format": "srt"}).content.decode()
+    assert re.search(r"^Li <b>Wei</b>: \S", srt, re.M)
+    assert api.get(f"/api/knowledge/document/{doc_id}/").data["speakers"][1]["name"] == "Li <b>Wei</b>"
+    clash = api.patch(url, {"label": "SPEAKER_1", "name": "Li <b>Wei</b>"}, format="json")
+    assert clash.status_code == 409 and "already called" in clash.data["detail"]
+    unknown = api.patch(url, {"label": "SPEAKER_9", "name": "Ann"}, format="json")
+    assert unknown.status_code == 409 and "SPEAKER_1, SPEAKER_2" in unknown.data["detail"]
+    assert api.patch(url, {"label": "SPEAKER_1", "name": "x" * 101}, format="json").status_code == 400
+    undone = api.patch(url, {"label": "SPEAKER_2", "name": ""}, format="json")
+    assert undone.data["speakers"]["SPEAKER_2"] == "SPEAKER_2"
+    shown = {p["speaker"] for p in api.get(f"/api/knowledge/document/{doc_id}/paragraphs/").data["results"]}
+    assert shown == {"SPEAKER_1", "SPEAKER_2"}

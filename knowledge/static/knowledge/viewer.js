@@ -44,6 +44,10 @@ function renderTranscript(segments) {
   transcript.replaceChildren();
   if (!segments.length) transcript.append(el("p", "muted", _("No speech was found in this recording.")));
   segments.forEach((segment, index) => {
+    // who speaks, where the document was diarized: shown when the speaker changes (text, never markup)
+    if (segment.speaker && (index === 0 || segments[index - 1].speaker !== segment.speaker)) {
+      transcript.append(el("p", "speaker", segment.speaker));
+    }
     const row = el("p", "line", null, el("span", "time", clock(segment.start)), sentence(segment, index));
     transcript.append(row);
   });

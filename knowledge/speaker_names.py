@@ -1,0 +1,49 @@
+"""Naming a document's speakers: ``SPEAKER_2`` -> ``Li Wei`` (and back, with an empty name).
+
+The name is stored on the voice in ``Document.speakers`` and written onto the paragraphs that
+speaker says, so that search hits, ask citations and exports carry it. A name is the user's data:
+one line, at most NAME_CHARS, and never markup (the page and the VTT export escape it).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from knowledge.models import Document, Paragraph, Status
+
+NAME_CHARS = 100
+
+
+class RenameRefused(ValueError):
+    """The label is not one of the document's speakers, or the document is being processed."""
+
+
+def clean_name(name: str) -> str:
+    name = " ".join("".join(ch for ch in name if ch.isprintable()).split())
+    if len(name) > NAME_CHARS:
+        raise RenameRefused(f"a speaker name is at most {NAME_CHARS} characters")
+    return name
+
+
+def rename(document: Document, label: str, name: str) -> dict[str, str]:
+    """Give ``label`` the ``name`` ('' gives it back its label); returns label -> shown name."""
+    name = clean_name(name)
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=document.pk)
+        if document.status != Status.SUCCESS:
+            raise RenameRefused(f"speakers can be named once the document is SUCCESS, not {document.status}")
+        voices = (document.speakers or {}).get("voices") or {}
+        if label not in voices:
+            known = ", ".join(voices) or "none: the document was not diarized"
+            raise RenameRefused(f"{label!r} is not a speaker of this document (its speakers: {known})")
+        shown = {k: v.get("name") or k for k, v in voices.items()}
+        new = name or label
+        if new != shown[label] and new in shown.values():
+            raise RenameRefused(f"another speaker of this document is already called {new!r}")
+        Paragraph.objects.filter(document=document, speaker=shown[label]).update(speaker=new)
+        voices[label] = {**voices[label], "name": name}
+        if not name:
+            voices[label].pop("name")
+        document.speakers = {**document.speakers, "voices": voices}
+        document.save(update_fields=["speakers", "updated_at"])
+        return {k: v.get("name") or k for k, v in voices.items()}
