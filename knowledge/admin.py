@@ -128,7 +128,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 class ParagraphInline(ReadOnlyInline):
     model = Paragraph
-    fields = ("position", "kind", "title", "start", "end", "content", "raw_content")
+    fields = ("position", "kind", "title", "start", "end", "speaker", "content", "raw_content")
     readonly_fields = fields
 
 
@@ -155,8 +155,9 @@ class DocumentAdmin(admin.ModelAdmin):
     search_fields = ("name", "sha256", "error", "summary", "source_url")
     readonly_fields = ("transcript_link", "status", "stage", "progress", "error", "warnings", "summary", "llm_usage",
                        "status_meta", "sha256", "size", "mime", "duration", "language", "detected_language",
-                       "stt_model_used", "source_url", "task_id",
+                       "stt_model_used", "source_url", "task_id", "speaker_list",
                        "heartbeat_at", "created_at", "updated_at")  # fmt: skip
+    exclude = ("speakers",)  # shown as speaker_list: turns and voice embeddings are not for editing
     inlines = [ProcessingRunInline, WebhookDeliveryInline, ParagraphInline]
     actions = ["cancel_documents", "reprocess_documents", "rerun_documents", "delete_selected"]
 
@@ -203,6 +204,11 @@ class DocumentAdmin(admin.ModelAdmin):
         return obj.error[:80]
 
     @admin.display(description=gettext_lazy("transcript"))
+    @admin.display(description=gettext_lazy("speakers"))
+    def speaker_list(self, obj: Document) -> str:
+        voices = (obj.speakers or {}).get("voices") or {}
+        return ", ".join(f"{v.get('name') or k} ({k}, {v.get('seconds', 0):.0f} s)" for k, v in voices.items()) or "-"
+
     def transcript_link(self, obj: Document) -> str:
         if not obj.pk:
             return "-"
