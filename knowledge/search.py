@@ -35,7 +35,22 @@ EF_SEARCH_MIN = 200  # HNSW candidate list: vector recall@10 on 100,000 paragrap
 
 SHOWN = ("document_id", "knowledge_base_id", "position", "kind", "title", "content", "start", "end", "speaker")
 Ranking = list[tuple[int, float]]  # (paragraph id, score), best first
-Documents = Sequence[int] | None  # ids of the documents a search is limited to (None: all)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a search is limited to: some documents (ids), and/or what one speaker says (its
+    name, or its label while unnamed; compared without case)."""
+
+    documents: Sequence[int] | None = None
+    speaker: str | None = None
+
+
+Documents = Sequence[int] | Scope | None  # ids of the documents a search is limited to, or a Scope (None: all)
+
+
+def scope_of(documents: Documents) -> Scope:
+    return documents if isinstance(documents, Scope) else Scope(documents=documents)
 
 
 @dataclass
@@ -73,9 +88,13 @@ def vector_ranking(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int
     dims = len(vector)
     literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
     distance = f"{cast_sql(dims, 'p.embedding')} <=> {cast_sql(dims, '%s')}"
-    only = " AND p.document_id = ANY(%s)" if documents is not None else ""
+    scope, only, limits = scope_of(documents), "", []
+    if scope.documents is not None:
+        only, limits = " AND p.document_id = ANY(%s)", [list(scope.documents)]
+    if scope.speaker is not None:
+        only, limits = only + " AND lower(p.speaker) = lower(%s)", [*limits, scope.speaker]
     sql = f"SELECT p.id, {distance} AS distance {_VISIBLE} AND p.embedding_model = %s{only} ORDER BY distance LIMIT %s"
-    params = [literal, knowledge_base.pk, model] + ([list(documents)] if documents is not None else []) + [depth]
+    params = [literal, knowledge_base.pk, model, *limits, depth]
     with transaction.atomic(), connection.cursor() as cur:
         # Keep scanning the graph until enough rows pass the knowledge-base filter.
         cur.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
@@ -89,7 +108,8 @@ def vector_ranking(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int
 def keyword_ranking(knowledge_base: KnowledgeBase, query: str, depth: int, documents: Documents = None) -> Ranking:
     """The ``depth`` best paragraph ids for the query's words (English stemmed, Chinese
     segmented), by BM25 over the knowledge base's postings; only of ``documents`` when given."""
-    return text_search.bm25_ranking(knowledge_base.pk, query, depth, documents=documents)
+    scope = scope_of(documents)
+    return text_search.bm25_ranking(knowledge_base.pk, query, depth, documents=scope.documents, speaker=scope.speaker)
 
 
 def fetch(ranking: Ranking) -> dict[int, Paragraph]:

@@ -142,20 +142,26 @@ def corpus_stats(knowledge_base_id: int) -> tuple[int, float]:
 # knowledge base's, so that scores mean the same with or without the limit.
 _ONLY_DOCUMENTS = """
       AND paragraph_id IN (SELECT id FROM knowledge_paragraph WHERE document_id = ANY(%(documents)s))"""
+_ONLY_SPEAKER = """
+      AND paragraph_id IN (SELECT id FROM knowledge_paragraph
+                           WHERE knowledge_base_id = %(kb)s AND lower(speaker) = lower(%(speaker)s))"""
 
 
 def bm25_ranking(knowledge_base_id: int, query: str, depth: int,
-                 documents: Sequence[int] | None = None) -> list[tuple[int, float]]:  # fmt: skip
+                 documents: Sequence[int] | None = None, speaker: str | None = None,
+                 ) -> list[tuple[int, float]]:  # fmt: skip
     """The ``depth`` best (paragraph id, BM25 score) pairs of a knowledge base's SUCCESS
-    documents (only ``documents``, ids, when given) for ``query``'s words, best first."""
+    documents (only ``documents``, ids, and what ``speaker`` says, when given) for ``query``'s
+    words, best first."""
     other, cjk = split_terms(query)
     if not other and not cjk:
         return []
     count, mean = corpus_stats(knowledge_base_id)
     values = {"kb": knowledge_base_id, "other": _as_text(other), "cjk": _as_text(cjk), "count": max(count, 1),
               "mean": mean, "k1": K1, "b": B, "scan": 4 * depth, "depth": depth}  # fmt: skip
-    values["documents"] = list(documents or [])
-    sql = BM25_SQL.replace("{only}", _ONLY_DOCUMENTS if documents is not None else "")
+    values["documents"], values["speaker"] = list(documents or []), speaker
+    only = (_ONLY_DOCUMENTS if documents is not None else "") + (_ONLY_SPEAKER if speaker is not None else "")
+    sql = BM25_SQL.replace("{only}", only)
     with connection.cursor() as cur:
         cur.execute(sql, values)
         return [(pk, float(score)) for pk, score in cur.fetchall()]

@@ -47,6 +47,9 @@ class AskSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1), required=False, max_length=100,
         help_text="only these documents of the knowledge base (ids)",
     )  # fmt: skip
+    speaker = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="only what this speaker says (name or label)"
+    )
     history = TurnSerializer(many=True, required=False, help_text="earlier turns, oldest first, for follow-ups")
     stream = serializers.BooleanField(default=False, help_text="server-sent events instead of one JSON answer")
 
@@ -163,6 +166,7 @@ class KnowledgeAsk(APIView):
             "llm_model": values.get("llm_model_id") or None,
             "top_k": values["top_k"],
             "documents": values.get("document") or None,
+            "speaker": " ".join(values.get("speaker", "").split()) or None,
             "history": values.get("history") or None,
         }
         try:

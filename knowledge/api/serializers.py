@@ -267,6 +267,7 @@ class SearchQuerySerializer(serializers.Serializer):
     q = serializers.CharField(max_length=2000)
     top_k = serializers.IntegerField(min_value=1, default=10)
     mode = serializers.ChoiceField(choices=["hybrid", "vector", "keyword"], default="hybrid")
+    speaker = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
     def validate_top_k(self, value: int) -> int:
         if value > settings.SEARCH_MAX_TOP_K:

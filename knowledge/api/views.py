@@ -323,6 +323,7 @@ class KnowledgeSearch(APIView):
             OpenApiParameter("q", str, required=True),
             OpenApiParameter("top_k", int),
             OpenApiParameter("mode", str, enum=["hybrid", "vector", "keyword"], description="default hybrid"),
+            OpenApiParameter("speaker", str, description="only what this speaker says (its name, or its label)"),
         ],
         responses=SearchHitSerializer(many=True),
     )
@@ -331,5 +332,6 @@ class KnowledgeSearch(APIView):
         query = SearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        hits = search.search(kb, data["q"], data["top_k"], mode=data["mode"])
+        scope = search.Scope(speaker=" ".join(data["speaker"].split())) if data.get("speaker", "").strip() else None
+        hits = search.search(kb, data["q"], data["top_k"], mode=data["mode"], documents=scope)
         return Response(SearchHitSerializer(hits, many=True, context={"request": request}).data)

@@ -13,7 +13,6 @@ its own moment. Passages are added in the order of their hits until the input bu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -69,13 +68,14 @@ def relevant(hit: search.Hit) -> bool:
 
 
 def relevant_hits(knowledge_base: KnowledgeBase, query: str, top_k: int,
-                  documents: Sequence[int] | None = None) -> list[search.Hit]:  # fmt: skip
+                  documents: search.Documents = None) -> list[search.Hit]:  # fmt: skip
     hits = search.search(knowledge_base, query, top_k, mode="hybrid", documents=documents)
     return [hit for hit in hits if relevant(hit)]
 
 
-def _neighbours(hits: list[search.Hit]) -> dict[tuple[int, int], Paragraph]:
-    """The transcript paragraphs next to the transcript hits, by (document id, position)."""
+def _neighbours(hits: list[search.Hit], speaker: str | None = None) -> dict[tuple[int, int], Paragraph]:
+    """The transcript paragraphs next to the transcript hits, by (document id, position); only
+    ``speaker``'s when the question is about what one speaker says."""
     wanted = Q(pk__in=[])
     for hit in hits:
         p = hit.paragraph
@@ -83,13 +83,16 @@ def _neighbours(hits: list[search.Hit]) -> dict[tuple[int, int], Paragraph]:
             around = [p.position + d for d in range(-NEIGHBOURS, NEIGHBOURS + 1) if d and p.position + d >= 0]
             wanted |= Q(document_id=p.document_id, position__in=around)
     rows = Paragraph.objects.filter(wanted, kind=ParagraphKind.TRANSCRIPT).select_related("document")
+    if speaker is not None:
+        rows = rows.filter(speaker__iexact=speaker)
     return {(p.document_id, p.position): p for p in rows.only(*search.SHOWN, "document__name", "document__file")}
 
 
-def gather(hits: list[search.Hit], budget: int) -> list[Passage]:
-    """The hits with their neighbours, numbered from 1 in the order given (each hit's group in
-    time order), as many groups as fit ``budget`` tokens; the first hit always goes in."""
-    around = _neighbours(hits)
+def gather(hits: list[search.Hit], budget: int, speaker: str | None = None) -> list[Passage]:
+    """The hits with their neighbours (``speaker``'s only, when given), numbered from 1 in the
+    order given (each hit's group in time order), as many groups as fit ``budget`` tokens; the
+    first hit always goes in."""
+    around = _neighbours(hits, speaker)
     passages: list[Passage] = []
     taken: set[int] = set()
     spent = 0

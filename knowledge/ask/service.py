@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from knowledge import search
 from knowledge.ask import citations as citing
 from knowledge.ask import passages as gathering
 from knowledge.ask.passages import Passage
@@ -102,7 +103,7 @@ def _documents(knowledge_base: KnowledgeBase, ids: Sequence[int] | None) -> list
 
 def prepare(knowledge_base: KnowledgeBase, question: str, *, llm_model: str | int | None = None,
             top_k: int = DEFAULT_TOP_K, documents: Sequence[int] | None = None,
-            history: Sequence[dict[str, Any]] | None = None) -> _Prepared:  # fmt: skip
+            history: Sequence[dict[str, Any]] | None = None, speaker: str | None = None) -> _Prepared:  # fmt: skip
     """Find the passages and write the messages; AskRefused for what cannot be asked."""
     question = " ".join(question.split())
     if not question:
@@ -121,8 +122,9 @@ def prepare(knowledge_base: KnowledgeBase, question: str, *, llm_model: str | in
     budget = input_budget(model.context_window, model.max_tokens, estimate_messages(bare))
     turns = _fit_history(turns, int(budget * HISTORY_SHARE))
     budget -= estimate_messages(turns) if turns else 0
-    hits = gathering.relevant_hits(knowledge_base, _search_query(question, turns), top_k, only)
-    answer.passages = gathering.gather(hits, budget) if hits else []
+    scope = search.Scope(documents=only, speaker=speaker) if speaker else only
+    hits = gathering.relevant_hits(knowledge_base, _search_query(question, turns), top_k, scope)
+    answer.passages = gathering.gather(hits, budget, speaker) if hits else []
     messages = prompts.ask_messages(gathering.render(answer.passages), question, language, turns)
     return _Prepared(answer=answer, model=model, messages=messages)
 
@@ -180,7 +182,7 @@ def _record(knowledge_base: KnowledgeBase, answer: Answer, user: Any, started: f
 
 
 def answer(knowledge_base: KnowledgeBase, question: str, *, user: Any = None, **options: Any) -> Answer:
-    """The whole answer at once (``options``: llm_model, top_k, documents, history)."""
+    """The whole answer at once (``options``: llm_model, top_k, documents, history, speaker)."""
     started = time.perf_counter()
     prepared = prepare(knowledge_base, question, **options)
     result = prepared.answer

@@ -69,7 +69,8 @@ def test_segments_take_their_speaker_and_paragraphs_break_where_it_changes():
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_two_person_meeting_is_transcribed_with_who_said_what(api, speech_models, celery_worker, tmp_path):
+def test_a_two_person_meeting_is_transcribed_with_who_said_what(api, speech_models, celery_worker, tmp_path,
+                                                                 language_model, chat_server):  # fmt: skip
     samples, refs = mixes.build(["en_slt", "en_kal"], turns=6, seed=4)
     path = tmp_path / "standup.mp3"
     mixes.write_mp3(path, samples)
@@ -121,3 +122,18 @@ def test_a_two_person_meeting_is_transcribed_with_who_said_what(api, speech_mode
     assert undone.data["speakers"]["SPEAKER_2"] == "SPEAKER_2"
     shown = {p["speaker"] for p in api.get(f"/api/knowledge/document/{doc_id}/paragraphs/").data["results"]}
     assert shown == {"SPEAKER_1", "SPEAKER_2"}
+
+    # search and ask by speaker (its name, without case, or its label while unnamed)
+    api.patch(url, {"label": "SPEAKER_1", "name": "Ann Lee"}, format="json")
+    search_url = f"/api/knowledge/{kb}/search/"
+    only_ann = api.get(search_url, {"q": "servers budget release tests", "speaker": "ann lee", "top_k": 20}).data
+    assert only_ann and {h["speaker"] for h in only_ann} == {"Ann Lee"}
+    only_two = api.get(search_url, {"q": "servers budget release tests", "speaker": "SPEAKER_2", "top_k": 20}).data
+    assert only_two and {h["speaker"] for h in only_two} == {"SPEAKER_2"}
+    assert api.get(search_url, {"q": "budget", "speaker": "nobody", "mode": "keyword"}).data == []
+    asked = api.post(f"/api/knowledge/{kb}/ask/", {"question": "What did they say about the budget?",
+                     "speaker": "SPEAKER_2", "llm_model_id": language_model.name}, format="json")  # fmt: skip
+    assert asked.status_code == 200, asked.data
+    assert asked.data["citations"] and {c["speaker"] for c in asked.data["citations"]} == {"SPEAKER_2"}
+    prompt = chat_server.requests[-1]["messages"][-1]["content"]
+    assert "SPEAKER_2)" in prompt and "Ann Lee" not in prompt

@@ -1,4 +1,5 @@
-"""manage.py ask --knowledge NAME [--owner USER] [--llm NAME] [--top-k N] [--document ID]... [--json] "question"
+"""manage.py ask --knowledge NAME [--owner USER] [--llm NAME] [--top-k N] [--document ID]... [--speaker NAME]
+[--json] "question"
 
 The same answer as ``POST /api/knowledge/{id}/ask/`` (``knowledge.ask.service``), then the
 citations with the moments they cite:
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--llm", default="", help="the LLM (name or id; default: the default LLM)")
         parser.add_argument("--top-k", type=int, default=service.DEFAULT_TOP_K, help="search hits to start from")
         parser.add_argument("--document", type=int, action="append", default=[], help="only this document (id)")
+        parser.add_argument("--speaker", default="", help="only what this speaker says (name or label)")
         parser.add_argument("--json", action="store_true", help="print the API's JSON answer instead")
 
     def handle(self, *args: str, **opts: object) -> None:
@@ -38,7 +40,8 @@ class Command(BaseCommand):
             kb = knowledge_base_named(str(opts["knowledge"]), str(opts["owner"]))
         except SelectionError as exc:
             raise CommandError(str(exc)) from None
-        options = {"llm_model": opts["llm"] or None, "top_k": opts["top_k"], "documents": opts["document"] or None}
+        options = {"llm_model": opts["llm"] or None, "top_k": opts["top_k"], "documents": opts["document"] or None,
+                   "speaker": " ".join(str(opts["speaker"]).split()) or None}  # fmt: skip
         try:
             result = service.answer(kb, str(opts["question"]), **options)
         except service.AskRefused as exc:
@@ -66,4 +69,5 @@ class Command(BaseCommand):
             quote = " ".join(p.content.split())
             quote = quote if len(quote) <= QUOTE_CHARS else quote[: QUOTE_CHARS - 1] + "…"
             where = "summary" if p.kind == "summary" else f"{clock(p.start)}-{clock(p.end)}"
-            self.stdout.write(f'[{passage.number}] {passage.document_name} {where} "{quote}"')
+            who = f" {' '.join(p.speaker.split())}:" if p.speaker else ""
+            self.stdout.write(f'[{passage.number}] {passage.document_name} {where}{who} "{quote}"')
