@@ -29,6 +29,7 @@ from knowledge.models import (
     Source,
     SourceItem,
     Status,
+    Voice,
     WebhookDelivery,
 )
 
@@ -144,6 +145,28 @@ class WebhookDeliveryInline(ReadOnlyInline):
     fields = ("created_at", "url", "status", "attempt", "delivered", "status_code", "response_excerpt", "error",
               "seconds")  # fmt: skip
     readonly_fields = fields
+
+
+@admin.register(Voice)
+class VoiceAdmin(admin.ModelAdmin):
+    """Known voices: named speakers later recordings are matched against. Deleting one stops the
+    matching; the names already on documents stay."""
+
+    list_display = ("name", "knowledge_base", "samples", "updated_at")
+    list_filter = ("knowledge_base",)
+    search_fields = ("name",)
+    fields = ("knowledge_base", "name", "samples", "created_at", "updated_at")
+    readonly_fields = fields  # names are given on a document's speakers, where they reach its paragraphs
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Voice]:
+        return super().get_queryset(request).filter(knowledge_base__in=access.knowledge_bases_for(request.user))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a voice is taught by naming a speaker, never typed in
+
+    def has_delete_permission(self, request: HttpRequest, obj: Voice | None = None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or access.allows(request.user, obj.knowledge_base, Role.EDITOR))
 
 
 @admin.register(Document)

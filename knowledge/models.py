@@ -309,6 +309,27 @@ class ParagraphRevision(models.Model):
         return f"{self.paragraph_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class Voice(models.Model):
+    """A named speaker of a knowledge base: the mean voice embedding (CAM++, unit length) of the
+    speakers people gave this name, which later recordings are matched against (voices.py)."""
+
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="voices")
+    name = models.CharField(max_length=100)
+    embedding = models.JSONField(help_text="192 floats, unit length")
+    samples = models.PositiveIntegerField(default=1, help_text="speakers named this (the embedding is their mean)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("voice")
+        verbose_name_plural = _("voices")
+        ordering = ["knowledge_base_id", "name"]
+        constraints = [models.UniqueConstraint(fields=["knowledge_base", "name"], name="voice_name_per_kb")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Posting(models.Model):
     """One term of one paragraph's search vector: the keyword index that BM25 ranks from
     (knowledge/text_search.py). Rows with the empty term carry each paragraph's length, from

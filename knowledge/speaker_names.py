@@ -1,7 +1,9 @@
 """Naming a document's speakers: ``SPEAKER_2`` -> ``Li Wei`` (and back, with an empty name).
 
 The name is stored on the voice in ``Document.speakers`` and written onto the paragraphs that
-speaker says, so that search hits, ask citations and exports carry it. A name is the user's data:
+speaker says, so that search hits, ask citations and exports carry it; the knowledge base learns
+the voice under that name (voices.py), so later recordings of it are named too. Naming a speaker
+'' undoes a wrong match as well as a wrong name. A name is the user's data:
 one line, at most NAME_CHARS, and never markup (the page and the VTT export escape it).
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from knowledge import voices as known_voices
 from knowledge.models import Document, Paragraph, Status
 
 NAME_CHARS = 100
@@ -41,9 +44,15 @@ def rename(document: Document, label: str, name: str) -> dict[str, str]:
         if new != shown[label] and new in shown.values():
             raise RenameRefused(f"another speaker of this document is already called {new!r}")
         Paragraph.objects.filter(document=document, speaker=shown[label]).update(speaker=new)
-        voices[label] = {**voices[label], "name": name}
-        if not name:
-            voices[label].pop("name")
+        old = voices[label]
+        if old.get("voice") and old.get("match") is None and "embedding" in old:  # a person taught it: untaught
+            known_voices.forget(document.knowledge_base, old["voice"], old["embedding"])
+        voice = {k: v for k, v in old.items() if k not in ("name", "voice", "match")}
+        if name:  # a person named it: the knowledge base learns this voice under the name
+            voice["name"] = name
+            if "embedding" in voice:
+                voice["voice"] = known_voices.learn(document.knowledge_base, name, voice["embedding"]).pk
+        voices[label] = voice
         document.speakers = {**document.speakers, "voices": voices}
         document.save(update_fields=["speakers", "updated_at"])
         return {k: v.get("name") or k for k, v in voices.items()}

@@ -369,6 +369,9 @@ SEARCH_MAX_TOP_K = env_int("SEARCH_MAX_TOP_K", 100)
 DIARIZATION_ENABLED = env_bool("DIARIZATION_ENABLED", True)
 DIARIZE_MIN_SECONDS = env_float("DIARIZE_MIN_SECONDS", 60.0)
 DIARIZE_MAX_SPEAKERS = env_int("DIARIZE_MAX_SPEAKERS", 8)
+# A speaker whose mean voice embedding is at least this close (cosine) to a voice the knowledge
+# base was taught (a speaker someone named) takes that name, with the score shown.
+VOICE_MATCH = env_float("VOICE_MATCH", 0.70)
 # Web workers (gunicorn with settings/gunicorn.py) load the search models as they start.
 SEARCH_WARMUP = env_bool("SEARCH_WARMUP", True)
 # LLM requests: attempts in all for timeouts, 429 and 5xx, and the base of the exponential

@@ -134,7 +134,8 @@ class DocumentSerializer(serializers.ModelSerializer):
     )
 
     speakers = serializers.SerializerMethodField(
-        help_text="who spoke (diarization): label, the name given to it, and seconds of speech; [] when not diarized"
+        help_text="who spoke (diarization): label, its name, seconds of speech, and match: the cosine with the "
+        "known voice whose name it took (null when a person named it); [] when not diarized"
     )
 
     class Meta:
@@ -161,7 +162,8 @@ class DocumentSerializer(serializers.ModelSerializer):
 
     def get_speakers(self, obj: Document) -> list[dict]:
         voices = (obj.speakers or {}).get("voices") or {}
-        return [{"label": k, "name": v.get("name") or k, "seconds": v.get("seconds", 0.0)} for k, v in voices.items()]
+        return [{"label": k, "name": v.get("name") or k, "seconds": v.get("seconds", 0.0), "match": v.get("match")}
+                for k, v in voices.items()]  # fmt: skip
 
     def get_media_url(self, obj: Document) -> str | None:
         return media_url(obj, self.context.get("request"))

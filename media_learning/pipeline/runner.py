@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models.fields.files import FieldFile
 
-from knowledge import fetch, ingest, log_context, runs, status
+from knowledge import fetch, ingest, log_context, runs, status, voices
 from knowledge.chinese_script import to_script
 from knowledge.kb_embedding import EmbeddingMismatch
 from knowledge.models import Document, ProcessingRun, RunOutcome, Stage, Status
@@ -198,11 +198,12 @@ def _reused(document: Document, task_id: str, run: ProcessingRun, donor: Documen
     """The donor's transcript as this document's (reuse.py): no decoding, no speech model."""
     with runs.timed(run, "reuse"):
         reuse.copy_transcript(donor, document)
+        found = voices.match(document.knowledge_base, _unnamed(donor.speakers))  # this KB's names, not the donor's
         status.report(document.pk, task_id, reused_from=donor, mime=donor.mime, duration=donor.duration,
                       stt_model_used=donor.stt_model_used, detected_language=donor.detected_language,
-                      speakers=_unnamed(donor.speakers))  # fmt: skip
+                      speakers=found)  # fmt: skip
         runs.note_model(run, donor.stt_model_used)
-        document.reused_from, document.speakers = donor, _unnamed(donor.speakers)
+        document.reused_from, document.speakers = donor, found
         log.info("same media, model and options as document %s: its transcript is reused", donor.pk)
         return load_transcript(document)
 
@@ -241,6 +242,7 @@ def _diarized(document: Document, task_id: str, run: ProcessingRun, path: str, i
     else:
         with runs.timed(run, "diarize"):
             found = speakers.diarize_document(decode.load_audio(path, info), document.options)
+            found = voices.match(document.knowledge_base, found)  # known voices get their names
         log.info("diarized: %d speakers", len(found.get("voices", {})))
     status.report(document.pk, task_id, speakers=found)
     return found
@@ -248,10 +250,9 @@ def _diarized(document: Document, task_id: str, run: ProcessingRun, path: str, i
 
 def _unnamed(found: dict) -> dict:
     """A donor's speakers without the names its owner gave them (those are theirs, not the media's)."""
-    voices = {
-        k: {n: v for n, v in voice.items() if n != "name"} for k, voice in (found or {}).get("voices", {}).items()
-    }
-    return {**found, "voices": voices} if found else {}
+    mine = ("name", "voice", "match")
+    kept = {k: {n: v for n, v in one.items() if n not in mine} for k, one in (found or {}).get("voices", {}).items()}
+    return {**found, "voices": kept} if found else {}
 
 
 def _drafts(payload: dict) -> list[split.ParagraphDraft]:

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from faster_whisper import decode_audio
 
 from knowledge.ingest import wait_until_finished
-from knowledge.models import Status
+from knowledge.models import Status, Voice
 from media_learning.pipeline import speakers
 from media_learning.pipeline.split import build_paragraphs
 from stt_models.diarization.diarize import diarize
@@ -137,3 +137,25 @@ def test_a_two_person_meeting_is_transcribed_with_who_said_what(api, speech_mode
     assert asked.data["citations"] and {c["speaker"] for c in asked.data["citations"]} == {"SPEAKER_2"}
     prompt = chat_server.requests[-1]["messages"][-1]["content"]
     assert "SPEAKER_2)" in prompt and "Ann Lee" not in prompt
+
+    # the knowledge base now knows Ann Lee's voice (Li Wei was named, then un-named: forgotten)
+    assert list(Voice.objects.filter(knowledge_base_id=kb).values_list("name", flat=True)) == ["Ann Lee"]
+    samples, _ = mixes.build(["en_kal", "en_slt"], turns=4, seed=5)  # other sentences, the other voice first
+    path = tmp_path / "retro.mp3"
+    mixes.write_mp3(path, samples)
+    second = api.post(f"/api/knowledge/{kb}/document/", {"file": [SimpleUploadedFile("retro.mp3", path.read_bytes())],
+                      "diarize": "on"}).data["documents"][0]["id"]  # fmt: skip
+    [row] = wait_until_finished([second], timeout=300, poll=0.2)
+    assert row.status == Status.SUCCESS, row.error
+    listed = {s["label"]: s for s in api.get(f"/api/knowledge/document/{second}/").data["speakers"]}
+    assert listed["SPEAKER_2"]["name"] == "Ann Lee" and listed["SPEAKER_2"]["match"] >= 0.7
+    assert listed["SPEAKER_1"]["name"] == "SPEAKER_1" and listed["SPEAKER_1"]["match"] is None
+    said = {p["speaker"] for p in api.get(f"/api/knowledge/document/{second}/paragraphs/").data["results"]}
+    assert said == {"SPEAKER_1", "Ann Lee"}
+    # a wrong match is undone by naming the speaker '' (the known voice stays as people taught it)
+    before = Voice.objects.get(knowledge_base_id=kb).embedding
+    api.patch(f"/api/knowledge/document/{second}/speakers/", {"label": "SPEAKER_2", "name": ""}, format="json")
+    listed = {s["label"]: s for s in api.get(f"/api/knowledge/document/{second}/").data["speakers"]}
+    assert listed["SPEAKER_2"] == {"label": "SPEAKER_2", "name": "SPEAKER_2", "seconds": listed["SPEAKER_2"]["seconds"],
+                                   "match": None}  # fmt: skip
+    assert Voice.objects.get(knowledge_base_id=kb).embedding == before
