@@ -69,6 +69,7 @@ class KnowledgeBaseForm(forms.ModelForm):
             "language",
             "script",
             "duplicates",
+            "diarize",
             "callback_url",
             "webhook_secret",
         ]

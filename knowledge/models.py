@@ -58,6 +58,12 @@ class KnowledgeBase(models.Model):
         help_text="an upload of media already transcribed: reuse that transcript, refuse the upload (409) if this "
         "knowledge base holds it, or transcribe it again (to compare models; benchmarks)",
     )  # fmt: skip
+    diarize = models.CharField(
+        _("speakers"), max_length=4, default="auto",
+        choices=[("auto", _("find them in recordings over a minute")), ("on", _("always find them")),
+                 ("off", _("never"))],
+        help_text="speaker diarization of uploads that do not say (their diarize option wins)",
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

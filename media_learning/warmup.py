@@ -59,11 +59,12 @@ def _models_behind(model: object) -> list:
 
 
 def unload() -> int:
-    """Drop every loaded speech and embedding model of this process and free (GPU) memory."""
+    """Drop every loaded speech, speaker and embedding model of this process and free (GPU) memory."""
     from knowledge import embeddings
+    from stt_models.diarization import voices
     from stt_models.providers import faster_whisper
 
-    count = faster_whisper.unload_all() + embeddings.unload_all()
+    count = faster_whisper.unload_all() + embeddings.unload_all() + voices.unload()
     gc.collect()
     try:
         import torch

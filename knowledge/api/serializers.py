@@ -39,7 +39,7 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
     class Meta:
         model = KnowledgeBase
         fields = ["id", "name", "description", "owner", "role", "callback_url", "webhook_secret", "embedding_model",
-                  "embedding_dimensions", "stt_model", "language", "script", "duplicates", "document_count",
+                  "embedding_dimensions", "stt_model", "language", "script", "duplicates", "diarize", "document_count",
                   "created_at", "updated_at"]  # fmt: skip
         read_only_fields = ["id", "embedding_dimensions", "created_at", "updated_at"]
         extra_kwargs = {"embedding_model": {

@@ -237,11 +237,12 @@ def _transcribed(document: Document, task_id: str, run: ProcessingRun, heartbeat
 def _diarized(document: Document, task_id: str, run: ProcessingRun, path: str, info: decode.MediaInfo,
               transcript: MediaTranscript) -> dict:  # fmt: skip
     """Who spoke when (speakers.py), recorded on the document; {} when not wanted or one voice."""
-    if not transcript.segments or not speakers.wanted(document.options, info.duration):
+    mode = speakers.mode_of(document.options, document.knowledge_base.diarize)
+    if not transcript.segments or not speakers.wanted(mode, info.duration):
         found: dict = {}
     else:
         with runs.timed(run, "diarize"):
-            found = speakers.diarize_document(decode.load_audio(path, info), document.options)
+            found = speakers.diarize_document(decode.load_audio(path, info), document.options, mode)
             found = voices.match(document.knowledge_base, found)  # known voices get their names
         log.info("diarized: %d speakers", len(found.get("voices", {})))
     status.report(document.pk, task_id, speakers=found)

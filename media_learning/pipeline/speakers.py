@@ -1,8 +1,9 @@
 """Who said it: run speaker diarization on a document's audio and label its transcript.
 
-``wanted`` decides from the options (``diarize``: auto, on, off) and the duration (auto: recordings
-over DIARIZE_MIN_SECONDS); ``diarize_document`` finds the speaker turns and the voices, stored on
-``Document.speakers`` as ``{"turns": [[start, end, label]...], "voices": {label: {...}}}``;
+``wanted`` decides from the mode (the upload's ``diarize`` option, else its knowledge base's:
+auto, on, off) and the duration (auto: recordings over DIARIZE_MIN_SECONDS);
+``diarize_document`` finds the speaker turns and the voices, stored on ``Document.speakers`` as
+``{"turns": [[start, end, label]...], "voices": {label: {...}}}``;
 ``label_segments`` gives each transcript segment the speaker who talks most within it (cutting a
 segment at a change of speaker where word timestamps allow), for paragraphs and exports alike.
 Labels are ``SPEAKER_1``, ``SPEAKER_2``... in order of first voice; a recording found to hold one
@@ -27,14 +28,18 @@ def label(index: int) -> str:
     return f"SPEAKER_{index + 1}"
 
 
-def wanted(options: dict[str, Any], duration: float | None) -> bool:
-    mode = options.get("diarize", "auto")
+def mode_of(options: dict[str, Any], default: str = "auto") -> str:
+    """The upload's ``diarize`` option, else its knowledge base's setting."""
+    return options.get("diarize") or default or "auto"
+
+
+def wanted(mode: str, duration: float | None) -> bool:
     if mode == "off" or not settings.DIARIZATION_ENABLED:
         return False
     return mode == "on" or (duration or 0.0) > settings.DIARIZE_MIN_SECONDS
 
 
-def diarize_document(samples: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
+def diarize_document(samples: np.ndarray, options: dict[str, Any], mode: str = "auto") -> dict[str, Any]:
     """The ``Document.speakers`` value for 16 kHz mono samples (empty when one voice under auto)."""
     from stt_models.diarization.diarize import diarize
 
@@ -44,7 +49,7 @@ def diarize_document(samples: np.ndarray, options: dict[str, Any]) -> dict[str, 
         min_speakers=options.get("min_speakers", 1),
         max_speakers=options.get("max_speakers", settings.DIARIZE_MAX_SPEAKERS),
     )
-    if found.speakers < 2 and options.get("diarize", "auto") != "on":
+    if found.speakers < 2 and mode != "on":
         return {}
     return {
         "turns": [[t.start, t.end, label(t.speaker)] for t in found.turns],

@@ -49,11 +49,12 @@ def _load():
     return _model
 
 
-def unload() -> None:
-    """Forget the model (the worker unloads it with the speech models)."""
+def unload() -> int:
+    """Forget the model (the worker unloads it with the speech models): 1 if it was loaded."""
     global _model
     with _lock:
-        _model = None
+        was, _model = _model is not None, None
+    return int(was)
 
 
 def loaded() -> bool:

@@ -159,3 +159,31 @@ def test_a_two_person_meeting_is_transcribed_with_who_said_what(api, speech_mode
     assert listed["SPEAKER_2"] == {"label": "SPEAKER_2", "name": "SPEAKER_2", "seconds": listed["SPEAKER_2"]["seconds"],
                                    "match": None}  # fmt: skip
     assert Voice.objects.get(knowledge_base_id=kb).embedding == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_speaker_options_are_checked_at_upload(api, speech_models):
+    kb = api.post("/api/knowledge/", {"name": "checked"}, format="json").data["id"]
+    upload = SimpleUploadedFile("a.mp3", fixture_path("jupiter_en.mp3").read_bytes())
+    bad = api.post(f"/api/knowledge/{kb}/document/", {"file": [upload], "min_speakers": 4, "max_speakers": 2})
+    assert bad.status_code == 400 and "min_speakers" in str(bad.data)
+    upload.seek(0)
+    bad = api.post(f"/api/knowledge/{kb}/document/", {"file": [upload], "diarize": "maybe"})
+    assert bad.status_code == 400 and "diarize" in str(bad.data)
+    assert api.patch(f"/api/knowledge/{kb}/", {"diarize": "sometimes"}, format="json").status_code == 400
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_knowledge_base_can_turn_diarization_off(api, speech_models, celery_worker, tmp_path):
+    kb = api.post("/api/knowledge/", {"name": "quiet", "diarize": "off"}, format="json").data["id"]
+    samples, _ = mixes.build(["zh_a", "zh_c"], turns=12, seed=6)
+    assert len(samples) / 16000 > 60  # over a minute: auto would diarize it
+    path = tmp_path / "两人.mp3"
+    mixes.write_mp3(path, samples)
+    doc = api.post(f"/api/knowledge/{kb}/document/", {"file": [SimpleUploadedFile("两人.mp3", path.read_bytes())]})
+    [row] = wait_until_finished([doc.data["documents"][0]["id"]], timeout=300, poll=0.2)
+    assert row.status == Status.SUCCESS, row.error
+    detail = api.get(f"/api/knowledge/document/{row.pk}/").data
+    assert detail["speakers"] == [] and "diarize" not in detail["runs"][-1]["timings"]
+    assert {p["speaker"] for p in api.get(f"/api/knowledge/document/{row.pk}/paragraphs/").data["results"]} == {""}
