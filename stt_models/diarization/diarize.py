@@ -75,18 +75,20 @@ def _turns(regions: list[tuple[float, float]], spans: list[tuple[float, float]],
     return _smooth(pieces)
 
 
+def _touching(first: Turn, second: Turn) -> bool:
+    return abs(first.end - second.start) < 1e-3
+
+
 def _smooth(pieces: list[Turn]) -> list[Turn]:
-    """Absorb flickers shorter than MIN_TURN into their neighbour, then join touching same-speaker turns."""
+    """Absorb flickers shorter than MIN_TURN into the turn they touch (the one before first), then
+    join same-speaker turns less than half a second apart."""
     out: list[Turn] = []
     for i, turn in enumerate(pieces):
-        if turn.end - turn.start < MIN_TURN and len(pieces) > 1:
-            prev = out[-1] if out else None
-            nxt = pieces[i + 1] if i + 1 < len(pieces) else None
-            host = prev if prev and abs(prev.end - turn.start) < 1e-3 else nxt
-            if (
-                host is not None
-                and abs((host.end if host is prev else host.start) - (turn.start if host is prev else turn.end)) < 1e-3
-            ):
+        if turn.end - turn.start < MIN_TURN:
+            before = out[-1] if out and _touching(out[-1], turn) else None
+            after = pieces[i + 1] if i + 1 < len(pieces) and _touching(turn, pieces[i + 1]) else None
+            host = before or after
+            if host is not None:
                 turn = Turn(turn.start, turn.end, host.speaker)
         if out and out[-1].speaker == turn.speaker and turn.start - out[-1].end < 0.5:
             out[-1] = Turn(out[-1].start, turn.end, turn.speaker)
