@@ -50,7 +50,7 @@ def test_upload_with_llm_polishes_keeps_timestamps_and_indexes_the_summary(
     assert "polishing" in stages and [order[s] for s in stages if s in order] == sorted(
         order[s] for s in stages if s in order
     )
-    assert set(detail["runs"][-1]["timings"]) == {"detect", "transcribe", "polish", "index"}
+    assert {"detect", "transcribe", "polish", "index"} <= set(detail["runs"][-1]["timings"])
     polishing = [p for stage, p in seen if stage == "polishing"]
     assert 0.7 <= min(polishing) <= max(polishing) <= 0.9 and len(set(polishing)) >= 2
 

@@ -83,7 +83,7 @@ def test_worker_killed_mid_file_is_reaped_and_resumed_to_success(speech_models, 
     assert [r.outcome for r in runs] == [RunOutcome.LOST, RunOutcome.SUCCESS]
     assert runs[0].worker.startswith(first.hostname) and runs[1].worker.startswith(second.hostname)
     assert runs[0].finished_at >= killed_at and "no heartbeat" in runs[0].error
-    assert set(runs[1].timings) == {"detect", "transcribe", "index"}
+    assert set(runs[1].timings) == {"detect", "transcribe", "diarize", "index"}  # 3 min: speakers are looked for
     assert f"doc={doc_id} attempt=2: done in" in second.log.read_text()  # log lines name document and attempt
     # the retry resumed: the segments saved before the kill were kept, not transcribed again
     after = set(TranscriptChunk.objects.filter(document_id=doc_id).values_list("index", "created_at"))
