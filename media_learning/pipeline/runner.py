@@ -230,23 +230,31 @@ def _transcribed(document: Document, task_id: str, run: ProcessingRun, heartbeat
             fan = fanout.Fanout(document, task_id, run.worker) if fanned else None
             options = transcription_options(document.options, choice.language)
             transcript = transcribe_media(document, path, info, choice.model, options, reporter, fan)
-        document.speakers = _diarized(document, task_id, run, path, info, transcript)
-    return transcript, choice.model, list(choice.warnings)
+        document.speakers, diarize_warnings = _diarized(document, task_id, run, path, info, transcript)
+    return transcript, choice.model, [*choice.warnings, *diarize_warnings]
 
 
 def _diarized(document: Document, task_id: str, run: ProcessingRun, path: str, info: decode.MediaInfo,
-              transcript: MediaTranscript) -> dict:  # fmt: skip
-    """Who spoke when (speakers.py), recorded on the document; {} when not wanted or one voice."""
+              transcript: MediaTranscript) -> tuple[dict, list[str]]:  # fmt: skip
+    """Who spoke when (speakers.py), recorded on the document; {} when not wanted or one voice.
+    Speakers are an addition to the transcript: when finding them fails, the transcript is kept
+    with a warning (a cancel or a lost claim still stops the document)."""
     mode = speakers.mode_of(document.options, document.knowledge_base.diarize)
-    if not transcript.segments or not speakers.wanted(mode, info.duration):
-        found: dict = {}
-    else:
-        with runs.timed(run, "diarize"):
-            found = speakers.diarize_document(decode.load_audio(path, info), document.options, mode)
-            found = voices.match(document.knowledge_base, found)  # known voices get their names
-        log.info("diarized: %d speakers", len(found.get("voices", {})))
+    found: dict = {}
+    warnings: list[str] = []
+    if transcript.segments and speakers.wanted(mode, info.duration):
+        try:
+            with runs.timed(run, "diarize"):
+                found = speakers.diarize_document(decode.load_audio(path, info), document.options, mode)
+                found = voices.match(document.knowledge_base, found)  # known voices get their names
+            log.info("diarized: %d speakers", len(found.get("voices", {})))
+        except (status.Cancelled, status.ClaimLost, TimeLimitExceeded, DatabaseError):
+            raise
+        except Exception as exc:  # the transcript stands without speakers
+            log.exception("diarization failed; the transcript is kept without speakers")
+            warnings.append(f"speakers not found: {status.one_line(f'{type(exc).__name__}: {exc}')}")
     status.report(document.pk, task_id, speakers=found)
-    return found
+    return found, warnings
 
 
 def _unnamed(found: dict) -> dict:
