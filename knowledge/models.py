@@ -59,10 +59,10 @@ class KnowledgeBase(models.Model):
         "knowledge base holds it, or transcribe it again (to compare models; benchmarks)",
     )  # fmt: skip
     diarize = models.CharField(
-        _("speakers"), max_length=4, default="auto",
+        _("speakers"), max_length=4, default="auto", blank=True,
         choices=[("auto", _("find them in recordings over a minute")), ("on", _("always find them")),
                  ("off", _("never"))],
-        help_text="speaker diarization of uploads that do not say (their diarize option wins)",
+        help_text="speaker diarization of uploads that do not say (their diarize option wins); blank: auto",
     )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

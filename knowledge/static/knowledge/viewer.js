@@ -129,6 +129,7 @@ async function showCorrections(document_) {
   if (document_.status !== "SUCCESS") return;
   const kb = await api(`/api/knowledge/${document_.knowledge_base}/`).catch(() => null);
   if (!kb || !["owner", "editor"].includes(kb.role)) return;
+  showSpeakers(document_);
   const page = await api(`/api/knowledge/document/${document_.id}/paragraphs/?limit=500`);
   for (const paragraph of page.results.filter((p) => p.kind === "transcript")) {
     const text = el("textarea", "correction");
@@ -158,6 +159,42 @@ async function showCorrections(document_) {
     list.append(el("li", "", null, el("span", "time", clock(paragraph.start)), text, save, state));
   }
   box.hidden = !list.children.length;
+}
+
+// Naming the speakers (editors): one box per speaker; a saved name reaches the transcript, its
+// paragraphs and search at once, and the knowledge base learns that voice. Empty: the label again.
+function showSpeakers(document_) {
+  const list = $("#speaker-names");
+  list.replaceChildren();
+  for (const speaker of document_.speakers || []) {
+    const input = el("input", "speaker-name");
+    input.value = speaker.name === speaker.label ? "" : speaker.name;
+    input.placeholder = speaker.label;
+    input.maxLength = 100;
+    input.setAttribute("aria-label", fill("Name of %(label)s", { label: speaker.label }));
+    const save = el("button", "", _("Save"));
+    save.type = "button";
+    const state = el("span", "muted", speaker.match ? `${Math.round(speaker.match * 100)}%` : "");
+    save.addEventListener("click", async () => {
+      save.disabled = true;
+      try {
+        await api(`/api/knowledge/document/${document_.id}/speakers/`, {
+          method: "PATCH", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ label: speaker.label, name: input.value }),
+        });
+        state.textContent = _("saved");
+        const body = await api(`/api/knowledge/document/${document_.id}/transcript/?format=json&words=true`);
+        current.segments = body.segments;
+        renderTranscript(body.segments);
+      } catch (error) {
+        state.textContent = error.message;
+      } finally {
+        save.disabled = false;
+      }
+    });
+    list.append(el("li", "", null, el("span", "time", speaker.label), input, save, state));
+  }
+  $("#speakers-box").hidden = !list.children.length;
 }
 
 export async function openDocument(id, at = 0, name = "") {
