@@ -119,6 +119,12 @@ async function fetchAudio(url, button, tries = 0) {
   }
 }
 
+async function reloadTranscript(id) {
+  const body = await api(`/api/knowledge/document/${id}/transcript/?format=json&words=true`);
+  current.segments = body.segments;
+  renderTranscript(body.segments);
+}
+
 // Correcting the transcript (editors): each paragraph in a text box; a saved one is embedded and
 // indexed again at once, and the transcript above shows it.
 async function showCorrections(document_) {
@@ -147,9 +153,7 @@ async function showCorrections(document_) {
           body: JSON.stringify({ content: text.value }),
         });
         state.textContent = _("saved");
-        const body = await api(`/api/knowledge/document/${document_.id}/transcript/?format=json&words=true`);
-        current.segments = body.segments;
-        renderTranscript(body.segments);
+        await reloadTranscript(document_.id);
       } catch (error) {
         state.textContent = error.message;
       } finally {
@@ -183,9 +187,7 @@ function showSpeakers(document_) {
           body: JSON.stringify({ label: speaker.label, name: input.value }),
         });
         state.textContent = _("saved");
-        const body = await api(`/api/knowledge/document/${document_.id}/transcript/?format=json&words=true`);
-        current.segments = body.segments;
-        renderTranscript(body.segments);
+        await reloadTranscript(document_.id);
       } catch (error) {
         state.textContent = error.message;
       } finally {
