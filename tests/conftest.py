@@ -47,12 +47,14 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 
 @pytest.fixture(scope="session", autouse=True)
 def _clean_up_after_session():
-    """Remove test media; stop the embedded services if this test run started them (a running
+    """Remove test media (before, too: an interrupted run leaves its renditions under document ids
+    the next run's fresh database hands out again); stop the embedded services if this test run started them (a running
     `make run` that owns them is left alone)."""
     from django.conf import settings
 
     from settings import embedded
 
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)  # what an interrupted earlier run left
     yield
     shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
     embedded.stop_services_started_here()
