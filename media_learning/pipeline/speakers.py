@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -109,9 +110,7 @@ def label_segments(segments: Sequence[Segment], speakers: dict[str, Any] | None)
             if cut and len({p.speaker for p in cut}) > 1:
                 out.extend(cut)
                 continue
-        out.append(Segment(start=seg.start, end=seg.end, text=seg.text, words=seg.words,
-                           no_speech_prob=seg.no_speech_prob, avg_logprob=seg.avg_logprob,
-                           speaker=speaker_at(turns, seg.start, seg.end)))  # fmt: skip
+        out.append(replace(seg, speaker=speaker_at(turns, seg.start, seg.end)))
     return out
 
 

@@ -125,6 +125,27 @@ async function reloadTranscript(id) {
   renderTranscript(body.segments);
 }
 
+// A Save button that PATCHes ``body()`` to ``url``, says how it went in ``state`` and shows the
+// transcript again (corrections and speaker names both change it).
+function saveButton(id, state, url, body) {
+  const save = el("button", "", _("Save"));
+  save.type = "button";
+  save.addEventListener("click", async () => {
+    save.disabled = true;
+    try {
+      await api(url, { method: "PATCH", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body()) });
+      state.textContent = _("saved");
+      await reloadTranscript(id);
+    } catch (error) {
+      state.textContent = error.message;
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return save;
+}
+
 // Correcting the transcript (editors): each paragraph in a text box; a saved one is embedded and
 // indexed again at once, and the transcript above shows it.
 async function showCorrections(document_) {
@@ -142,24 +163,9 @@ async function showCorrections(document_) {
     text.value = paragraph.content;
     text.rows = 3;
     text.setAttribute("aria-label", fill("Paragraph at %(time)s", { time: clock(paragraph.start) }));
-    const save = el("button", "", _("Save"));
-    save.type = "button";
     const state = el("span", "muted", paragraph.corrected_at ? _("corrected") : "");
-    save.addEventListener("click", async () => {
-      save.disabled = true;
-      try {
-        await api(`/api/knowledge/paragraph/${paragraph.id}/`, {
-          method: "PATCH", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ content: text.value }),
-        });
-        state.textContent = _("saved");
-        await reloadTranscript(document_.id);
-      } catch (error) {
-        state.textContent = error.message;
-      } finally {
-        save.disabled = false;
-      }
-    });
+    const save = saveButton(document_.id, state, `/api/knowledge/paragraph/${paragraph.id}/`,
+      () => ({ content: text.value }));
     list.append(el("li", "", null, el("span", "time", clock(paragraph.start)), text, save, state));
   }
   box.hidden = !list.children.length;
@@ -176,24 +182,9 @@ function showSpeakers(document_) {
     input.placeholder = speaker.label;
     input.maxLength = 100;
     input.setAttribute("aria-label", fill("Name of %(label)s", { label: speaker.label }));
-    const save = el("button", "", _("Save"));
-    save.type = "button";
     const state = el("span", "muted", speaker.match ? `${Math.round(speaker.match * 100)}%` : "");
-    save.addEventListener("click", async () => {
-      save.disabled = true;
-      try {
-        await api(`/api/knowledge/document/${document_.id}/speakers/`, {
-          method: "PATCH", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ label: speaker.label, name: input.value }),
-        });
-        state.textContent = _("saved");
-        await reloadTranscript(document_.id);
-      } catch (error) {
-        state.textContent = error.message;
-      } finally {
-        save.disabled = false;
-      }
-    });
+    const save = saveButton(document_.id, state, `/api/knowledge/document/${document_.id}/speakers/`,
+      () => ({ label: speaker.label, name: input.value }));
     list.append(el("li", "", null, el("span", "time", speaker.label), input, save, state));
   }
   $("#speakers-box").hidden = !list.children.length;
