@@ -132,6 +132,7 @@ class Stage(models.TextChoices):
     NONE = "", "-"
     FETCHING = "fetching"  # downloading a file_url (in the worker: no web thread waits on a remote host)
     TRANSCRIBING = "transcribing"
+    DIARIZING = "diarizing"  # finding who spoke when (its own queue, after transcription)
     POLISHING = "polishing"
     INDEXING = "indexing"
 

@@ -1,10 +1,11 @@
 """The one place where ``knowledge`` hands work to ``media_learning``, and the queue names.
 
 Queues are roles (settings.CELERY_ROLE_QUEUES): ``transcribe.high``, ``transcribe`` and
-``transcribe.low`` take documents by priority (and their fan-out segments); ``llm`` polishes and
-summarises; ``index`` embeds and stores paragraphs; ``default`` has webhooks and housekeeping. A
-document moves from one to the next (media_learning/pipeline/runner.py). Workers consume their
-queues in the order given and, on Redis, always take from the first non-empty one
+``transcribe.low`` take documents by priority (and their fan-out segments); ``diarize`` finds who
+spoke when; ``llm`` polishes and summarises; ``index`` embeds and stores paragraphs; ``default``
+has webhooks and housekeeping. A document moves from one to the next
+(media_learning/pipeline/runner.py). Workers consume their queues in the order given and, on
+Redis, always take from the first non-empty one
 (``queue_order_strategy: priority``), so a high-priority upload overtakes a backlog of normal and
 low ones."""
 
@@ -34,7 +35,7 @@ def role_queues(role: str) -> list[str]:
 
 def work_queues() -> list[str]:
     """The queues that hold documents' work (the reaper and health look at these)."""
-    return [*processing_queues(), *role_queues("llm"), *role_queues("index")]
+    return [*processing_queues(), *role_queues("diarize"), *role_queues("llm"), *role_queues("index")]
 
 
 def queue_for(priority: str = "normal") -> str:

@@ -9,10 +9,13 @@ one line, at most NAME_CHARS, and never markup (the page and the VTT export esca
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
+from django.db.models import Count, F, Sum
 
 from knowledge import voices as known_voices
-from knowledge.models import Document, Paragraph, Status
+from knowledge.models import Document, KnowledgeBase, Paragraph, ParagraphKind, Status, Voice
 
 NAME_CHARS = 100
 
@@ -56,3 +59,22 @@ def rename(document: Document, label: str, name: str) -> dict[str, str]:
         document.speakers = {**document.speakers, "voices": voices}
         document.save(update_fields=["speakers", "updated_at"])
         return {k: v.get("name") or k for k, v in voices.items()}
+
+
+def in_knowledge_base(knowledge_base: KnowledgeBase) -> list[dict[str, Any]]:
+    """Who speaks in a knowledge base's transcripts, as search and ask filter by them: each name
+    (or label, while unnamed) with the documents and seconds it speaks in, and whether the
+    knowledge base knows the voice; most documents first."""
+    rows = (
+        Paragraph.objects.filter(knowledge_base=knowledge_base, kind=ParagraphKind.TRANSCRIPT)
+        .exclude(speaker="")
+        .values("speaker")
+        .annotate(documents=Count("document", distinct=True), seconds=Sum(F("end") - F("start")))
+        .order_by("-documents", "speaker")
+    )
+    known = set(Voice.objects.filter(knowledge_base=knowledge_base).values_list("name", flat=True))
+    return [
+        {"name": r["speaker"], "documents": r["documents"], "seconds": round(r["seconds"] or 0.0, 1),
+         "known_voice": r["speaker"] in known}
+        for r in rows
+    ]  # fmt: skip

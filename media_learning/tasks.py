@@ -34,10 +34,18 @@ def _with_retries(task, document_id: int, work) -> str:  # noqa: ANN001 - a boun
 
 @shared_task(bind=True, name="media_learning.process_document", acks_late=True, reject_on_worker_lost=True)
 def process_document(self, *, document_id: int) -> str:  # noqa: ANN001 - bound Celery task
-    """Transcription (queues transcribe.*), then the document goes on to the llm or index queue."""
+    """Transcription (queues transcribe.*), then the document goes on to the diarize, llm or index queue."""
     worker = self.request.hostname or ""
     return _with_retries(self, document_id, lambda: runner.run(document_id, task_id=self.request.id, worker=worker,
                                                                hand_off=settings.STAGE_QUEUES))  # fmt: skip
+
+
+@shared_task(bind=True, name="media_learning.diarize_document", acks_late=True, reject_on_worker_lost=True)
+def diarize_document(self, *, document_id: int, payload: dict) -> str:  # noqa: ANN001 - bound Celery task
+    """Who spoke when (queue diarize), then on to the llm or index queue."""
+    worker = self.request.hostname or ""
+    return _with_retries(self, document_id, lambda: runner.run_stage("diarize", document_id, self.request.id, payload,
+                                                                     worker))  # fmt: skip
 
 
 @shared_task(bind=True, name="media_learning.polish_document", acks_late=True, reject_on_worker_lost=True)

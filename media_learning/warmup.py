@@ -1,15 +1,20 @@
 """Warm models in worker processes.
 
 On start (``worker_process_init`` for prefork children, ``worker_ready`` for solo/threads) a
-worker loads the default speech model and the embedding model when ``STT_WARMUP`` is on, so the
-first document does not pay for loading them. ``manage.py stt_models warmup|unload`` changes
-that at run time through the remote-control commands in ``media_learning/control.py``.
+worker loads the models its role uses when ``STT_WARMUP`` is on, so the first document does not
+pay for loading them: a transcribe worker the default speech model, a diarize worker the speaker
+model, an index worker the embedding model, an llm or default worker none; a worker of every
+queue (``make run``) the speech and embedding models (the speaker model on first use).
+``manage.py worker`` tells its processes their role in ``MEDIA_WORKER_ROLE``.
+``manage.py stt_models warmup|unload`` changes that at run time through the remote-control
+commands in ``media_learning/control.py``.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,18 +38,52 @@ class Policy:
 policy = Policy()
 
 
-def warm_up(model_ref: str | None = None) -> str:
-    """Load a speech model (default: the default model) and the embedding model; returns the
-    speech model's name."""
+ROLE_ENV = "MEDIA_WORKER_ROLE"
+ROLE_MODELS = {  # what a worker of each role loads on start
+    "all": ("speech", "embeddings"),
+    "transcribe": ("speech",),
+    "diarize": ("speakers",),
+    "index": ("embeddings",),
+    "llm": (),
+    "default": (),
+}
+
+
+def role_models(role: str | None = None) -> tuple[str, ...]:
+    """The models a worker of ``role`` (default: this process's) warms; a transcribe worker that
+    runs every stage itself (STAGE_QUEUES off) needs the embedding model too."""
+    role = role or os.environ.get(ROLE_ENV) or "all"
+    wanted = ROLE_MODELS.get(role, ROLE_MODELS["all"])
+    if role == "transcribe" and not settings.STAGE_QUEUES:
+        wanted = (*wanted, "embeddings")
+    return wanted
+
+
+def warm_up(model_ref: str | None = None, role: str | None = None) -> str:
+    """Load the models of this worker's role (role_models): a speech model (default: the default
+    model), the speaker model, the embedding model. Returns the speech model's name, or what was
+    loaded in words when no speech model was."""
     from knowledge import embeddings
+    from stt_models.diarization import voices
     from stt_models.registry import get_provider, resolve_speech_model
 
-    model = resolve_speech_model(model_ref)
-    for each in _models_behind(model):
-        get_provider(each).transcribe(np.zeros(8000, dtype=np.float32), {})
-    embeddings.embed(["warm up"])
-    log.info("warmed up speech model %s and embeddings %s", model.name, embeddings.model_name())
-    return model.name
+    wanted = role_models(role) if model_ref is None else ("speech", *role_models(role))
+    loaded, name = [], ""
+    if "speech" in wanted:
+        model = resolve_speech_model(model_ref)
+        for each in _models_behind(model):
+            get_provider(each).transcribe(np.zeros(8000, dtype=np.float32), {})
+        name = model.name
+        loaded.append(f"speech model {name}")
+    if "speakers" in wanted and settings.DIARIZATION_ENABLED:
+        voices.embed([np.zeros(24000, dtype=np.float32)])
+        loaded.append("the speaker model")
+    if "embeddings" in wanted:
+        embeddings.embed(["warm up"])
+        loaded.append(f"embeddings {embeddings.model_name()}")
+    summary = " and ".join(loaded) or "nothing (this role uses no local model)"
+    log.info("warmed up %s", summary)
+    return name or summary
 
 
 def _models_behind(model: object) -> list:

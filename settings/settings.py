@@ -286,9 +286,9 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Queues by role (knowledge/queue.py): transcribe.high / transcribe / transcribe.low (documents
-# by priority, and their fan-out segments), llm (polishing and summaries), index (embedding and
-# storing paragraphs), default (webhooks, the reaper, housekeeping). CELERY_QUEUE_PREFIX keeps
-# deployments (or test runs) that share a broker apart.
+# by priority, and their fan-out segments), diarize (who spoke when), llm (polishing and
+# summaries), index (embedding and storing paragraphs), default (webhooks, the reaper,
+# housekeeping). CELERY_QUEUE_PREFIX keeps deployments (or test runs) that share a broker apart.
 CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "")
 
 
@@ -299,6 +299,7 @@ def role_queue_names(prefix: str) -> dict[str, list[str]]:
         "default": [f"{prefix}default"],
         "index": [f"{prefix}index"],
         "llm": [f"{prefix}llm"],
+        "diarize": [f"{prefix}diarize"],
         "transcribe": [f"{prefix}transcribe.high", f"{prefix}transcribe", f"{prefix}transcribe.low"],
     }
 
@@ -306,6 +307,7 @@ def role_queue_names(prefix: str) -> dict[str, list[str]]:
 def celery_queues(roles: dict[str, list[str]]) -> tuple[list[Queue], dict[str, dict[str, str]], str]:
     """(every queue, in the order an all-roles worker consumes them; task routes; default queue)."""
     routes = {
+        "media_learning.diarize_document": {"queue": roles["diarize"][0]},
         "media_learning.polish_document": {"queue": roles["llm"][0]},
         "media_learning.index_document": {"queue": roles["index"][0]},
         "stt_models.test_model": {"queue": roles["transcribe"][1]},
@@ -315,7 +317,7 @@ def celery_queues(roles: dict[str, list[str]]) -> tuple[list[Queue], dict[str, d
 
 CELERY_ROLE_QUEUES = role_queue_names(CELERY_QUEUE_PREFIX)
 CELERY_TASK_QUEUES, CELERY_TASK_ROUTES, CELERY_TASK_DEFAULT_QUEUE = celery_queues(CELERY_ROLE_QUEUES)
-# After transcription a document goes on to the llm or index queue (False: the transcribe
+# After transcription a document goes on to the diarize, llm or index queue (False: the transcribe
 # worker runs every stage itself, as `runner.run` does without hand_off).
 STAGE_QUEUES = env_bool("STAGE_QUEUES", True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

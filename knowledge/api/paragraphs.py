@@ -1,7 +1,8 @@
 """Correcting a transcript: ``PATCH /api/knowledge/paragraph/{id}/`` with ``{"content"}`` (editor)
 re-embeds and re-indexes the paragraph at once (knowledge/corrections.py);
 ``GET /api/knowledge/paragraph/{id}/revisions/`` lists its earlier texts (viewer);
-``PATCH /api/knowledge/document/{id}/speakers/`` with ``{"label", "name"}`` names a speaker (editor)."""
+``PATCH /api/knowledge/document/{id}/speakers/`` with ``{"label", "name"}`` names a speaker (editor);
+``GET /api/knowledge/{kb_id}/speakers/`` lists who speaks in a knowledge base (viewer)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 from knowledge import access, corrections, speaker_names
 from knowledge.api.errors import error_body
 from knowledge.api.serializers import ParagraphSerializer
+from knowledge.api.views import knowledge_base_for
 from knowledge.models import Paragraph, ParagraphRevision, Role
 
 
@@ -79,3 +81,18 @@ class DocumentSpeakers(APIView):
         except speaker_names.RenameRefused as exc:
             return Response(error_body("conflict", str(exc)), status=409)
         return Response({"speakers": names})
+
+
+class KnowledgeBaseSpeakerSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    documents = serializers.IntegerField()
+    seconds = serializers.FloatField()
+    known_voice = serializers.BooleanField()
+
+
+class KnowledgeBaseSpeakers(APIView):
+    @extend_schema(responses=KnowledgeBaseSpeakerSerializer(many=True))
+    def get(self, request: Request, kb_id: int) -> Response:
+        """Who speaks in this knowledge base: the names (and labels) ``speaker`` filters search and ask by."""
+        found = speaker_names.in_knowledge_base(knowledge_base_for(request, kb_id))
+        return Response(KnowledgeBaseSpeakerSerializer(found, many=True).data)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:kb_id>/document/", views.DocumentListUpload.as_view(), name="knowledge-documents"),
     path("<int:kb_id>/search/", views.KnowledgeSearch.as_view(), name="knowledge-search"),
     path("<int:kb_id>/ask/", ask.KnowledgeAsk.as_view(), name="knowledge-ask"),
+    path("<int:kb_id>/speakers/", paragraphs.KnowledgeBaseSpeakers.as_view(), name="knowledge-speakers"),
     path("paragraph/<int:pk>/", paragraphs.ParagraphCorrection.as_view(), name="paragraph-correction"),
     path("paragraph/<int:pk>/revisions/", paragraphs.ParagraphRevisions.as_view(), name="paragraph-revisions"),
     path("document/<int:pk>/speakers/", paragraphs.DocumentSpeakers.as_view(), name="document-speakers"),

@@ -1,11 +1,12 @@
 """Run the pipeline for one document: ``run`` for transcription (and, without ``hand_off``, the
-rest), ``run_stage`` for the polish and index stages. The Celery tasks only call these.
+rest), ``run_stage`` for the diarize, polish and index stages. The Celery tasks only call these.
 
-claim -> probe/decode -> transcribe -> split | [polish + summary] | embed -> index -> SUCCESS, with progress
-and heartbeats in between; every exception becomes FAILURE with a one-line reason, a retry
-(transient database trouble), or REVOKED when the user cancelled. At each ``|`` the Celery task
-hands the document (and its paragraphs, in the message) to the next stage's queue, llm or index,
-under a new task id; ``run`` without ``hand_off`` does all the stages in one process.
+claim -> probe/decode -> transcribe | [diarize] -> split | [polish + summary] | embed -> index ->
+SUCCESS, with progress and heartbeats in between; every exception becomes FAILURE with a one-line
+reason, a retry (transient database trouble), or REVOKED when the user cancelled. At each ``|``
+the Celery task hands the document (and its paragraphs, in the message; the diarize stage reads
+the saved transcript) to the next stage's queue, diarize, llm or index, under a new task id;
+``run`` without ``hand_off`` does all the stages in one process.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 INDEX_START = 0.9  # of overall progress: transcribing (and polishing) come before, indexing after
 LLM_START = 0.7  # where polishing starts when the document has an LLM
+DIARIZE_SHARE = 0.1  # taken from transcription's share when the speakers are found
 REPORT_EVERY = 1.0  # seconds between progress writes
 NO_SPEECH = "no speech detected"
 
@@ -75,10 +77,11 @@ class ProgressReporter:
     """Turns media seconds transcribed into throttled progress writes, which also heartbeat
     and notice a cancel request (``status.report`` raises Cancelled)."""
 
-    def __init__(self, document_id: int, task_id: str, duration: float | None, share: float = INDEX_START) -> None:
+    def __init__(self, document_id: int, task_id: str, duration: float | None, share: float = INDEX_START,
+                 start: float = 0.0) -> None:  # fmt: skip
         self.document_id, self.task_id = document_id, task_id
         self.duration = duration if duration and duration > 0 else None
-        self.share = share
+        self.share, self.start = share, start
         self.last = time.monotonic()
 
     def __call__(self, seconds_done: float) -> None:
@@ -88,7 +91,7 @@ class ProgressReporter:
         self.last = now
         progress = None
         if self.duration is not None:
-            progress = self.share * min(1.0, seconds_done / self.duration)
+            progress = self.start + self.share * min(1.0, seconds_done / self.duration)
         status.report(self.document_id, self.task_id, progress=progress)
 
 
@@ -160,8 +163,10 @@ def _choose_model(document: Document, task_id: str, run: ProcessingRun, requeste
     return choice
 
 
-def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat) -> dict:
-    """Decode and transcribe (fanning long media out), then cut into paragraphs: the hand-off."""
+def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun,
+                      heartbeat: Heartbeat) -> tuple[MediaTranscript, dict]:  # fmt: skip
+    """Decode and transcribe (fanning long media out), or reuse a finished twin's transcript: the
+    transcript and the payload the next stage starts from (``diarize``: speakers still to find)."""
     doc_id = document.pk
     if not document.file:
         _download(document, task_id, run, heartbeat)
@@ -172,15 +177,24 @@ def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun, hear
     llm = document.llm_model
     donor = reuse.find_donor(document)
     if donor is not None:
-        transcript, model_used, chosen_warnings = _reused(document, task_id, run, donor), donor.stt_model_used, []
+        transcript = _reused(document, task_id, run, donor)  # with the donor's speakers
+        model_used, warnings, diarize = donor.stt_model_used, [], False
     else:
-        transcript, model_used, chosen_warnings = _transcribed(document, task_id, run, heartbeat, speech_model, llm)
+        transcript, model_used, warnings, diarize = _transcribed(document, task_id, run, heartbeat, speech_model, llm)
+    found = {"language": transcript.language, "duration": round(transcript.duration, 3)}
+    status.report(doc_id, task_id, **found)
+    timestamps = model_used is None or model_used.gives_timestamps
+    return transcript, {"run_id": run.pk, "warnings": warnings, "found": found, "timestamps": timestamps,
+                        "diarize": diarize, "summary": "", "llm_usage": {}}  # fmt: skip
+
+
+def _paragraphs(document: Document, task_id: str, transcript: MediaTranscript, payload: dict) -> dict:
+    """Cut the transcript (labelled with its speakers) into paragraphs: the payload's ``drafts``."""
     segments, removed = clean.drop_invented(transcript.segments)
     segments = speakers.label_segments(segments, document.speakers)
-    warnings = [*chosen_warnings, *removed] if segments else [*removed, NO_SPEECH]
-    if segments and model_used is not None and not model_used.gives_timestamps:
+    warnings = [*payload["warnings"], *removed] if segments else [*removed, NO_SPEECH]
+    if segments and not payload.get("timestamps", True):
         warnings.append(NO_TIMESTAMPS)
-    found = {"language": transcript.language, "duration": round(transcript.duration, 3)}
     drafts = split.build_paragraphs(
         segments,
         max_chars=settings.PARAGRAPH_MAX_CHARS,
@@ -189,9 +203,8 @@ def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun, hear
         max_seconds=settings.PARAGRAPH_MAX_SECONDS,
     )
     drafts = clean.in_script(drafts, document.knowledge_base.script)
-    status.report(doc_id, task_id, warnings=warnings, **found)
-    return {"run_id": run.pk, "drafts": [asdict(d) for d in drafts], "warnings": warnings, "found": found,
-            "summary": "", "llm_usage": {}}  # fmt: skip
+    status.report(document.pk, task_id, warnings=warnings)
+    return {**payload, "drafts": [asdict(d) for d in drafts], "warnings": warnings, "diarize": False}
 
 
 def _reused(document: Document, task_id: str, run: ProcessingRun, donor: Document) -> MediaTranscript:
@@ -208,10 +221,11 @@ def _reused(document: Document, task_id: str, run: ProcessingRun, donor: Documen
         return load_transcript(document)
 
 
-def _transcribed(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat,
-                 speech_model: SpeechModel, llm: object) -> tuple[MediaTranscript, SpeechModel, list[str]]:  # fmt: skip
+def _transcribed(
+    document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat, speech_model: SpeechModel, llm: object
+) -> tuple[MediaTranscript, SpeechModel, list[str], bool]:
     """Decode and transcribe (``auto`` chooses the model first): the transcript, the model that
-    wrote it and what choosing it warned of."""
+    wrote it, what choosing it warned of and whether its speakers are wanted (the diarize stage)."""
     doc_id = document.pk
     with local_media(document.file) as path:
         with runs.timed(run, "transcribe"):
@@ -223,38 +237,49 @@ def _transcribed(document: Document, task_id: str, run: ProcessingRun, heartbeat
                 raise decode.MediaError(f"the media is {length} long; the limit is {limit} (MAX_MEDIA_DURATION)")
             heartbeat.set_duration(info.duration)
         choice = _choose_model(document, task_id, run, speech_model, path)  # timed as "detect"
+        diarize = speakers.wanted(speakers.mode_of(document.options, document.knowledge_base.diarize), info.duration)
         with runs.timed(run, "transcribe"):
-            reporter = ProgressReporter(doc_id, task_id, info.duration, share=LLM_START if llm else INDEX_START)
+            share = (LLM_START if llm else INDEX_START) - (DIARIZE_SHARE if diarize else 0.0)
+            reporter = ProgressReporter(doc_id, task_id, info.duration, share=share)
             segment_duration = float(document.options.get("segment_duration", DEFAULT_SEGMENT_DURATION))
             fanned = fanout.enabled(info.duration, segment_duration)
             fan = fanout.Fanout(document, task_id, run.worker) if fanned else None
             options = transcription_options(document.options, choice.language)
             transcript = transcribe_media(document, path, info, choice.model, options, reporter, fan)
-        document.speakers, diarize_warnings = _diarized(document, task_id, run, path, info, transcript)
-    return transcript, choice.model, [*choice.warnings, *diarize_warnings]
+    if not diarize or not transcript.segments:
+        status.report(doc_id, task_id, speakers={})  # none found before (a re-run) stand no more
+        document.speakers = {}
+    return transcript, choice.model, list(choice.warnings), diarize and bool(transcript.segments)
 
 
-def _diarized(document: Document, task_id: str, run: ProcessingRun, path: str, info: decode.MediaInfo,
-              transcript: MediaTranscript) -> tuple[dict, list[str]]:  # fmt: skip
-    """Who spoke when (speakers.py), recorded on the document; {} when not wanted or one voice.
-    Speakers are an addition to the transcript: when finding them fails, the transcript is kept
-    with a warning (a cancel or a lost claim still stops the document)."""
-    mode = speakers.mode_of(document.options, document.knowledge_base.diarize)
+def _diarize_stage(document: Document, task_id: str, run: ProcessingRun, payload: dict,
+                   transcript: MediaTranscript | None = None) -> dict:  # fmt: skip
+    """Who spoke when (speakers.py), recorded on the document, then the paragraphs. Speakers are an
+    addition to the transcript: when finding them fails, the transcript is kept with a warning (a
+    cancel or a lost claim still stops the document)."""
+    doc_id = document.pk
+    end = LLM_START if document.llm_model_id is not None else INDEX_START
+    status.report(doc_id, task_id, stage=Stage.DIARIZING, progress=end - DIARIZE_SHARE)
+    transcript = transcript or load_transcript(document)
     found: dict = {}
     warnings: list[str] = []
-    if transcript.segments and speakers.wanted(mode, info.duration):
-        try:
-            with runs.timed(run, "diarize"):
-                found = speakers.diarize_document(decode.load_audio(path, info), document.options, mode)
-                found = voices.match(document.knowledge_base, found)  # known voices get their names
-            log.info("diarized: %d speakers", len(found.get("voices", {})))
-        except (status.Cancelled, status.ClaimLost, TimeLimitExceeded, DatabaseError):
-            raise
-        except Exception as exc:  # the transcript stands without speakers
-            log.exception("diarization failed; the transcript is kept without speakers")
-            warnings.append(f"speakers not found: {status.one_line(f'{type(exc).__name__}: {exc}')}")
-    status.report(document.pk, task_id, speakers=found)
-    return found, warnings
+    try:
+        with runs.timed(run, "diarize"), local_media(document.file) as path:
+            audio = decode.load_audio(path, decode.probe(path))
+            reporter = ProgressReporter(doc_id, task_id, 1.0, share=DIARIZE_SHARE, start=end - DIARIZE_SHARE)
+            mode = speakers.mode_of(document.options, document.knowledge_base.diarize)
+            found = speakers.diarize_document(audio, document.options, mode, on_progress=reporter)
+            del audio
+            found = voices.match(document.knowledge_base, found)  # known voices get their names
+        log.info("diarized: %d speakers", len(found.get("voices", {})))
+    except (status.Cancelled, status.ClaimLost, TimeLimitExceeded, DatabaseError):
+        raise
+    except Exception as exc:  # the transcript stands without speakers
+        log.exception("diarization failed; the transcript is kept without speakers")
+        warnings.append(f"speakers not found: {status.one_line(f'{type(exc).__name__}: {exc}')}")
+    status.report(doc_id, task_id, speakers=found)
+    document.speakers = found
+    return _paragraphs(document, task_id, transcript, {**payload, "warnings": [*payload["warnings"], *warnings]})
 
 
 def _unnamed(found: dict) -> dict:
@@ -300,22 +325,35 @@ def _index_stage(document: Document, task_id: str, run: ProcessingRun, payload: 
         runs.finish(run, RunOutcome.SUCCESS)  # in the same transaction as SUCCESS
 
 
-def _next_stage(document: Document, payload: dict) -> str:
-    return "polish" if document.llm_model_id is not None and payload["drafts"] else "index"
+def _next_stage(document: Document, payload: dict, after: str) -> str:
+    """The stage after ``after``: transcribe -> [diarize] -> [polish] -> index."""
+    if after == "transcribe" and payload.get("diarize"):
+        return "diarize"
+    if after in ("transcribe", "diarize") and document.llm_model_id is not None and payload["drafts"]:
+        return "polish"
+    return "index"
+
+
+STAGES = {  # stage -> (its task's name in media_learning.tasks, the document's stage, progress when queued)
+    "diarize": ("diarize_document", Stage.DIARIZING, None),
+    "polish": ("polish_document", Stage.POLISHING, LLM_START),
+    "index": ("index_document", Stage.INDEXING, INDEX_START),
+}
 
 
 def _hand_off(document: Document, task_id: str, run: ProcessingRun, stage: str, payload: dict) -> str:
-    """Queue the document's next stage on its own queue (llm or index) under a new task id."""
+    """Queue the document's next stage on its own queue (diarize, llm or index) under a new task id."""
     from media_learning import tasks
 
-    task = tasks.polish_document if stage == "polish" else tasks.index_document
+    name, new_stage, progress = STAGES[stage]
     next_id = str(uuid.uuid4())
-    new_stage, progress = (Stage.POLISHING, LLM_START) if stage == "polish" else (Stage.INDEXING, INDEX_START)
     runs.save_timings(run)
     with transaction.atomic():
-        if not status.handoff(document.pk, task_id, next_id, new_stage, progress):
+        if not status.handoff(
+            document.pk, task_id, next_id, new_stage, document.progress if progress is None else progress
+        ):
             raise status.not_owned(document.pk)
-        transaction.on_commit(lambda: _send(task, document.pk, next_id, payload))
+        transaction.on_commit(lambda: _send(getattr(tasks, name), document.pk, next_id, payload))
     log.info("handed to the %s queue as task %s", stage, next_id)
     return f"handed off to {stage}"
 
@@ -330,23 +368,26 @@ def _send(task: Any, document_id: int, task_id: str, payload: dict) -> None:
 
 def _whole(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat, hand_off: bool) -> str:
     """The transcribe stage, then either a hand-off or the remaining stages in this process."""
-    payload = _transcribe_stage(document, task_id, run, heartbeat)
-    stage = _next_stage(document, payload)
+    transcript, payload = _transcribe_stage(document, task_id, run, heartbeat)
+    if not payload["diarize"]:
+        payload = _paragraphs(document, task_id, transcript, payload)
+    stage = _next_stage(document, payload, "transcribe")
     if hand_off:
         return _hand_off(document, task_id, run, stage, payload)
-    if stage == "polish":
-        payload = _polish_stage(document, task_id, run, payload)
-    _index_stage(document, task_id, run, payload)
-    return Status.SUCCESS
+    return _onward(stage, document, task_id, run, payload, hand_off, transcript)
 
 
-def _later_stage(stage: str, document: Document, task_id: str, run: ProcessingRun, payload: dict,
-                 hand_off: bool) -> str:  # fmt: skip
-    if stage == "polish":
-        if document.llm_model is not None:
+def _onward(stage: str, document: Document, task_id: str, run: ProcessingRun, payload: dict, hand_off: bool,
+            transcript: MediaTranscript | None = None) -> str:  # fmt: skip
+    """Run ``stage``, then hand the next one to its queue (``hand_off``) or run it here too."""
+    while stage != "index":
+        if stage == "diarize":
+            payload = _diarize_stage(document, task_id, run, payload, transcript)
+        elif document.llm_model is not None:  # polish (unless its model was deleted meanwhile)
             payload = _polish_stage(document, task_id, run, payload)
+        stage = _next_stage(document, payload, stage)
         if hand_off:
-            return _hand_off(document, task_id, run, "index", payload)
+            return _hand_off(document, task_id, run, stage, payload)
     _index_stage(document, task_id, run, payload)
     return Status.SUCCESS
 
@@ -398,7 +439,7 @@ def run(document_id: int, task_id: str, worker: str = "", hand_off: bool = False
 
 def run_stage(stage: str, document_id: int, task_id: str, payload: dict, worker: str = "",
               hand_off: bool = True) -> str:  # fmt: skip
-    """A later stage (``polish`` or ``index``) of a document handed over by the one before."""
+    """A later stage (``diarize``, ``polish`` or ``index``) of a document handed over by the one before."""
     with log_context.bind(document=document_id):
         if not _claim(document_id, task_id, status.adopt):
             if status.acknowledge_cancel(document_id, task_id):  # cancelled while it waited in the queue
@@ -413,7 +454,7 @@ def run_stage(stage: str, document_id: int, task_id: str, payload: dict, worker:
         with log_context.bind(attempt=run_.attempt), Heartbeat(document_id, task_id) as heartbeat:
             heartbeat.set_duration(document.duration)
             return _guarded(document, task_id, run_,
-                            lambda: _later_stage(stage, document, task_id, run_, payload, hand_off))  # fmt: skip
+                            lambda: _onward(stage, document, task_id, run_, payload, hand_off))  # fmt: skip
 
 
 def _guarded(document: Document, task_id: str, run: ProcessingRun, work: Callable[[], str]) -> str:

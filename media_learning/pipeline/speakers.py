@@ -13,7 +13,7 @@ voice gets no labels under ``auto``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -40,12 +40,15 @@ def wanted(mode: str, duration: float | None) -> bool:
     return mode == "on" or (duration or 0.0) > settings.DIARIZE_MIN_SECONDS
 
 
-def diarize_document(samples: np.ndarray, options: dict[str, Any], mode: str = "auto") -> dict[str, Any]:
-    """The ``Document.speakers`` value for 16 kHz mono samples (empty when one voice under auto)."""
+def diarize_document(samples: np.ndarray, options: dict[str, Any], mode: str = "auto",
+                     on_progress: Callable[[float], None] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The ``Document.speakers`` value for 16 kHz mono samples (empty when one voice under auto);
+    ``on_progress`` gets the fraction done (and may raise to stop)."""
     from stt_models.diarization.diarize import diarize
 
     found = diarize(
         samples,
+        on_progress=on_progress,
         num_speakers=options.get("num_speakers"),
         min_speakers=options.get("min_speakers", 1),
         max_speakers=options.get("max_speakers", settings.DIARIZE_MAX_SPEAKERS),

@@ -7,6 +7,7 @@ embeddings are clustered, and each 10 ms frame of speech goes to the window cent
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,9 +99,15 @@ def _smooth(pieces: list[Turn]) -> list[Turn]:
 
 
 def diarize(
-    samples: np.ndarray, *, num_speakers: int | None = None, min_speakers: int = 1, max_speakers: int = 8
+    samples: np.ndarray,
+    *,
+    num_speakers: int | None = None,
+    min_speakers: int = 1,
+    max_speakers: int = 8,
+    on_progress: Callable[[float], None] | None = None,
 ) -> Diarization:
-    """Speaker turns of 16 kHz mono float32 samples; speakers numbered 0, 1, ... by first voice."""
+    """Speaker turns of 16 kHz mono float32 samples; speakers numbered 0, 1, ... by first voice.
+    ``on_progress`` gets the fraction of the voice windows embedded so far (it may raise to stop)."""
     from . import voices
 
     regions = speech_regions(samples)
@@ -108,7 +115,7 @@ def diarize(
     if not spans:
         return Diarization(turns=[])
     cut = [samples[int(a * RATE) : int(b * RATE)] for a, b in spans]
-    emb = voices.embed(cut)
+    emb = voices.embed(cut, on_progress=on_progress)
     labels = cluster(emb, num=num_speakers, low=min_speakers, high=max_speakers)
     turns = _turns(regions, spans, labels)
     result = Diarization(turns=turns)

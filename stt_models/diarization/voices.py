@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +62,10 @@ def loaded() -> bool:
     return _model is not None
 
 
-def embed(windows: list[np.ndarray], batch: int = 8) -> np.ndarray:
-    """``(len(windows), 192)`` unit-length voice embeddings of 16 kHz mono windows."""
+def embed(windows: list[np.ndarray], batch: int = 8,
+          on_progress: Callable[[float], None] | None = None) -> np.ndarray:  # fmt: skip
+    """``(len(windows), 192)`` unit-length voice embeddings of 16 kHz mono windows; ``on_progress``
+    gets the fraction done after each batch."""
     import torch
 
     if not windows:
@@ -81,6 +84,8 @@ def embed(windows: list[np.ndarray], batch: int = 8) -> np.ndarray:
                 for j, row in zip(members, model(x).numpy(), strict=True):
                     result[j] = row
             out.extend(result)
+            if on_progress is not None:
+                on_progress(len(out) / len(windows))
     emb = np.stack(out).astype(np.float32)
     return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)
 

@@ -220,3 +220,61 @@ def test_documents_transcript_view_ask_and_citations(browser_page, live_server, 
     assert "at 00:" in page.text_content("#now-playing")
     assert overflow <= 1, wide  # nothing wider than a phone's screen
     assert (ARTEFACTS / "web-page-phone.png").stat().st_size > 10_000
+
+
+def test_speakers_are_shown_named_and_filter_search_and_ask(
+    browser_page, live_server, user, speech_models, celery_worker, language_model, chat_server, tmp_path
+):
+    """A two-person meeting on the page: the transcript says who speaks, an editor names a speaker
+    (a name with markup stays text), and search and ask can be limited to what that person said."""
+    from tests.fixtures import speaker_mixes as mixes
+
+    language_model.is_default = True
+    language_model.save()
+    page = browser_page
+    KnowledgeBase.objects.create(name="Meetings", owner=user, diarize="on")
+    samples, _ = mixes.build(["en_slt", "en_kal"], turns=6, seed=4)
+    mixes.write_mp3(tmp_path / "standup.mp3", samples)
+    files = [("standup.mp3", "audio/mpeg", base64.b64encode((tmp_path / "standup.mp3").read_bytes()).decode())]
+    name = "Ann <i>Lee</i>"
+
+    page.goto(f"{live_server.url}/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "pw-alice-123")
+    page.click("#sign-in")
+    page.wait_for_selector("#kb-select option", state="attached")
+    page.evaluate(DROP_FILES, [files, "#drop-zone"])
+    page.wait_for_function("document.querySelectorAll('#documents li[data-status=SUCCESS]').length === 1",
+                           timeout=240_000)  # fmt: skip
+    page.locator("#documents .doc-open").first.click()
+    page.wait_for_selector("#transcript .speaker")
+    headings = page.locator("#transcript .speaker").all_text_contents()
+
+    page.click("#speakers-box summary")
+    page.locator("#speaker-names input").first.fill(name)
+    page.locator("#speaker-names li").first.locator("button").click()
+    page.wait_for_function(
+        f"[...document.querySelectorAll('#transcript .speaker')].some(n => n.textContent === {name!r})"
+    )
+    renamed = page.locator("#transcript .speaker").all_text_contents()
+
+    page.focus("#search-speaker")  # the filter offers the knowledge base's speakers
+    page.wait_for_function(f"[...document.querySelectorAll('#kb-speakers option')].some(o => o.value === {name!r})")
+    page.fill("#search-speaker", name)
+    page.fill("#search-input", "servers budget release tests")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#results li.hit")
+    who = page.locator("#results li.hit .who").all_text_contents()
+
+    page.fill("#ask-speaker", "SPEAKER_2")
+    page.fill("#ask-input", "What did they say about the budget?")
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector("#citations li button")
+    cited = page.locator("#citations li .who").all_text_contents()
+    page.screenshot(path=str(ARTEFACTS / "web-page-speakers.png"), full_page=True)
+
+    assert headings[:2] == ["SPEAKER_1", "SPEAKER_2"] and set(headings) == {"SPEAKER_1", "SPEAKER_2"}
+    assert set(renamed) == {name, "SPEAKER_2"} and page.evaluate("document.querySelector('#transcript i')") is None
+    assert who and set(who) == {f"{name}: "}
+    assert cited and set(cited) == {"SPEAKER_2: "}
+    assert chat_server.requests[-1]["messages"][-1]["content"].count("SPEAKER_2)") >= 1

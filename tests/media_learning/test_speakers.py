@@ -3,16 +3,18 @@ in English and Mandarin, and the pipeline end to end with the real worker and mo
 
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from faster_whisper import decode_audio
 
 from knowledge.ingest import wait_until_finished
-from knowledge.models import Status, Voice
-from media_learning.pipeline import speakers
+from knowledge.models import Document, KnowledgeBase, ProcessingRun, RunOutcome, Stage, Status, Voice
+from media_learning.pipeline import runner, speakers
 from media_learning.pipeline.split import build_paragraphs
 from stt_models.diarization.diarize import diarize
 from stt_models.providers.base import Segment, Word
@@ -85,6 +87,9 @@ def test_a_two_person_meeting_is_transcribed_with_who_said_what(api, speech_mode
     detail = api.get(f"/api/knowledge/document/{doc_id}/").data
     assert [s["label"] for s in detail["speakers"]] == ["SPEAKER_1", "SPEAKER_2"]
     assert "diarize" in detail["runs"][-1]["timings"]
+    # the transcribing worker handed the document to the diarize queue, and that to the index queue
+    stages = [part.split(":")[0] for part in ProcessingRun.objects.get(document_id=doc_id).worker.split("; ")]
+    assert stages[1:] == ["diarize", "index"], stages
     paragraphs = [p for p in api.get(f"/api/knowledge/document/{doc_id}/paragraphs/").data["results"]]
     # every paragraph's speaker is the voice that really says it (SPEAKER_1 is the first voice heard)
     truth = {"en_slt": "SPEAKER_1", "en_kal": "SPEAKER_2"}
@@ -187,3 +192,42 @@ def test_a_knowledge_base_can_turn_diarization_off(api, speech_models, celery_wo
     detail = api.get(f"/api/knowledge/document/{row.pk}/").data
     assert detail["speakers"] == [] and "diarize" not in detail["runs"][-1]["timings"]
     assert {p["speaker"] for p in api.get(f"/api/knowledge/document/{row.pk}/paragraphs/").data["results"]} == {""}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_speakers_that_cannot_be_found_leave_the_transcript_with_a_warning(
+    speech_models, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The diarize stage runs after the transcribe stage handed the document over; here the media
+    is gone by then (deleted from storage), so no speakers can be found: the document still
+    succeeds with its transcript, unlabelled, and says why in one line."""
+    samples, _ = mixes.build(["zh_a", "zh_b"], turns=4, seed=8)
+    path = tmp_path / "pair.mp3"
+    mixes.write_mp3(path, samples)
+    kb = KnowledgeBase.objects.create(name="fragile")
+    doc = Document(knowledge_base=kb, name="pair.mp3", sha256="1" * 64, task_id="t-1",
+                   stt_model=speech_models["bundled-base"], options={"diarize": "on"})  # fmt: skip
+    doc.file.save("pair.mp3", ContentFile(path.read_bytes()), save=True)
+    sent = []  # the hand-off's message, kept here instead of going to the broker
+    monkeypatch.setattr(
+        runner, "_send", lambda task, document_id, task_id, payload: sent.append((task, task_id, payload))
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert runner.run(doc.pk, "t-1", hand_off=True) == "handed off to diarize"
+    [(task, next_id, payload)] = sent
+    assert task.name == "media_learning.diarize_document" and "drafts" not in payload
+    doc.refresh_from_db()
+    assert (doc.status, doc.stage, doc.task_id, doc.heartbeat_at) == (Status.STARTED, Stage.DIARIZING, next_id, None)
+
+    os.remove(doc.file.path)
+    assert runner.run_stage("diarize", doc.pk, next_id, payload, hand_off=False) == Status.SUCCESS
+    doc.refresh_from_db()
+    [warning] = [w for w in doc.warnings if w.startswith("speakers not found")]
+    assert "\n" not in warning and len(warning) < 300, warning
+    assert doc.speakers == {} and doc.paragraphs.count() >= 1
+    assert set(doc.paragraphs.values_list("speaker", flat=True)) == {""}
+    text = "".join(doc.paragraphs.values_list("content", flat=True))
+    assert doc.language == "zh" and len(re.findall(r"[\u4e00-\u9fff]", text)) > 20, text
+    run = ProcessingRun.objects.get(document=doc)
+    assert {"transcribe", "diarize", "index"} <= set(run.timings) and run.outcome == RunOutcome.SUCCESS

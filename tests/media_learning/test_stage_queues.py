@@ -1,5 +1,5 @@
-"""Stage queues with role workers: transcription, polishing and indexing each run on their own
-queue, started as an operator would (`manage.py worker --role ...`), and a document waits on a
+"""Stage queues with role workers: transcription, diarization, polishing and indexing each run on
+their own queue, started as an operator would (`manage.py worker --role ...`), and a document waits on a
 stage's queue, untouched by the reaper, until a worker of that role is there."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,20 +15,25 @@ from knowledge import status
 from knowledge.ingest import wait_until_finished
 from knowledge.models import Document, ProcessingRun, RunOutcome, Stage, Status
 from tests.conftest import KEY_ENV, fixture_path
+from tests.fixtures import speaker_mixes as mixes
 from tests.processes import Worker, manage, process_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def ingest(env: dict[str, str], *options: str) -> int:
-    out = manage(env, "ingest", str(fixture_path("lecture_60s_en.mp3")), "--knowledge", "roles",
+def ingest(env: dict[str, str], *options: str, media: Path | None = None) -> int:
+    out = manage(env, "ingest", str(media or fixture_path("lecture_60s_en.mp3")), "--knowledge", "roles",
                  "--stt-model", "bundled-tiny-en", *options)  # fmt: skip
     return int(re.search(r"queued document (\d+)", out).group(1))
 
 
-def waiting_for_index(doc_id: int) -> bool:
+def waiting_for(doc_id: int, stage: str = Stage.INDEXING) -> bool:
     doc = Document.objects.get(pk=doc_id)
-    return doc.status == Status.STARTED and doc.stage == Stage.INDEXING and doc.heartbeat_at is None
+    return doc.status == Status.STARTED and doc.stage == stage and doc.heartbeat_at is None
+
+
+def waiting_for_index(doc_id: int) -> bool:
+    return waiting_for(doc_id, Stage.INDEXING)
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
@@ -40,12 +46,17 @@ def wait_for(condition, timeout: float, what: str) -> None:
 @pytest.mark.usefixtures("language_model")  # the LLM "editor", served on loopback
 def test_documents_move_through_role_queues_and_wait_for_their_workers(speech_models, tmp_path):
     env = process_env(f"roles-{os.getpid()}", **{KEY_ENV: os.environ[KEY_ENV]})
+    samples, _ = mixes.build(["en_slt", "en_kal"], turns=4, seed=3)
+    mixes.write_mp3(tmp_path / "pair.mp3", samples)
     workers = [Worker(env, "tr", tmp_path, role="transcribe"), Worker(env, "llm", tmp_path, role="llm")]
     try:
-        polished = ingest(env, "--llm-model", "editor")
-        plain = ingest(env)
-        # no index worker yet: both documents get as far as the index queue and wait there
+        pair = ingest(env, "--option", "diarize=on", media=tmp_path / "pair.mp3")
+        polished = ingest(env, "--llm-model", "editor", "--option", "diarize=off")  # one voice: no speakers to find
+        plain = ingest(env, "--option", "diarize=off")
+        # no diarize or index worker yet: the meeting waits on the diarize queue while the transcribe
+        # worker goes on to the next files, which get as far as the index queue and wait there
         wait_for(lambda: waiting_for_index(polished) and waiting_for_index(plain), 180, "the index queue")
+        assert waiting_for(pair, Stage.DIARIZING)
         assert Document.objects.get(pk=polished).summary  # polished and summarised on the llm queue
 
         time.sleep(1.5)
@@ -53,8 +64,8 @@ def test_documents_move_through_role_queues_and_wait_for_their_workers(speech_mo
         assert "requeued" not in out and waiting_for_index(polished) and waiting_for_index(plain), out
         assert status.cancel(plain) == Status.REVOKE  # cancelled while it waits in the queue
 
-        workers.append(Worker(env, "ix", tmp_path, role="index"))
-        done = {d.pk: d for d in wait_until_finished([polished, plain], timeout=180)}
+        workers += [Worker(env, "ix", tmp_path, role="index"), Worker(env, "dz", tmp_path, role="diarize")]
+        done = {d.pk: d for d in wait_until_finished([polished, plain, pair], timeout=180)}
     finally:
         for worker in workers:
             worker.stop()
@@ -67,6 +78,12 @@ def test_documents_move_through_role_queues_and_wait_for_their_workers(speech_mo
         workers[0].hostname, f"polish: {workers[1].hostname}", f"index: {workers[2].hostname}"
     ]  # fmt: skip
     assert done[plain].status == Status.REVOKED and not done[plain].paragraphs.exists()
+    assert done[pair].status == Status.SUCCESS, done[pair].error
+    assert set(done[pair].paragraphs.values_list("speaker", flat=True)) == {"SPEAKER_1", "SPEAKER_2"}
+    (run,) = ProcessingRun.objects.filter(document_id=pair)
+    assert [part.split(" pid ")[0] for part in run.worker.split("; ")] == [
+        workers[0].hostname, f"diarize: {workers[3].hostname}", f"index: {workers[2].hostname}"
+    ]  # fmt: skip
     assert ProcessingRun.objects.get(document_id=plain).outcome == RunOutcome.REVOKED
 
 
@@ -78,5 +95,9 @@ def test_worker_command_consumes_its_role_queues_and_pins_the_gpu():
     )
     assert "-Q cmd-llm " in manage(env, "worker", "--role", "llm", "--concurrency", "8", "--print")
     everything = manage(env, "worker", "--beat", "--print")
-    assert "-Q cmd-default,cmd-index,cmd-llm,cmd-transcribe.high,cmd-transcribe,cmd-transcribe.low " in everything
+    assert "-Q cmd-diarize " in manage(env, "worker", "--role", "diarize", "--print")
+    assert (
+        "-Q cmd-default,cmd-index,cmd-llm,cmd-diarize,cmd-transcribe.high,cmd-transcribe,cmd-transcribe.low "
+        in everything
+    )
     assert " -B " in everything

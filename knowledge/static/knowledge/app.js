@@ -25,8 +25,26 @@ async function loadKnowledgeBases(selectId) {
     shownKnowledgeBase = kbSelect.value;
     resetConversation();
     loadDocuments(kbSelect.value);
+    loadSpeakers();
   }
 }
+
+// Who speaks in the knowledge base, offered by the search and ask boxes' speaker filters; asked
+// again when a filter gets focus (names change as people name speakers).
+async function loadSpeakers() {
+  const list = $("#kb-speakers");
+  if (!kbSelect.value) { list.replaceChildren(); return; }
+  try {
+    const speakers = await api(`/api/knowledge/${kbSelect.value}/speakers/`);
+    list.replaceChildren(...speakers.map((s) => {
+      const option = document.createElement("option");
+      option.value = s.name;
+      option.label = fill("%(name)s (%(count)s documents)", { name: s.name, count: s.documents });
+      return option;
+    }));
+  } catch (error) { /* the filter still takes what is typed */ }
+}
+for (const input of document.querySelectorAll(".speaker-filter")) input.addEventListener("focus", loadSpeakers);
 
 let shownKnowledgeBase = null;
 kbSelect.addEventListener("change", () => loadKnowledgeBases(kbSelect.value));
@@ -203,6 +221,7 @@ $("#file-input").addEventListener("change", (event) => { uploadAll(event.target.
 $("#search-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const query = new URLSearchParams({ q: $("#search-input").value, mode: $("#search-mode").value, top_k: "10" });
+  if ($("#search-speaker").value.trim()) query.set("speaker", $("#search-speaker").value.trim());
   const results = $("#results");
   results.innerHTML = "";
   try {
@@ -218,7 +237,9 @@ $("#search-form").addEventListener("submit", async (event) => {
       item.dataset.start = hit.start;
       item.tabIndex = 0;
       item.setAttribute("role", "button");
-      item.append(el("span", "time", clock(hit.start)), el("span", "text", null, highlighted(hit.content, query.get("q"))),
+      item.append(el("span", "time", clock(hit.start)));
+      if (hit.speaker) item.append(el("span", "who", hit.speaker + ": "));
+      item.append(el("span", "text", null, highlighted(hit.content, query.get("q"))),
         " ", el("span", "doc", "— " + hit.document_name));
       const open = () => openDocument(hit.document_id, hit.start, hit.document_name).catch((e) => alert(e.message));
       item.addEventListener("click", open);

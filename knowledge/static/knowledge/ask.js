@@ -52,12 +52,19 @@ function listCitations(citations) {
     open.type = "button";
     open.addEventListener("click", () => openAt(c));
     const quote = c.text.length > 160 ? c.text.slice(0, 159) + "…" : c.text;
-    citationList.append(el("li", "", null, open, el("q", "", quote)));
+    const who = c.speaker ? el("span", "who", c.speaker + ": ") : "";
+    citationList.append(el("li", "", null, open, " ", who, el("q", "", quote)));
   }
 }
 
 function showError(message) {
   answerBox.append(el("p", "error", message));
+}
+
+// The speaker filter, when one is typed or chosen: only what that speaker said is asked.
+function speaker() {
+  const who = $("#ask-speaker").value.trim();
+  return who ? { speaker: who } : {};
 }
 
 async function ask(question, kbId) {
@@ -67,7 +74,7 @@ async function ask(question, kbId) {
   const response = await fetch(`/api/knowledge/${kbId}/ask/`, {
     method: "POST", credentials: "same-origin",
     headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
-    body: JSON.stringify({ question, history: conversation.slice(-10), stream: true }),
+    body: JSON.stringify({ question, history: conversation.slice(-10), stream: true, ...speaker() }),
   });
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));

@@ -33,7 +33,7 @@ def worker_command(role: str, concurrency: int, beat: bool, extra: list[str]) ->
 
 
 class Command(BaseCommand):
-    help = "Run a Celery worker for one role: transcribe, llm, index, default, or all."
+    help = "Run a Celery worker for one role: transcribe, diarize, llm, index, default, or all."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--role", choices=[*settings.CELERY_ROLE_QUEUES, "all"], default="all")
@@ -46,7 +46,7 @@ class Command(BaseCommand):
     def handle(self, *args: str, **opts: object) -> None:
         cmd = worker_command(str(opts["role"]), int(opts["concurrency"]), bool(opts["beat"]),
                              list(opts["celery_args"]))  # fmt: skip
-        env = dict(os.environ)
+        env = {**os.environ, "MEDIA_WORKER_ROLE": str(opts["role"])}  # which models it warms (warmup.py)
         if opts["gpu"]:
             if not all(part.strip().isdigit() for part in str(opts["gpu"]).split(",")):
                 raise CommandError("--gpu takes GPU numbers, e.g. 0 or 2,3")
