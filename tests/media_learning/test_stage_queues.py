@@ -101,3 +101,15 @@ def test_worker_command_consumes_its_role_queues_and_pins_the_gpu():
         in everything
     )
     assert " -B " in everything
+
+
+def test_a_worker_warms_only_the_models_of_its_role(settings, monkeypatch):
+    from media_learning.warmup import ROLE_ENV, role_models
+
+    assert role_models("transcribe") == ("speech",) and role_models("diarize") == ("speakers",)
+    assert role_models("index") == ("embeddings",) and role_models("llm") == role_models("default") == ()
+    assert role_models("all") == ("speech", "embeddings")
+    monkeypatch.setenv(ROLE_ENV, "diarize")  # what `manage.py worker --role diarize` sets for its processes
+    assert role_models() == ("speakers",)
+    settings.STAGE_QUEUES = False  # a transcribe worker that indexes too
+    assert role_models("transcribe") == ("speech", "embeddings")
