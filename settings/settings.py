@@ -103,13 +103,11 @@ EMBEDDED_POSTGRES = not DATABASE_URL
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 else:
+    # started on the first connection (settings/embedded_postgres), which fills in HOST
     DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.postgresql",
-            **embedded.postgres_settings(VAR_DIR),
-            "CONN_MAX_AGE": 60,
-        }
-    }
+        "default": {"ENGINE": "settings.embedded_postgres", "NAME": "postgres", "USER": "postgres", "HOST": "",
+                    "PORT": "", "CONN_MAX_AGE": 60}
+    }  # fmt: skip
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -256,7 +254,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery (broker: CELERY_BROKER_URL, or the embedded Redis under var/) -------------------
 EMBEDDED_REDIS = not env_str("CELERY_BROKER_URL")
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or embedded.redis_url(VAR_DIR)
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or embedded.redis_url(VAR_DIR)  # started on first use
 CELERY_RESULT_BACKEND = "django-db"
 
 
@@ -272,7 +270,8 @@ def _cache_location(broker_url: str) -> str | None:
 _CACHE_LOCATION = env_str("CACHE_URL") or _cache_location(CELERY_BROKER_URL)
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_LOCATION,
+        {"BACKEND": "settings.embedded_cache.EmbeddedRedisCache" if EMBEDDED_REDIS and not env_str("CACHE_URL")
+         else "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_LOCATION,
          "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "kb")}
         if _CACHE_LOCATION
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}

@@ -179,3 +179,23 @@ def test_the_suites_embedded_server_runs_with_the_projects_settings(db, settings
         size, pending = cur.fetchone()
     # as configured, or (a server started before the setting changed) taking it at its next start
     assert size.replace(" ", "") == embedded.postgres_conf()["shared_buffers"] or pending
+
+
+def test_importing_the_settings_starts_no_service(tmp_path):
+    """`manage.py embedded stop` on a stopped machine, and commands that need no database or
+    broker, start neither: PostgreSQL starts on a first connection, Redis on a first broker use."""
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT
+
+    env = {**os.environ, "VAR_DIR": str(tmp_path / "var"), "DJANGO_SETTINGS_MODULE": "settings.settings"}
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"):
+        env.pop(name, None)
+    for command, said in ((["embedded", "stop"], "embedded services stopped"),
+                          (["worker", "--role", "index", "--print"], "-Q index ")):  # fmt: skip
+        done = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0 and said in done.stdout, done.stderr
+    left = sorted(p.name for p in (tmp_path / "var").iterdir())
+    assert not [name for name in left if name == "pg" or name.startswith("redis")], left

@@ -69,6 +69,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        embedded.start_services()  # here, before the children, so that stopping them is ours
         try:
             for name, cmd in commands.items():
                 children[name] = subprocess.Popen(cmd, env=env, start_new_session=True)
