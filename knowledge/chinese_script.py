@@ -8,14 +8,14 @@ is returned as it is, without touching the converter.
 
 from __future__ import annotations
 
-import re
 import threading
+
+from stt_models.scripts import HAN_CHAR
 
 SIMPLIFIED = "zh-Hans"
 TRADITIONAL = "zh-Hant"
 SCRIPTS = ((SIMPLIFIED, "Simplified Chinese"), (TRADITIONAL, "Traditional Chinese"))
 _CONFIG = {SIMPLIFIED: "t2s", TRADITIONAL: "s2t"}
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _converters: dict[str, object] = {}
 _lock = threading.Lock()
 
@@ -35,7 +35,7 @@ def _converter(script: str):
 
 
 def has_han(text: str) -> bool:
-    return _HAN.search(text) is not None
+    return HAN_CHAR.search(text) is not None
 
 
 def to_script(text: str, script: str = SIMPLIFIED) -> str:

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Sequence
 from django.db import connection
 
 from knowledge.chinese_script import simplified
+from stt_models.scripts import HAN_RUN
 
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _jieba = None
 # Function words that carry no topic: kept out of the index and the queries, as the english
@@ -51,10 +51,10 @@ def split_terms(text: str) -> tuple[list[str], list[str]]:
     """(other words, CJK words) of ``text``; CJK words in Simplified script, so that paragraphs
     and queries in either script meet (jieba's dictionary is Simplified too)."""
     cjk: list[str] = []
-    for run in _CJK_RUN.findall(text):
+    for run in HAN_RUN.findall(text):
         run = simplified(run)
         cjk.extend(w for w in _segmenter().cut_for_search(run) if w.strip() and w not in CJK_STOP_WORDS)
-    other = _WORD.findall(_CJK_RUN.sub(" ", text))
+    other = _WORD.findall(HAN_RUN.sub(" ", text))
     return other, cjk
 
 

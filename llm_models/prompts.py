@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+from stt_models.scripts import HAN_CHAR
+
 POLISH_SYSTEM = {
     "en": (
         "You are a careful editor of automatic speech transcripts. The user sends a JSON object with "
@@ -104,7 +106,7 @@ def question_language(text: str) -> str:
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:
         return "en"
-    cjk = sum(1 for ch in letters if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
+    cjk = sum(1 for ch in letters if HAN_CHAR.match(ch))
     return "zh" if cjk * 3 >= len(letters) else "en"
 
 

@@ -7,15 +7,14 @@ per 3 other characters (about 4 in English with GPT or Llama tokenizers), plus 4
 
 from __future__ import annotations
 
-import re
+from stt_models.scripts import WIDE_CHAR
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff00-\uffef]")
 MESSAGE_OVERHEAD = 4
 SAFETY = 0.9  # share of the context window requests may fill
 
 
 def estimate_tokens(text: str) -> int:
-    cjk = len(_CJK.findall(text))
+    cjk = len(WIDE_CHAR.findall(text))
     return int(1.5 * cjk + (len(text) - cjk) / 3) + 1
 
 

@@ -22,8 +22,8 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from knowledge.models import ParagraphKind
 from stt_models.providers.base import SENTENCE_END, Segment
+from stt_models.scripts import DENSE_CHAR, joins_without_space
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _SEPARATORS = ["\n\n", "\n", "。", "！", "？", ". ", "! ", "? ", "；", "; ", "，", ", ", " ", ""]
 _PUNCTUATION = re.compile(r"[.!?,;:。！？，；：、…]")
 CJK_WEIGHT = 3  # one CJK character counts as this many characters of English
@@ -31,14 +31,14 @@ CJK_WEIGHT = 3  # one CJK character counts as this many characters of English
 
 def weighted_length(text: str) -> int:
     """``len(text)`` with each CJK character counted CJK_WEIGHT times."""
-    return len(text) + (CJK_WEIGHT - 1) * len(_CJK.findall(text))
+    return len(text) + (CJK_WEIGHT - 1) * len(DENSE_CHAR.findall(text))
 
 
 def _ends_sentence(text: str) -> bool:
     """A sentence end, or the end of an unpunctuated CJK segment (whisper's only boundary there)."""
     if SENTENCE_END.search(text):
         return True
-    return bool(text) and _CJK.match(text[-1]) is not None and not _PUNCTUATION.search(text)
+    return bool(text) and DENSE_CHAR.match(text[-1]) is not None and not _PUNCTUATION.search(text)
 
 
 @dataclass
@@ -63,14 +63,13 @@ def format_timestamp(seconds: float) -> str:
 
 
 def join_text(left: str, right: str) -> str:
-    """Join two pieces with a space, except between CJK characters (no spaces in CJK text)."""
+    """Join two pieces with a space, except inside Chinese or Japanese (no spaces between words;
+    Korean has them, stt_models/scripts.py)."""
     if not left:
         return right
     if not right:
         return left
-    if _CJK.match(left[-1]) or _CJK.match(right[0]):
-        return left + right
-    return f"{left} {right}"
+    return left + right if joins_without_space(left, right) else f"{left} {right}"
 
 
 def _cut_long(segment: Segment, max_chars: int) -> list[Segment]:

@@ -55,6 +55,12 @@ def test_build_paragraphs_joins_chinese_without_spaces():
     assert paragraphs[1].content == "索引可以加快查询。"
     assert join_text("数据库", "索引") == "数据库索引"
     assert join_text("hello", "world") == "hello world"
+    assert join_text("今日は", "晴れです") == "今日は晴れです"  # Japanese runs on, like Chinese
+    assert join_text("오늘은 날씨가", "좋습니다") == "오늘은 날씨가 좋습니다"  # Korean keeps its spaces
+    korean = build_paragraphs(
+        [seg(0, 2, "오늘은 날씨가"), seg(2, 4, "좋습니다.")], max_chars=800, min_chars=50, pause=5
+    )
+    assert [p.content for p in korean] == ["오늘은 날씨가 좋습니다."]
 
 
 def test_build_paragraphs_of_nothing_is_empty():
