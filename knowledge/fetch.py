@@ -36,6 +36,10 @@ class FetchError(ValueError):
     """The URL cannot or may not be fetched; the message is one line for the user."""
 
 
+class UnknownPage(FetchError):
+    """A web page that none of the allowed yt-dlp extractors (URL_EXTRACTORS) knows."""
+
+
 class FetchedFile(File):
     """A downloaded file (a temporary file, removed on close) and the URL it came from."""
 

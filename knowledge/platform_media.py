@@ -9,6 +9,9 @@ extra (requirements/url.txt), with the same limits as any download:
 - URL_FETCH_TIMEOUT bounds the whole download and MAX_UPLOAD_SIZE the media (and, with room for
   pages and scripts, every byte received);
 - its temporary folder is removed whatever happens.
+
+``playlist`` lists the items of a channel or playlist page (a watched feed that is not RSS or
+Atom) without downloading any, through the same guard, extractor list and time limit.
 """
 
 from __future__ import annotations
@@ -106,8 +109,63 @@ def download(url: str, deadline: Deadline, on_progress: Progress) -> FetchedFile
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _entry_url(entry: dict[str, Any]) -> str:
+    """Where an item's media is: its page (a channel's or playlist's reference to a video), else
+    the media URL found on the playlist page itself (never the playlist page again)."""
+    if entry.get("_type") in ("url", "url_transparent"):
+        return str(entry.get("url") or "")
+    if entry.get("url"):
+        return str(entry["url"])
+    formats = [f for f in entry.get("formats") or [] if f.get("url")]
+    if formats:
+        return str(formats[-1]["url"])  # yt-dlp sorts formats worst to best
+    return str(entry.get("webpage_url") or "")
+
+
+def playlist(url: str, seconds: float, limit: int = 500) -> list[tuple[str, str, str]]:
+    """(item id, title, URL) of the items of the channel or playlist page at ``url``, as listed
+    (a page with one video is a list of one); FetchError with a one-line reason when the page has
+    none that the allowed extractors know, or may not be read."""
+    from knowledge.fetch import Deadline, FetchError
+
+    try:
+        import yt_dlp
+    except ImportError:
+        raise FetchError(
+            f"{url} is a web page, not a feed; install the url extra (pip install -r requirements/url.txt) to "
+            "follow channels and playlists"
+        ) from None
+    deadline = Deadline(seconds)
+    proxy = GuardProxy(byte_limit=PAGE_ALLOWANCE, remaining=deadline.remaining)
+    options = {
+        "extract_flat": "in_playlist", "skip_download": True, "playlistend": limit, "proxy": proxy.url,
+        "allowed_extractors": settings.URL_EXTRACTORS, "enable_file_urls": False, "socket_timeout": 30,
+        "cachedir": False, "logger": _Quiet(), "quiet": True, "no_warnings": True, "noprogress": True,
+        "color": "no_color",
+    }  # fmt: skip
+    with proxy:
+        try:
+            with yt_dlp.YoutubeDL(options) as lister:
+                info = lister.extract_info(url, download=False) or {}
+        except Exception as exc:  # noqa: BLE001 - yt-dlp raises DownloadError and much else
+            raise _reason(url, exc, proxy, deadline) from None
+    entries = list(info.get("entries") or []) if info.get("_type") == "playlist" else [info]
+    source = str(info.get("extractor_key") or info.get("extractor") or "page")
+    items = []
+    for entry in entries[:limit]:
+        if not entry:
+            continue
+        link = _entry_url(entry)
+        key = entry.get("id") and f"{entry.get('ie_key') or entry.get('extractor_key') or source}:{entry['id']}"
+        if link and link.startswith(("http://", "https://")):
+            items.append((str(key or link), clean_file_name(str(entry.get("title") or ""), 300), link))
+    if not items:
+        raise FetchError(f"{url} lists no media items")
+    return items
+
+
 def _reason(url: str, exc: Exception, proxy: GuardProxy, deadline: Deadline) -> Exception:
-    from knowledge.fetch import FetchError
+    from knowledge.fetch import FetchError, UnknownPage
 
     if proxy.refused:
         return FetchError(f"yt-dlp could not get media from {url}: {proxy.refused[0]}")
@@ -117,5 +175,5 @@ def _reason(url: str, exc: Exception, proxy: GuardProxy, deadline: Deadline) -> 
         return FetchError(f"{url} is over the upload limit of {filesizeformat(settings.MAX_UPLOAD_SIZE)}")
     text = " ".join(str(exc).split())
     if "Unsupported URL" in text or "No suitable extractor" in text:
-        return FetchError(f"{url} is a web page without media that the allowed extractors know (URL_EXTRACTORS)")
+        return UnknownPage(f"{url} is a web page without media that the allowed extractors know (URL_EXTRACTORS)")
     return FetchError(f"yt-dlp could not get media from {url}: {text[:300]}")

@@ -7,8 +7,11 @@ knowledge base already holds is recorded as skipped with the reason, any other i
 ``ingest.create_documents`` (the API's path) and, when the source says so, moved to ``move_to``.
 
 A feed (podcast RSS or Atom) is fetched through the outbound guard (as ``file_url`` is) with a
-size and time limit and parsed with feedparser; each item's media enclosure (or its link) is
-checked with ``fetch.check_url`` and queued as a download by a worker, once per item id.
+size and time limit and parsed with feedparser; a feed URL that is a web page is read as a channel
+or playlist with yt-dlp (the optional url extra, knowledge/platform_media.py: the same guard,
+extractor list and time limit, nothing downloaded). Each item's media (its enclosure, its link,
+or the video's page) is checked with ``fetch.check_url`` and queued as a download by a worker,
+once per item id.
 
 Every look records its outcome on the source (``checked_at``, ``error``: a folder that
 disappeared, a feed that is HTML, a host that is refused); nothing else is lost when one fails.
@@ -41,11 +44,16 @@ SETTLE_SECONDS = 10.0  # a file changed more recently than this may still be bei
 MAX_FEED_BYTES = 10 * 1024**2
 FEED_TIMEOUT = 30.0
 MAX_NEW_PER_LOOK = 100  # items queued by one look; the rest wait for the next
+MAX_PLAYLIST_ITEMS = 500  # a channel's latest items listed per look
 FEED_TYPES = ("audio/", "video/")
 
 
 class SourceError(ValueError):
     """The source cannot be read now: a one-line reason (recorded on it)."""
+
+
+class WebPage(SourceError):
+    """The feed's URL answered with a web page (perhaps a channel or playlist)."""
 
 
 @dataclass
@@ -157,7 +165,7 @@ def _fetch_feed(url: str) -> bytes:
                 raise SourceError(f"the feed answered {response.status_code} {response.reason_phrase}")
             kind = response.headers.get("content-type", "").split(";")[0].strip()
             if kind in ("text/html", "application/xhtml+xml"):
-                raise SourceError(f"{url} is a web page ({kind}), not an RSS or Atom feed")
+                raise WebPage(f"{url} is a web page ({kind}), not an RSS or Atom feed")
             body = b""
             for chunk in response.iter_bytes():
                 body += chunk
@@ -194,8 +202,23 @@ def feed_items(body: bytes) -> list[tuple[str, str, str]]:
     return list(reversed(items))  # feeds list the newest first
 
 
+def channel_items(url: str, page: WebPage) -> list[tuple[str, str, str]]:
+    """The items of a channel or playlist page, as ``feed_items`` gives a feed's (yt-dlp)."""
+    from knowledge import platform_media
+
+    try:
+        return platform_media.playlist(url, FEED_TIMEOUT, limit=MAX_PLAYLIST_ITEMS)
+    except fetch.UnknownPage:
+        raise SourceError(f"{page}, nor a channel or playlist the allowed extractors know (URL_EXTRACTORS)") from None
+    except fetch.FetchError as exc:
+        raise SourceError(f"{page}; read as a channel or playlist: {exc}") from None
+
+
 def poll_feed(source: Source, look: Look) -> None:
-    items = feed_items(_fetch_feed(source.location))
+    try:
+        items = feed_items(_fetch_feed(source.location))
+    except WebPage as page:
+        items = channel_items(source.location, page)
     seen = set(source.items.values_list("key", flat=True))
     plan = _plan(source)
     for ident, title, url in items:

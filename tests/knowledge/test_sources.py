@@ -89,8 +89,33 @@ def test_a_podcast_feed_ingests_each_new_episode_once(user, speech_models, celer
         assert not sources.poll(source).ingested
 
         html = Source.objects.create(kind="feed", knowledge_base=kb, location=f"{web.root}/page")
-        assert "is a web page (text/html), not an RSS or Atom feed" in sources.poll(html).error
+        error = sources.poll(html).error  # a page without media, and generic pages are not extracted by default
+        assert "is a web page (text/html), not an RSS or Atom feed, nor a channel or playlist" in error, error
     refused = Source.objects.create(kind="feed", knowledge_base=kb, location="http://169.254.169.254/feed.xml")
     assert "169.254.169.254" in sources.poll(refused).error  # the same guard as file_url
     with pytest.raises(CommandError, match="already watches"):
         call_command("watch", "add", "--feed", source.location, "--knowledge", "Podcast", "--owner", "alice")
+
+
+def test_a_channel_or_playlist_page_ingests_each_new_item_once(user, speech_models, celery_worker, settings):
+    """A feed URL that is a web page is read as a channel or playlist with yt-dlp (here its generic
+    extractor, allowed for this page, as a site's own extractor would be for a real channel)."""
+    settings.URL_EXTRACTORS = ["default"]
+    with WebServer() as web:
+        settings.URL_FETCH_ALLOWLIST = [web.address]
+        kb = KnowledgeBase.objects.create(name="Channel", owner=user)
+        web.talks = ["jupiter_en.mp3"]
+        source = Source.objects.create(kind="feed", knowledge_base=kb, location=f"{web.root}/talks", owner=user)
+
+        first = sources.poll(source)
+        web.talks.append("lecture_60s_en.mp3")
+        second = sources.poll(source)
+        docs = wait_until_finished([d.pk for d in first.ingested + second.ingested], timeout=240, poll=0.1)
+        again = sources.poll(source)
+
+    assert first.error == second.error == "" and len(first.ingested) == len(second.ingested) == 1
+    assert first.ingested[0].source_url == f"{web.root}/media/jupiter_en.mp3"
+    assert second.ingested[0].source_url == f"{web.root}/media/lecture_60s_en.mp3"  # only the new item
+    assert [d.status for d in docs] == [Status.SUCCESS] * 2, [d.error for d in docs]
+    assert "Jupiter" in " ".join(docs[0].paragraphs.values_list("content", flat=True))
+    assert again.ingested == [] and source.items.count() == 2

@@ -1,6 +1,6 @@
 """A real HTTP server on loopback standing in for the internet: media files to download, a
-podcast feed, redirects, a web page, an endless file, and a webhook receiver that records what it gets and
-answers with scripted status codes."""
+podcast feed, redirects, a web page, a page of embedded talks, an endless file, and a webhook
+receiver that records what it gets and answers with scripted status codes."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class WebServer(LoopbackServer):
         self.hooks: list[dict[str, Any]] = []
         self.hook_statuses: list[int] = []  # answered in turn; 200 once exhausted
         self.episodes: list[tuple[str, str, str]] = []  # /feed.xml: (guid, title, fixture name), oldest first
+        self.talks: list[str] = []  # /talks: a page that embeds these fixtures (a playlist to yt-dlp)
         server = self
 
         class Handler(JsonHandler):
@@ -30,6 +31,10 @@ class WebServer(LoopbackServer):
                     self.send_body(302, b"", headers={"Location": query["to"][0]})
                 elif parts.path == "/feed.xml":  # a podcast feed whose episodes are this server's media
                     self.send_body(200, server.feed().encode(), content_type="application/rss+xml")
+                elif parts.path == "/talks":
+                    audio = "".join(f'<audio controls src="/media/{name}"></audio>' for name in server.talks)
+                    page = f"<html><head><title>Talks</title></head><body>{audio}</body></html>"
+                    self.send_body(200, page.encode(), content_type="text/html")
                 elif parts.path == "/page":
                     self.send_body(200, b"<html><body>a video page</body></html>", content_type="text/html")
                 elif parts.path == "/big":
