@@ -258,15 +258,15 @@ def _diarize_stage(document: Document, task_id: str, run: ProcessingRun, payload
     addition to the transcript: when finding them fails, the transcript is kept with a warning (a
     cancel or a lost claim still stops the document)."""
     doc_id = document.pk
-    end = LLM_START if document.llm_model_id is not None else INDEX_START
-    status.report(doc_id, task_id, stage=Stage.DIARIZING, progress=end - DIARIZE_SHARE)
+    start = _diarize_start(document)
+    status.report(doc_id, task_id, stage=Stage.DIARIZING, progress=start)
     transcript = transcript or load_transcript(document)
     found: dict = {}
     warnings: list[str] = []
     try:
         with runs.timed(run, "diarize"), local_media(document.file) as path:
             audio = decode.load_audio(path, decode.probe(path))
-            reporter = ProgressReporter(doc_id, task_id, 1.0, share=DIARIZE_SHARE, start=end - DIARIZE_SHARE)
+            reporter = ProgressReporter(doc_id, task_id, 1.0, share=DIARIZE_SHARE, start=start)
             mode = speakers.mode_of(document.options, document.knowledge_base.diarize)
             found = speakers.diarize_document(audio, document.options, mode, on_progress=reporter)
             del audio
@@ -280,6 +280,11 @@ def _diarize_stage(document: Document, task_id: str, run: ProcessingRun, payload
     status.report(doc_id, task_id, speakers=found)
     document.speakers = found
     return _paragraphs(document, task_id, transcript, {**payload, "warnings": [*payload["warnings"], *warnings]})
+
+
+def _diarize_start(document: Document) -> float:
+    """Where diarizing starts in the overall progress: the end of transcription's share."""
+    return (LLM_START if document.llm_model_id is not None else INDEX_START) - DIARIZE_SHARE
 
 
 def _unnamed(found: dict) -> dict:
@@ -335,9 +340,9 @@ def _next_stage(document: Document, payload: dict, after: str) -> str:
 
 
 STAGES = {  # stage -> (its task's name in media_learning.tasks, the document's stage, progress when queued)
-    "diarize": ("diarize_document", Stage.DIARIZING, None),
-    "polish": ("polish_document", Stage.POLISHING, LLM_START),
-    "index": ("index_document", Stage.INDEXING, INDEX_START),
+    "diarize": ("diarize_document", Stage.DIARIZING, _diarize_start),
+    "polish": ("polish_document", Stage.POLISHING, lambda document: LLM_START),
+    "index": ("index_document", Stage.INDEXING, lambda document: INDEX_START),
 }
 
 
@@ -349,9 +354,7 @@ def _hand_off(document: Document, task_id: str, run: ProcessingRun, stage: str, 
     next_id = str(uuid.uuid4())
     runs.save_timings(run)
     with transaction.atomic():
-        if not status.handoff(
-            document.pk, task_id, next_id, new_stage, document.progress if progress is None else progress
-        ):
+        if not status.handoff(document.pk, task_id, next_id, new_stage, progress(document)):
             raise status.not_owned(document.pk)
         transaction.on_commit(lambda: _send(getattr(tasks, name), document.pk, next_id, payload))
     log.info("handed to the %s queue as task %s", stage, next_id)
