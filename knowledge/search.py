@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
 
 from knowledge import embeddings, kb_embedding, language_bias, text_search
@@ -211,9 +212,12 @@ def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
     return [Hit(rows[pk], score, cosine.get(pk), rank.get(pk)) for pk, score in best if pk in rows]
 
 
+WARMED = threading.Event()  # set once this process has warmed up (or tried to)
+
+
 def warm_up() -> None:
     """Load what a first search needs: the default embedding model with its query encoder, and
-    jieba's dictionary (web workers call it as they start, see settings/gunicorn.py)."""
+    jieba's dictionary (web workers call it before they take requests, see settings/gunicorn.py)."""
     started = time.perf_counter()
     try:
         embed_query("warm up", embeddings.model_name())
@@ -221,7 +225,14 @@ def warm_up() -> None:
     except Exception:  # best effort: the first search reports real errors
         log.exception("search warm-up failed")
         return
+    finally:
+        WARMED.set()
     log.info("search warmed up in %.1f s (%s)", time.perf_counter() - started, embeddings.model_name())
+
+
+def warm() -> bool:
+    """Whether this process answers searches at full speed (warmed up, or warm-up is off)."""
+    return WARMED.is_set() or not settings.SEARCH_WARMUP
 
 
 def search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10, mode: str = "hybrid",

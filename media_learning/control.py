@@ -9,6 +9,7 @@ An exiting child gives back all of its memory, GPU memory included.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from celery.worker.control import control_command
@@ -56,13 +57,16 @@ def stt_loaded(state: Any) -> dict[str, Any]:
     from stt_models.providers import faster_whisper
 
     if _is_prefork(state):
+        processes = state.consumer.pool.num_processes
         return {
             "pool": "prefork",
             "warmup": warmup.policy.should_warm(),
             "warmup_model": warmup.policy.model or "default",
+            "warm": warmup.warm_children(os.getpid()) >= processes,  # every pool process (health's ready)
         }
     return {
         "pool": type(state.consumer.pool).__module__.rsplit(".", 1)[-1],
         "speech_models": [str(key[0]) for key in faster_whisper.loaded_models()],
         "embedding_models": [str(key[0]) for key in list(embeddings._models)],
+        "warm": warmup.WARMED.is_set() or not warmup.policy.should_warm(),
     }

@@ -15,7 +15,9 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from celery.signals import worker_process_init, worker_ready
@@ -36,6 +38,38 @@ class Policy:
 
 
 policy = Policy()
+WARMED = threading.Event()  # this process has warmed up (solo and threads pools: the worker itself)
+
+
+def warm_marker(parent: int, child: int) -> Path:
+    """The file a prefork pool process leaves once warm, for its parent to count (health's ready)."""
+    return Path(settings.VAR_DIR) / "run" / f"worker-{parent}-{child}.warm"
+
+
+def warm_children(parent: int) -> int:
+    """How many live pool processes of ``parent`` have warmed up (markers of dead ones removed)."""
+    folder = Path(settings.VAR_DIR) / "run"
+    count = 0
+    for marker in folder.glob(f"worker-{parent}-*.warm"):
+        child = int(marker.stem.rsplit("-", 1)[1])
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            marker.unlink(missing_ok=True)
+            continue
+        except PermissionError:
+            pass
+        count += 1
+    return count
+
+
+def _mark_warm_child() -> None:
+    marker = warm_marker(os.getppid(), os.getpid())
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError as exc:  # readiness then waits; the work itself is unaffected
+        log.warning("could not mark this pool process warm: %s", exc)
 
 
 ROLE_ENV = "MEDIA_WORKER_ROLE"
@@ -121,12 +155,15 @@ def _warm_safely() -> None:
         warm_up(policy.model)
     except Exception:  # warm-up is best effort; the first task reports real errors
         log.exception("warm-up failed")
+    finally:
+        WARMED.set()
 
 
 @worker_process_init.connect
 def _warm_prefork_child(**kwargs: object) -> None:
     if policy.should_warm():
         _warm_safely()
+    _mark_warm_child()
 
 
 @worker_ready.connect

@@ -1,13 +1,14 @@
 """gunicorn settings hooks (``gunicorn settings.wsgi --config python:settings.gunicorn``).
 
 Each web worker loads what a search needs (torch, the embedding model with its ONNX query
-encoder, jieba's dictionary) on a background thread as it starts, so that the first search
-does not wait about 5 s for them. ``SEARCH_WARMUP=0`` turns it off.
+encoder, jieba's dictionary) before it takes its first request, so that no request waits for
+them (about 5 s alone, 20-30 s while the other processes of ``make run`` load theirs on the same
+two cores): a worker still warming up does not accept connections, the ones that are warm take
+them, and ``/api/health/`` answers from a warm process. ``SEARCH_WARMUP=0`` turns it off.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 
@@ -17,4 +18,4 @@ def post_worker_init(worker: Any) -> None:
     if settings.SEARCH_WARMUP:
         from knowledge.search import warm_up
 
-        threading.Thread(target=warm_up, name="search-warm-up", daemon=True).start()
+        warm_up()

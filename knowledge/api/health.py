@@ -1,5 +1,7 @@
-"""GET /api/health/. Anyone (a load balancer) gets a cheap liveness answer: ``{"status": "ok"}``
-when this web process reaches the database, 503 ``degraded`` when it does not. Staff users, and
+"""GET /api/health/. Anyone (a load balancer) gets a cheap liveness answer: ``{"status": "ok",
+"ready": ...}`` when this web process reaches the database, 503 ``degraded`` when it does not;
+``ready`` is true once the workers and the web processes answer at full speed (their models
+loaded: ``is_ready``). Staff users, and
 monitors that send ``Authorization: Bearer <HEALTH_TOKEN>``, get the details: the database (with
 pgvector), the broker and its queue depth, the workers with the models they hold (a broadcast
 that waits up to a second), 503 when any is missing. The details are computed at most once per
@@ -21,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from knowledge import broker
+from knowledge import broker, search
 from settings.celery import app as celery_app
 
 _CREDENTIALS = re.compile(r"(\w+://)[^@/\s]*@")
@@ -95,21 +97,36 @@ def details() -> dict:
         body["workers"]["detail"] = workers.pop("detail")
     body["workers"].update(count=len(workers), held=workers)
     body["status"] = "ok" if all(part["ok"] for part in body.values()) else "degraded"
+    body["ready"] = is_ready(body)
     return body
+
+
+def is_ready(body: dict) -> bool:
+    """Everything answers at full speed: the parts are ok, every worker that answered holds the
+    models of its role (its pool processes have warmed up), and this web process has loaded the
+    search models (a web process takes requests only once it has, settings/gunicorn.py)."""
+    held = body["workers"].get("held", {}).values()
+    return body["status"] == "ok" and all(h.get("warm", True) for h in held) and search.warm()
 
 
 CACHE_KEY = "health-details"
 
 
-def cached_details() -> dict:
+def cached_details(wait: bool = True) -> dict | None:
+    """The details, computed at most once per HEALTH_CACHE_SECONDS across the web processes.
+    Without ``wait`` (anonymous callers) only one caller at a time computes them; the others
+    get None rather than a second broadcast to the workers."""
     try:
         body = cache.get(CACHE_KEY)
+        if body is None and not wait and not cache.add(f"{CACHE_KEY}:computing", 1, 10):
+            return None
     except Exception:  # noqa: BLE001 - the cache is the broker's Redis, which may be what is down
         body = None
     if body is None:
         body = details()
         try:
             cache.set(CACHE_KEY, body, settings.HEALTH_CACHE_SECONDS)
+            cache.delete(f"{CACHE_KEY}:computing")
         except Exception:  # noqa: BLE001 - see above
             pass
     return body
@@ -136,6 +153,7 @@ class Health(APIView):
         else:
             try:
                 body = _liveness()
+                body["ready"] = bool((cached_details(wait=False) or {}).get("ready"))
             except Exception:  # noqa: BLE001 - a health check reports, it does not raise
-                body = {"status": "degraded"}
+                body = {"status": "degraded", "ready": False}
         return Response(body, status=200 if body["status"] == "ok" else 503)

@@ -27,16 +27,13 @@ def web_command(bind: str, workers: int, threads: int | None = None) -> list[str
 
 
 def ready(bind: str) -> bool:
-    """The web server answers its health check and a worker answers a ping (both up, so an
-    upload now is taken at once)."""
+    """The web server's health check says ready: it answers, a worker answers, and both have
+    loaded their models (so an upload or a search now runs at full speed)."""
     import httpx
 
-    from settings.celery import app
-
     try:
-        if httpx.get(f"http://{bind}/api/health/", timeout=2.0).status_code != 200:
-            return False
-        return bool(app.control.ping(timeout=1.0))
+        answer = httpx.get(f"http://{bind}/api/health/", timeout=5.0)
+        return answer.status_code == 200 and answer.json().get("ready") is True
     except Exception:  # noqa: BLE001 - not up yet, whatever the reason
         return False
 
