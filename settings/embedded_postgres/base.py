@@ -21,8 +21,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
     client_class = DatabaseClient
 
     def ensure_server(self) -> None:
-        if not self.settings_dict.get("HOST"):
-            self.settings_dict.update(embedded.ensure_postgres(settings.VAR_DIR))
+        if not self.settings_dict.get("HOST"):  # only where it listens: the test run's NAME stays
+            server = embedded.ensure_postgres(settings.VAR_DIR)
+            self.settings_dict.update(HOST=server["HOST"], PORT=server["PORT"])
 
     def get_connection_params(self) -> dict[str, Any]:
         self.ensure_server()

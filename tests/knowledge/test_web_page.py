@@ -48,6 +48,23 @@ def open_page(locale=None):
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
+def sign_in(page, live_server, opened=False) -> None:
+    """Sign in as alice on the page (``opened``: the sign-in page is already shown)."""
+    if not opened:
+        page.goto(f"{live_server.url}/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "pw-alice-123")
+    page.click("#sign-in")
+    page.wait_for_selector("#kb-select option", state="attached")
+
+
+def drop(page, files, listed_in: str, timeout: int = 240_000) -> None:
+    """Drop ``files`` on the page and wait until ``listed_in`` shows each of them SUCCESS."""
+    page.evaluate(DROP_FILES, [files, "#drop-zone"])
+    page.wait_for_function(f"document.querySelectorAll('{listed_in} li[data-status=SUCCESS]').length === {len(files)}",
+                           timeout=timeout)  # fmt: skip
+
+
 @pytest.fixture
 def browser_page():
     yield from open_page()
@@ -63,11 +80,7 @@ def test_web_page_upload_progress_search_and_seek(browser_page, live_server, use
     files = [(name, kind, base64.b64encode(fixture_path(name).read_bytes()).decode())
              for name, kind in (("lecture_60s_en.mp3", "audio/mpeg"), ("bread_en.mp4", "video/mp4"))]  # fmt: skip
 
-    page.goto(f"{live_server.url}/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", "pw-alice-123")
-    page.click("#sign-in")
-    page.wait_for_selector("#kb-select option", state="attached")
+    sign_in(page, live_server)
     streams = []
     page.on("request", lambda request: streams.append(request.url) if "/events/" in request.url else None)
     page.evaluate(DROP_FILES, [files, "#drop-zone"])
@@ -117,15 +130,10 @@ def test_a_mandarin_meeting_dropped_with_the_defaults_is_found_by_chinese_and_en
 
     page.goto(f"{live_server.url}/")
     login_title = page.text_content("h2")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", "pw-alice-123")
-    page.click("#sign-in")
-    page.wait_for_selector("#kb-select option", state="attached")
+    sign_in(page, live_server, opened=True)
     page.wait_for_selector("#stt-model option[value=auto]", state="attached")  # the registry, for choosing
     chosen = (page.input_value("#stt-model"), page.input_value("#language"))  # nothing chosen: the defaults
-    page.evaluate(DROP_FILES, [files, "#drop-zone"])
-    page.wait_for_function("document.querySelectorAll('#uploads li[data-status=SUCCESS]').length === 2",
-                           timeout=240_000)  # fmt: skip
+    drop(page, files, "#uploads")
     statuses = page.locator("#uploads li .status").all_text_contents()
 
     found = {}
@@ -159,14 +167,8 @@ def test_documents_transcript_view_ask_and_citations(browser_page, live_server, 
              for name, fixture in (("lecture_60s_en.mp3", "lecture_60s_en.mp3"),
                                    (hostile, "jupiter_en.mp3"))]  # fmt: skip
 
-    page.goto(f"{live_server.url}/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", "pw-alice-123")
-    page.click("#sign-in")
-    page.wait_for_selector("#kb-select option", state="attached")
-    page.evaluate(DROP_FILES, [files, "#drop-zone"])
-    page.wait_for_function("document.querySelectorAll('#documents li[data-status=SUCCESS]').length === 2",
-                           timeout=240_000)  # fmt: skip
+    sign_in(page, live_server)
+    drop(page, files, "#documents")
     listed = page.locator("#documents .doc-open").all_text_contents()
 
     # the document view: the transcript beside the player; a click on a sentence seeks there
@@ -238,14 +240,8 @@ def test_speakers_are_shown_named_and_filter_search_and_ask(
     files = [("standup.mp3", "audio/mpeg", base64.b64encode((tmp_path / "standup.mp3").read_bytes()).decode())]
     name = "Ann <i>Lee</i>"
 
-    page.goto(f"{live_server.url}/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", "pw-alice-123")
-    page.click("#sign-in")
-    page.wait_for_selector("#kb-select option", state="attached")
-    page.evaluate(DROP_FILES, [files, "#drop-zone"])
-    page.wait_for_function("document.querySelectorAll('#documents li[data-status=SUCCESS]').length === 1",
-                           timeout=240_000)  # fmt: skip
+    sign_in(page, live_server)
+    drop(page, files, "#documents")
     page.locator("#documents .doc-open").first.click()
     page.wait_for_selector("#transcript .speaker")
     headings = page.locator("#transcript .speaker").all_text_contents()

@@ -199,3 +199,12 @@ def test_importing_the_settings_starts_no_service(tmp_path):
         assert done.returncode == 0 and said in done.stdout, done.stderr
     left = sorted(p.name for p in (tmp_path / "var").iterdir())
     assert not [name for name in left if name == "pg" or name.startswith("redis")], left
+
+
+def test_the_suite_runs_on_its_own_database(db):
+    """The embedded backend fills in only where the server listens, never the database's name."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_database()")
+        assert cur.fetchone()[0].startswith("test_") and connection.settings_dict["HOST"]
