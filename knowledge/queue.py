@@ -1,22 +1,17 @@
-"""The one place where ``knowledge`` hands work to ``media_learning``, and the queue names.
+"""The queue names, and the one place where ``knowledge`` hands work to ``media_learning``.
 
 Queues are roles (settings.CELERY_ROLE_QUEUES): ``transcribe.high``, ``transcribe`` and
 ``transcribe.low`` take documents by priority (and their fan-out segments); ``diarize`` finds who
 spoke when; ``llm`` polishes and summarises; ``index`` embeds and stores paragraphs; ``default``
 has webhooks and housekeeping. A document moves from one to the next
-(media_learning/pipeline/runner.py). Workers consume their queues in the order given and, on
-Redis, always take from the first non-empty one
-(``queue_order_strategy: priority``), so a high-priority upload overtakes a backlog of normal and
-low ones."""
+(media_learning/pipeline/runner.py); every message is sent by ``media_learning/dispatch.py``.
+Workers consume their queues in the order given and, on Redis, always take from the first
+non-empty one (``queue_order_strategy: priority``), so a high-priority upload overtakes a backlog
+of normal and low ones."""
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
-from django.db import transaction
-
-log = logging.getLogger(__name__)
 
 PRIORITIES = ("high", "normal", "low")
 
@@ -38,24 +33,10 @@ def work_queues() -> list[str]:
     return [*processing_queues(), *role_queues("diarize"), *role_queues("llm"), *role_queues("index")]
 
 
-def queue_for(priority: str = "normal") -> str:
-    return processing_queues()[PRIORITIES.index(priority)]
-
-
 def enqueue_processing(document_id: int, task_id: str, priority: str = "normal") -> None:
-    """Send the processing task once the current transaction commits. If the broker cannot be
-    reached (after Celery's own publish retries), the document stays PENDING in the database and
+    """Send the processing task once the current transaction commits (media_learning's
+    dispatcher). If the broker cannot be reached, the document stays PENDING in the database and
     the reaper queues it once the broker is back: an upload never fails for it."""
+    from media_learning import dispatch
 
-    def send() -> None:
-        from media_learning.tasks import process_document
-
-        try:
-            process_document.apply_async(
-                kwargs={"document_id": document_id}, task_id=task_id, queue=queue_for(priority)
-            )
-        except Exception as exc:  # noqa: BLE001 - any broker failure; the database keeps the document
-            log.warning("could not queue document %s (%s: %s); the reaper will queue it when the broker is back",
-                        document_id, type(exc).__name__, exc)  # fmt: skip
-
-    transaction.on_commit(send)
+    dispatch.process_document(document_id, task_id, priority)

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 
+from knowledge import signals
 from knowledge.models import Document, Stage, Status
 
 MAX_ERROR_CHARS = 500
@@ -44,12 +45,10 @@ def _move(query: Q, status: str, **fields: Any) -> int:
 
 
 def _finish(document_id: int, query: Q, status: str, **fields: Any) -> bool:
-    """A move to a terminal status; the document's webhook (if any) is sent after commit."""
+    """A move to a terminal status, told to ``document_finished`` receivers (the webhook)."""
     moved = bool(_move(query, status, **fields))
     if moved:
-        from knowledge import webhooks
-
-        webhooks.schedule(document_id, status)
+        signals.document_finished.send(sender=Document, document_id=document_id, status=status)
     return moved
 
 

@@ -18,11 +18,9 @@ import hmac
 import json
 import logging
 import time
-import uuid
 from typing import Any
 
 import httpx
-from django.db import transaction
 from django.utils import timezone
 
 from knowledge.models import Document, WebhookDelivery
@@ -60,25 +58,10 @@ def payload(document: Document) -> dict[str, Any]:
     }
 
 
-def schedule(document_id: int, status: str) -> None:
-    """After commit, queue the delivery when the document has a webhook (called by the status machine)."""
-
-    def send() -> None:
-        if (
-            not Document.objects.filter(pk=document_id)
-            .exclude(callback_url="", knowledge_base__callback_url="")
-            .exists()
-        ):
-            return
-        from knowledge.tasks import deliver_webhook
-
-        kwargs = {"document_id": document_id, "status": status, "attempt": 1, "webhook_id": str(uuid.uuid4())}
-        try:
-            deliver_webhook.apply_async(kwargs=kwargs)
-        except Exception as exc:  # noqa: BLE001 - a broker outage must not break the status change
-            log.warning("could not queue the webhook of document %s: %s", document_id, exc)
-
-    transaction.on_commit(send)
+def wanted(document_id: int) -> bool:
+    """Whether the document (or its knowledge base) has a webhook to deliver to (the dispatcher
+    asks when the document finishes, media_learning/dispatch.py)."""
+    return Document.objects.filter(pk=document_id).exclude(callback_url="", knowledge_base__callback_url="").exists()
 
 
 def deliver(document_id: int, status: str, attempt: int, webhook_id: str) -> WebhookDelivery | None:

@@ -25,6 +25,7 @@ from django.dispatch import receiver
 
 from knowledge.models import Document
 from knowledge.retention import original_deleted
+from media_learning import dispatch
 from media_learning.pipeline.decode import MediaError
 from media_learning.pipeline.extract import extract_audio
 from media_learning.pipeline.runner import local_media
@@ -71,16 +72,11 @@ def in_progress(document: Document, fmt: str, rate: int) -> bool:
 
 def request_render(document: Document, fmt: str, rate: int) -> bool:
     """Queue the render unless it is queued or running already; True when this call queued it."""
-    from media_learning.tasks import render_audio
-
     key = _lock_key(path_for(document, fmt, rate))
     if not cache.add(key, 1, timeout=LOCK_SECONDS):
         return False
-    try:
-        render_audio.apply_async(kwargs={"document_id": document.pk, "fmt": fmt, "rate": rate})
-    except Exception as exc:  # noqa: BLE001 - a broker outage: the next request asks again
+    if not dispatch.render_audio(document.pk, fmt, rate):  # a broker outage: the next request asks again
         cache.delete(key)
-        log.warning("could not queue the audio of document %s: %s", document.pk, exc)
         return False
     return True
 

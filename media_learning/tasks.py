@@ -1,4 +1,5 @@
-"""Celery tasks: thin wrappers over media_learning.pipeline and knowledge.reaper."""
+"""Celery tasks: thin wrappers over media_learning.pipeline (the knowledge app's housekeeping
+tasks are in knowledge/tasks.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import socket
 from celery import shared_task
 from django.conf import settings
 
-from knowledge import reaper, retention, status
+from knowledge import status
 from knowledge.models import Status
-from media_learning import control, renditions, warmup  # noqa: F401 - registers signals and control commands
+from media_learning import control, dispatch, renditions, warmup  # noqa: F401 - registers signals and control commands
 from media_learning.pipeline import fanout, runner
 
 
@@ -21,9 +22,13 @@ def retry_delay(retries: int) -> float:
 
 
 def _with_retries(task, document_id: int, work) -> str:  # noqa: ANN001 - a bound Celery task and a callable
-    """Run ``work``; transient trouble retries the task with backoff, up to MEDIA_MAX_TRIES."""
+    """Run ``work``, sending the document on when it hands it to its next stage; transient
+    trouble retries the task with backoff, up to MEDIA_MAX_TRIES."""
     try:
-        return work()
+        outcome = work()
+        if isinstance(outcome, runner.HandOff):
+            dispatch.next_stage(outcome.stage, document_id, outcome.task_id, outcome.payload)
+        return str(outcome)
     except runner.TransientError as exc:
         tries = task.request.retries + 1
         if tries >= settings.MEDIA_MAX_TRIES:
@@ -69,18 +74,6 @@ def transcribe_segment(self, *, document_id: int, task_id: str, job_id: int) -> 
     """One segment of a long document, fanned out by its coordinator (pipeline/fanout.py)."""
     worker = f"{self.request.hostname or socket.gethostname()} pid {os.getpid()}"
     return fanout.transcribe_job(document_id, task_id, job_id, worker)
-
-
-@shared_task(name="media_learning.reap_stuck")
-def reap_stuck() -> list[dict]:
-    """Periodic (Celery beat): re-enqueue or fail documents whose task was lost."""
-    return [action.as_dict() for action in reaper.reap()]
-
-
-@shared_task(name="media_learning.purge_originals")
-def purge_originals() -> int:
-    """Periodic (Celery beat, when MEDIA_RETENTION_DAYS is set): delete old originals."""
-    return retention.purge_originals(settings.MEDIA_RETENTION_DAYS) if settings.MEDIA_RETENTION_DAYS else 0
 
 
 @shared_task(name="media_learning.render_audio", ignore_result=True)

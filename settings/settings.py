@@ -304,13 +304,10 @@ def role_queue_names(prefix: str) -> dict[str, list[str]]:
 
 
 def celery_queues(roles: dict[str, list[str]]) -> tuple[list[Queue], dict[str, dict[str, str]], str]:
-    """(every queue, in the order an all-roles worker consumes them; task routes; default queue)."""
-    routes = {
-        "media_learning.diarize_document": {"queue": roles["diarize"][0]},
-        "media_learning.polish_document": {"queue": roles["llm"][0]},
-        "media_learning.index_document": {"queue": roles["index"][0]},
-        "stt_models.test_model": {"queue": roles["transcribe"][1]},
-    }
+    """(every queue, in the order an all-roles worker consumes them; task routes; default queue).
+    The pipeline's messages are routed by media_learning/dispatch.py; the one route here is for
+    the model check clip, which stt_models (the lowest app, below the dispatcher) sends itself."""
+    routes = {"stt_models.test_model": {"queue": roles["transcribe"][1]}}
     return [Queue(name) for names in roles.values() for name in names], routes, roles["default"][0]
 
 

@@ -31,7 +31,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from knowledge.models import Document, Status
-from knowledge.queue import queue_for
+from media_learning import dispatch
 from media_learning.models import SegmentJob, TranscriptChunk
 from media_learning.pipeline.decode import SAMPLE_RATE
 from media_learning.pipeline.segment import AudioSegment
@@ -81,15 +81,8 @@ class Fanout:
             defaults={"start": round(piece.start, 3), "end": round(piece.end, 3), "fingerprint": fingerprint,
                       "audio": str(path), "claimed_by": "", "claimed_until": None},
         )  # fmt: skip
-        from media_learning.tasks import transcribe_segment
-
-        try:
-            transcribe_segment.apply_async(
-                kwargs={"document_id": self.document.pk, "task_id": self.task_id, "job_id": job.pk},
-                queue=queue_for(self.document.priority),
-            )
-        except Exception as exc:  # noqa: BLE001 - without the broker the coordinator does the work itself
-            log.warning("could not queue segment %s: %s", piece.index, exc)
+        # without the broker the coordinator does the work itself
+        dispatch.transcribe_segment(self.document.pk, self.task_id, job.pk, self.document.priority)
 
     def staged_bytes(self) -> int:
         """The samples staged and not yet transcribed, in bytes on disk."""

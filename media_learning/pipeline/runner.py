@@ -20,8 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
@@ -339,37 +338,41 @@ def _next_stage(document: Document, payload: dict, after: str) -> str:
     return "index"
 
 
-STAGES = {  # stage -> (its task's name in media_learning.tasks, the document's stage, progress when queued)
-    "diarize": ("diarize_document", Stage.DIARIZING, _diarize_start),
-    "polish": ("polish_document", Stage.POLISHING, lambda document: LLM_START),
-    "index": ("index_document", Stage.INDEXING, lambda document: INDEX_START),
+STAGES = {  # stage -> (the document's stage while it waits, its progress then)
+    "diarize": (Stage.DIARIZING, _diarize_start),
+    "polish": (Stage.POLISHING, lambda document: LLM_START),
+    "index": (Stage.INDEXING, lambda document: INDEX_START),
 }
 
 
-def _hand_off(document: Document, task_id: str, run: ProcessingRun, stage: str, payload: dict) -> str:
-    """Queue the document's next stage on its own queue (diarize, llm or index) under a new task id."""
-    from media_learning import tasks
+@dataclass(frozen=True)
+class HandOff:
+    """A document passed to its next stage: the Celery task sends ``payload`` to that stage's
+    queue under ``task_id`` (media_learning/dispatch.py)."""
 
-    name, new_stage, progress = STAGES[stage]
+    stage: str
+    task_id: str
+    payload: dict
+
+    def __str__(self) -> str:
+        return f"handed off to {self.stage}"
+
+
+def _hand_off(document: Document, task_id: str, run: ProcessingRun, stage: str, payload: dict) -> HandOff:
+    """Pass the document to its next stage (diarize, llm or index) under a new task id; committed
+    when this returns, so the task may send it at once."""
+    new_stage, progress = STAGES[stage]
     next_id = str(uuid.uuid4())
     runs.save_timings(run)
     with transaction.atomic():
         if not status.handoff(document.pk, task_id, next_id, new_stage, progress(document)):
             raise status.not_owned(document.pk)
-        transaction.on_commit(lambda: _send(getattr(tasks, name), document.pk, next_id, payload))
-    log.info("handed to the %s queue as task %s", stage, next_id)
-    return f"handed off to {stage}"
+    log.info("handed to the %s stage as task %s", stage, next_id)
+    return HandOff(stage, next_id, payload)
 
 
-def _send(task: Any, document_id: int, task_id: str, payload: dict) -> None:
-    try:
-        task.apply_async(kwargs={"document_id": document_id, "payload": payload}, task_id=task_id)
-    except Exception as exc:  # noqa: BLE001 - the reaper re-queues the document once the broker is back
-        log.warning("could not queue the next stage (%s: %s); the reaper will re-queue the document",
-                    type(exc).__name__, exc)  # fmt: skip
-
-
-def _whole(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat, hand_off: bool) -> str:
+def _whole(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat,
+           hand_off: bool) -> str | HandOff:  # fmt: skip
     """The transcribe stage, then either a hand-off or the remaining stages in this process."""
     transcript, payload = _transcribe_stage(document, task_id, run, heartbeat)
     if not payload["diarize"]:
@@ -381,7 +384,7 @@ def _whole(document: Document, task_id: str, run: ProcessingRun, heartbeat: Hear
 
 
 def _onward(stage: str, document: Document, task_id: str, run: ProcessingRun, payload: dict, hand_off: bool,
-            transcript: MediaTranscript | None = None) -> str:  # fmt: skip
+            transcript: MediaTranscript | None = None) -> str | HandOff:  # fmt: skip
     """Run ``stage``, then hand the next one to its queue (``hand_off``) or run it here too."""
     while stage != "index":
         if stage == "diarize":
@@ -424,10 +427,10 @@ def _document(document_id: int) -> Document | None:
     return Document.objects.select_related(*related).filter(pk=document_id).first()
 
 
-def run(document_id: int, task_id: str, worker: str = "", hand_off: bool = False) -> str:
-    """Process one document; returns the status it ended in, 'handed off to ...' or 'skipped'.
-    With ``hand_off`` the stages after transcription go to their own queues (the Celery task);
-    without it this process runs them all."""
+def run(document_id: int, task_id: str, worker: str = "", hand_off: bool = False) -> str | HandOff:
+    """Process one document; returns the status it ended in, 'skipped', or (with ``hand_off``,
+    the Celery task) the HandOff that the task sends to the next stage's queue; without
+    ``hand_off`` this process runs every stage."""
     with log_context.bind(document=document_id):
         if not _claim(document_id, task_id):
             log.info("not claimable by task %s; skipping", task_id)
@@ -441,7 +444,7 @@ def run(document_id: int, task_id: str, worker: str = "", hand_off: bool = False
 
 
 def run_stage(stage: str, document_id: int, task_id: str, payload: dict, worker: str = "",
-              hand_off: bool = True) -> str:  # fmt: skip
+              hand_off: bool = True) -> str | HandOff:  # fmt: skip
     """A later stage (``diarize``, ``polish`` or ``index``) of a document handed over by the one before."""
     with log_context.bind(document=document_id):
         if not _claim(document_id, task_id, status.adopt):
@@ -460,7 +463,8 @@ def run_stage(stage: str, document_id: int, task_id: str, payload: dict, worker:
                             lambda: _onward(stage, document, task_id, run_, payload, hand_off))  # fmt: skip
 
 
-def _guarded(document: Document, task_id: str, run: ProcessingRun, work: Callable[[], str]) -> str:
+def _guarded(document: Document, task_id: str, run: ProcessingRun,
+             work: Callable[[], str | HandOff]) -> str | HandOff:  # fmt: skip
     """Run one stage; every exception becomes FAILURE with a reason, REVOKED, or a retry."""
     document_id = document.pk
     try:
