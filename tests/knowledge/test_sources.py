@@ -108,14 +108,15 @@ def test_a_channel_or_playlist_page_ingests_each_new_item_once(user, speech_mode
         source = Source.objects.create(kind="feed", knowledge_base=kb, location=f"{web.root}/talks", owner=user)
 
         first = sources.poll(source)
-        web.talks.append("lecture_60s_en.mp3")
+        web.talks.append("zh/zh_shared_01.wav")  # a Mandarin talk joins the channel
         second = sources.poll(source)
         docs = wait_until_finished([d.pk for d in first.ingested + second.ingested], timeout=240, poll=0.1)
         again = sources.poll(source)
 
     assert first.error == second.error == "" and len(first.ingested) == len(second.ingested) == 1
     assert first.ingested[0].source_url == f"{web.root}/media/jupiter_en.mp3"
-    assert second.ingested[0].source_url == f"{web.root}/media/lecture_60s_en.mp3"  # only the new item
+    assert second.ingested[0].source_url == f"{web.root}/media/zh/zh_shared_01.wav"  # only the new item
     assert [d.status for d in docs] == [Status.SUCCESS] * 2, [d.error for d in docs]
     assert "Jupiter" in " ".join(docs[0].paragraphs.values_list("content", flat=True))
+    assert docs[1].language == "zh" and docs[1].paragraphs.exists()
     assert again.ingested == [] and source.items.count() == 2
