@@ -41,9 +41,10 @@ STAGE_TASKS = {
 
 
 def queue_of(task_name: str, priority: str = "normal") -> str:
-    """The queue of ``task_name``: its role's queue (a transcribe task's by priority)."""
-    queues = settings.CELERY_ROLE_QUEUES[ROLES[task_name]]
-    return queues[PRIORITIES.index(priority)] if len(queues) == len(PRIORITIES) else queues[0]
+    """The queue of ``task_name``: its role's queue (the transcribe role's by priority)."""
+    role = ROLES[task_name]
+    queues = settings.CELERY_ROLE_QUEUES[role]
+    return queues[PRIORITIES.index(priority)] if role == "transcribe" else queues[0]
 
 
 def send(task_name: str, kwargs: dict[str, Any], *, what: str, task_id: str | None = None, priority: str = "normal",
@@ -90,13 +91,10 @@ def render_audio(document_id: int, fmt: str, rate: int) -> bool:
                 what=f"the audio of document {document_id}")  # fmt: skip
 
 
-def webhook(document_id: int, status: str, attempt: int = 1, webhook_id: str = "",
-            countdown: float | None = None) -> bool:  # fmt: skip
-    """One delivery attempt of a document's webhook, now."""
-    kwargs = {"document_id": document_id, "status": status, "attempt": attempt,
-              "webhook_id": webhook_id or str(uuid.uuid4())}  # fmt: skip
-    return send("knowledge.tasks.deliver_webhook", kwargs, countdown=countdown,
-                what=f"the webhook of document {document_id}")  # fmt: skip
+def webhook(document_id: int, status: str) -> bool:
+    """A document's webhook, its first attempt, now (the task retries itself with Celery's retry)."""
+    kwargs = {"document_id": document_id, "status": status, "attempt": 1, "webhook_id": str(uuid.uuid4())}
+    return send("knowledge.tasks.deliver_webhook", kwargs, what=f"the webhook of document {document_id}")
 
 
 def on_document_finished(sender: object, document_id: int, status: str, **kwargs: Any) -> None:
