@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.errors import FieldErrors
 from knowledge import access, ingest
 from knowledge import status as status_machine
 from knowledge.api.serializers import media_url
@@ -270,7 +271,7 @@ class DocumentAdmin(admin.ModelAdmin):
             try:
                 ingest.rerun(doc, ingest.plan_for(doc))
                 done += 1
-            except (ingest.RerunRefused, ingest.UploadError) as exc:
+            except (ingest.RerunRefused, FieldErrors) as exc:
                 refused.append(f"{doc.name}: {exc}")
         text = _("Re-running %(done)d of %(total)d document(s).")
         self.message_user(request, text % {"done": done, "total": queryset.count()},

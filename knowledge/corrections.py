@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import UserError
 from knowledge import embeddings, text_search
 from knowledge.models import Paragraph, ParagraphRevision, Status
 from stt_models.providers.base import Segment
@@ -18,8 +19,10 @@ from stt_models.providers.base import Segment
 MAX_CHARS = 20_000
 
 
-class CorrectionRefused(ValueError):
+class CorrectionRefused(UserError):
     """The correction cannot be made as given: a one-line reason."""
+
+    code = "correction_refused"
 
 
 def correct(paragraph: Paragraph, text: str, user: Any = None) -> Paragraph:

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.files import File
 from django.template.defaultfilters import filesizeformat
 
+from core.errors import UserError
 from knowledge.names import clean_file_name
 from stt_models import outbound
 
@@ -32,8 +33,10 @@ MAX_REDIRECTS = 5
 READ_TIMEOUT = 30.0  # seconds without a byte before a read gives up (the deadline still bounds the whole)
 
 
-class FetchError(ValueError):
+class FetchError(UserError):
     """The URL cannot or may not be fetched; the message is one line for the user."""
+
+    code = "fetch_failed"
 
 
 class UnknownPage(FetchError):

@@ -16,30 +16,25 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import FieldErrors, UserError
 from knowledge import status as status_machine
 from knowledge.fetch import url_file_name
 from knowledge.models import TERMINAL_STATUSES, Document, KnowledgeBase, Status
 from knowledge.names import clean_file_name, clean_name
 from knowledge.queue import enqueue_processing
 from llm_models.models import LanguageModel
-from llm_models.options import LLM_OPTION_NAMES, LlmOptionsError, validate_llm_options, without_llm_options
+from llm_models.options import LLM_OPTION_NAMES, validate_llm_options, without_llm_options
 from stt_models.models import SpeechModel
-from stt_models.options import OPTION_NAMES, OptionsError, validate_options
+from stt_models.options import OPTION_NAMES, validate_options
 from stt_models.registry import SpeechModelNotFound, resolve_speech_model
 
 UPLOAD_OPTION_NAMES = OPTION_NAMES + LLM_OPTION_NAMES
 
 
-class UploadError(ValueError):
-    """Bad models or options for an upload; ``errors`` maps each field to a message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
-class DuplicateMedia(ValueError):
+class DuplicateMedia(UserError):
     """The knowledge base refuses duplicates and already holds this media (``document``)."""
+
+    code = "duplicate"
 
     def __init__(self, document: Document, filename: str) -> None:
         where = (
@@ -70,21 +65,21 @@ def resolve_processing(stt_model: str | int | None, llm_model: str | int | None,
     try:
         speech_model = resolve_speech_model(stt_model)
     except SpeechModelNotFound as exc:
-        raise UploadError({"stt_model_id": str(exc)})
+        raise FieldErrors({"stt_model_id": str(exc)})
     errors: dict[str, str] = {}
     options: dict[str, Any] = {}
     language_model = None
     try:
         options.update(validate_options(speech_model, raw))
-    except OptionsError as exc:
+    except FieldErrors as exc:
         errors.update(exc.errors)
     try:
         language_model, llm_options = validate_llm_options(llm_model, raw)
         options.update(llm_options)
-    except LlmOptionsError as exc:
+    except FieldErrors as exc:
         errors.update(exc.errors)
     if errors:
-        raise UploadError(errors)
+        raise FieldErrors(errors)
     return Processing(speech_model, language_model, options)
 
 
@@ -224,7 +219,7 @@ def reprocess(document: Document, plan: Processing | None = None) -> bool:
 def plan_for(document: Document, stt_model: str | int | None = None, llm_model: str | int | None = None,
              raw: dict[str, Any] | None = None, keep_llm: bool = True) -> Processing:  # fmt: skip
     """The models and options of a run again: what is named replaces the document's own (the
-    speech model, the LLM, each option); the rest stays as it was. UploadError when invalid."""
+    speech model, the LLM, each option); the rest stays as it was. FieldErrors when invalid."""
     given = dict(raw or {})
     stt = stt_model if stt_model not in (None, "") else document.stt_model_id
     llm = llm_model if llm_model not in (None, "") else (document.llm_model_id if keep_llm else None)
@@ -234,8 +229,10 @@ def plan_for(document: Document, stt_model: str | int | None = None, llm_model: 
     return resolve_processing(stt, llm, options, knowledge_base=document.knowledge_base)
 
 
-class RerunRefused(ValueError):
+class RerunRefused(UserError):
     """The document cannot be re-run as asked: a one-line reason."""
+
+    code = "rerun_refused"
 
 
 def rerun(document: Document, plan: Processing, *, replace_corrections: bool = False) -> None:

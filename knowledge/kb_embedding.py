@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.errors import UserError
 from knowledge import embeddings
 from knowledge.models import KnowledgeBase
 
 
-class EmbeddingMismatch(ValueError):
+class EmbeddingMismatch(UserError):
     """Vectors that do not fit the knowledge base's model or dimension."""
+
+    code = "embedding_mismatch"
 
 
 def model_of(knowledge_base: KnowledgeBase) -> str:

@@ -11,6 +11,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.errors import UserError
 from knowledge.models import Document, KnowledgeBase, ProcessingRun
 from knowledge.names import clean_name
 
@@ -18,8 +19,8 @@ _AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-class SelectionError(ValueError):
-    pass
+class SelectionError(UserError):
+    code = "no_such_selection"
 
 
 def parse_since(text: str) -> datetime:

@@ -33,6 +33,7 @@ from django.core.files import File
 from django.db.models import Q
 from django.utils import timezone
 
+from core.errors import FieldErrors, UserError
 from knowledge import fetch, ingest
 from knowledge.models import Document, Source, SourceItem, SourceKind
 from knowledge.names import clean_file_name, clean_name
@@ -48,8 +49,10 @@ MAX_PLAYLIST_ITEMS = 500  # a channel's latest items listed per look
 FEED_TYPES = ("audio/", "video/")
 
 
-class SourceError(ValueError):
+class SourceError(UserError):
     """The source cannot be read now: a one-line reason (recorded on it)."""
+
+    code = "source_unreadable"
 
 
 class WebPage(SourceError):
@@ -247,7 +250,7 @@ def poll(source: Source) -> Look:
     look = Look()
     try:
         (poll_folder if source.kind == SourceKind.FOLDER else poll_feed)(source, look)
-    except (SourceError, ingest.UploadError) as exc:
+    except (SourceError, FieldErrors) as exc:
         look.error = str(exc)
     except ingest.DuplicateMedia as exc:  # a knowledge base that refuses duplicates, within one look
         look.error = str(exc)

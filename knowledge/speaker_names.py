@@ -14,14 +14,17 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, F, Sum
 
+from core.errors import UserError
 from knowledge import voices as known_voices
 from knowledge.models import Document, KnowledgeBase, Paragraph, ParagraphKind, Status, Voice
 
 NAME_CHARS = 100
 
 
-class RenameRefused(ValueError):
+class RenameRefused(UserError):
     """The label is not one of the document's speakers, or the document is being processed."""
+
+    code = "rename_refused"
 
 
 def clean_name(name: str) -> str:

@@ -5,19 +5,29 @@ so beat schedules and queued messages still find them."""
 from __future__ import annotations
 
 import logging
-import uuid
 
 from celery import shared_task
 from django.conf import settings
 
+from core.errors import RetryableError
 from knowledge import reaper, retention, sources, webhooks
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=None)  # WEBHOOK_MAX_TRIES bounds it
-def deliver_webhook(self, *, document_id: int, status: str, attempt: int, webhook_id: str = "") -> None:  # noqa: ANN001
-    webhook_id = webhook_id or str(uuid.uuid4())  # a message queued before ids existed
+class NotDelivered(RetryableError):
+    """The receiver did not take the webhook (an error status, no answer): Celery retries it."""
+
+
+@shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=None, autoretry_for=(NotDelivered,),
+             retry_backoff=settings.WEBHOOK_RETRY_BACKOFF, retry_backoff_max=3600, retry_jitter=True)  # fmt: skip
+def deliver_webhook(self, *, document_id: int, status: str, attempt: int = 1, webhook_id: str = "") -> None:  # noqa: ANN001
+    """POST the document's webhook; retried by Celery (backoff from WEBHOOK_RETRY_BACKOFF seconds,
+    doubling, full jitter) until WEBHOOK_MAX_TRIES attempts. ``attempt`` is the retry count plus
+    one (a message queued by an earlier version carries it; it agrees)."""
+    del attempt
+    attempt = self.request.retries + 1
+    webhook_id = webhook_id or self.request.id  # a message queued before ids existed (retries keep the task id)
     delivery = webhooks.deliver(document_id, status, attempt, webhook_id)
     if delivery is None or delivery.delivered:
         return
@@ -25,9 +35,7 @@ def deliver_webhook(self, *, document_id: int, status: str, attempt: int, webhoo
         log.warning("webhook of document %s failed %s times; giving up (%s)", document_id, attempt,
                     delivery.error or delivery.status_code)  # fmt: skip
         return
-    delay = settings.WEBHOOK_RETRY_BACKOFF * 2 ** (attempt - 1)
-    kwargs = {"document_id": document_id, "status": status, "attempt": attempt + 1, "webhook_id": webhook_id}
-    raise self.retry(kwargs=kwargs, countdown=delay, max_retries=None)  # Celery's own retry, on its queue
+    raise NotDelivered(delivery.error or f"HTTP {delivery.status_code}")
 
 
 @shared_task(name="knowledge.poll_sources", ignore_result=True)

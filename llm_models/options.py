@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.errors import FieldErrors
 from llm_models.models import LanguageModel
 from llm_models.registry import LanguageModelNotFound, resolve_language_model
 
@@ -26,27 +27,19 @@ class LlmOptions(serializers.Serializer):
     summary_prompt = serializers.CharField(required=False, allow_blank=True, max_length=SUMMARY_PROMPT_MAX_CHARS)
 
 
-class LlmOptionsError(ValueError):
-    """Bad LLM choices; ``errors`` maps each field to a message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
 def validate_llm_options(ref: str | int | None, raw: dict[str, Any]) -> tuple[LanguageModel | None, dict[str, Any]]:
     """The LLM for an upload and its options. Naming a model turns polishing and the summary on
     unless they are switched off; asking for either without a model uses the default LLM."""
     given = {k: v for k, v in raw.items() if k in LLM_OPTION_NAMES and v not in (None, "")}
     serializer = LlmOptions(data=given)
     if not serializer.is_valid():
-        raise LlmOptionsError({k: " ".join(str(m) for m in v) for k, v in serializer.errors.items()})
+        raise FieldErrors({k: " ".join(str(m) for m in v) for k, v in serializer.errors.items()})
     clean = dict(serializer.validated_data)
     wanted = clean.get("enable_punctuation") or clean.get("enable_summary") or bool(clean.get("summary_prompt"))
     try:
         model = resolve_language_model(ref, default=bool(wanted))
     except LanguageModelNotFound as exc:
-        raise LlmOptionsError({"llm_model_id": str(exc)})
+        raise FieldErrors({"llm_model_id": str(exc)})
     if model is None:
         return None, {}
     options = {
@@ -55,7 +48,7 @@ def validate_llm_options(ref: str | int | None, raw: dict[str, Any]) -> tuple[La
     }
     if clean.get("summary_prompt"):
         if not options["enable_summary"]:
-            raise LlmOptionsError({"summary_prompt": "a summary prompt needs enable_summary"})
+            raise FieldErrors({"summary_prompt": "a summary prompt needs enable_summary"})
         options["summary_prompt"] = clean["summary_prompt"].strip()
     if not (options["enable_punctuation"] or options["enable_summary"]):
         return None, {}

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from core.errors import UserError
 from llm_models.models import LanguageModel, Provider
-from llm_models.providers.base import LlmError
+from llm_models.providers.base import LlmRefused
 from llm_models.providers.openai_chat import ChatClient
 from stt_models import model_servers
 from stt_models.registry import find_by_id_or_name
 
 
-class LanguageModelNotFound(Exception):
-    pass
+class LanguageModelNotFound(UserError):
+    code = "llm_not_found"
 
 
 def resolve_language_model(ref: str | int | None, *, default: bool = False) -> LanguageModel | None:
@@ -37,13 +38,13 @@ def read_api_key(model: LanguageModel) -> str:
     try:
         return model_servers.read_api_key(model.api_key_env, model.base_url)
     except model_servers.ServerRefused as exc:
-        raise LlmError(f"the LLM's server or key is not allowed: {exc}") from None
+        raise LlmRefused(f"the LLM's server or key is not allowed: {exc}") from None
 
 
 def get_client(model: LanguageModel) -> ChatClient:
     key = read_api_key(model)
     if model.provider == Provider.OPENAI and not key:
-        raise LlmError(f"the environment variable {model.api_key_env or '(none named)'} with the API key is not set")
+        raise LlmRefused(f"the environment variable {model.api_key_env or '(none named)'} with the API key is not set")
     return ChatClient(
         model=model.model,
         base_url=model.base_url,

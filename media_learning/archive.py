@@ -36,6 +36,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.errors import UserError
 from knowledge import embeddings, vector_index
 from knowledge.chinese_script import SCRIPTS
 from knowledge.ingest import stored_name
@@ -63,8 +64,10 @@ DOC_FIELDS = ("name", "sha256", "size", "mime", "duration", "language", "detecte
               "options", "llm_usage", "source_url", "created_at")  # fmt: skip
 
 
-class ArchiveError(ValueError):
+class ArchiveError(UserError):
     """The archive cannot be imported: a one-line reason."""
+
+    code = "bad_archive"
 
 
 def _iso(value: datetime | None) -> str | None:

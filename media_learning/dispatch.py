@@ -93,7 +93,7 @@ def render_audio(document_id: int, fmt: str, rate: int) -> bool:
 
 def webhook(document_id: int, status: str) -> bool:
     """A document's webhook, its first attempt, now (the task retries itself with Celery's retry)."""
-    kwargs = {"document_id": document_id, "status": status, "attempt": 1, "webhook_id": str(uuid.uuid4())}
+    kwargs = {"document_id": document_id, "status": status, "webhook_id": str(uuid.uuid4())}
     return send("knowledge.tasks.deliver_webhook", kwargs, what=f"the webhook of document {document_id}")
 
 

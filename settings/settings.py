@@ -384,7 +384,7 @@ LLM_RETRY_BACKOFF = env_float("LLM_RETRY_BACKOFF", 2.0)
 HEARTBEAT_SECONDS = env_float("HEARTBEAT_SECONDS", 5.0)
 HEARTBEAT_LEASE = env_float("HEARTBEAT_LEASE", 15.0)
 # Tries per document for transient errors (database, speech API 5xx/429), with exponential
-# backoff from MEDIA_RETRY_BACKOFF seconds and jitter.
+# backoff from MEDIA_RETRY_BACKOFF seconds (whole seconds, doubling, full jitter: Celery's retry_backoff).
 MEDIA_MAX_TRIES = env_int("MEDIA_MAX_TRIES", 3)
 MEDIA_RETRY_BACKOFF = env_float("MEDIA_RETRY_BACKOFF", 5.0)
 # The reaper (every REAPER_INTERVAL s, from Celery beat) re-enqueues STARTED documents whose

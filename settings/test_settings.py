@@ -22,6 +22,7 @@ HIGH_PRIORITY_RATE = ""
 CACHE_KEY_PREFIX = "kb-test"  # the suite's subprocesses get it too (tests/processes.py)
 CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": CACHE_KEY_PREFIX}}  # noqa: F405
 WEBHOOK_RETRY_BACKOFF = 0.2
+MEDIA_RETRY_BACKOFF = 1.0  # Celery's smallest backoff step: retries wait 0-1 s, 0-2 s
 # The suite's stand-ins for model servers listen on loopback, with these key variables; the
 # security tests set their own.
 MODEL_URL_ALLOWLIST = ["127.0.0.0/8"]

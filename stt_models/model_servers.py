@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from core.errors import UserError
 from stt_models import outbound
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -78,8 +79,10 @@ def configuration_errors(base_url: str, api_key_env: str) -> dict[str, str]:
     return errors
 
 
-class ServerRefused(Exception):
+class ServerRefused(UserError):
     """The model's server or key is not allowed (any more); the message is one line."""
+
+    code = "server_refused"
 
 
 def read_api_key(env_name: str, base_url: str) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.errors import FieldErrors
 from stt_models.languages import LANGUAGE_CODES
 from stt_models.models import SpeechModel
 
@@ -31,14 +32,6 @@ OPTION_NAMES = (
 )
 # Options of the diarization step, not of the speech model (providers never see them).
 DIARIZATION_OPTION_NAMES = ("diarize", "num_speakers", "min_speakers", "max_speakers")
-
-
-class OptionsError(ValueError):
-    """Bad options; ``errors`` maps each field to a message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 def _language(code: str) -> str:
@@ -112,11 +105,11 @@ class TranscriptionOptions(serializers.Serializer):
 
 def validate_options(model: SpeechModel, raw: dict[str, Any]) -> dict[str, Any]:
     """Clean options for ``model`` (only those given; empty language means auto), or raise
-    OptionsError with one message per field."""
+    FieldErrors with one message per field."""
     given = {k: v for k, v in raw.items() if k in OPTION_NAMES and v not in (None, "")}
     serializer = TranscriptionOptions(data=given)
     if not serializer.is_valid():
-        raise OptionsError({k: " ".join(str(m) for m in v) for k, v in serializer.errors.items()})
+        raise FieldErrors({k: " ".join(str(m) for m in v) for k, v in serializer.errors.items()})
     clean = {k: v for k, v in serializer.validated_data.items() if v != ""}
     errors: dict[str, str] = {}
     if model.english_only:
@@ -131,5 +124,5 @@ def validate_options(model: SpeechModel, raw: dict[str, Any]) -> dict[str, Any]:
     if "language" in clean and "language_allowlist" in clean and clean["language"] not in clean["language_allowlist"]:
         errors["language"] = "the language is not in language_allowlist"
     if errors:
-        raise OptionsError(errors)
+        raise FieldErrors(errors)
     return clean

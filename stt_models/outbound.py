@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from core.errors import UserError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -32,8 +34,10 @@ DOWNLOADS = "URL_FETCH_ALLOWLIST"  # file_url downloads, yt-dlp and webhooks
 MODEL_SERVERS = "MODEL_URL_ALLOWLIST"  # base_url of speech and LLM models
 
 
-class AddressRefused(ValueError):
+class AddressRefused(UserError):
     """The URL may not be requested; the message is one line for the user."""
+
+    code = "address_refused"
 
 
 def parse_allowlist(entries: list[str]) -> list[tuple[Network, int | None]]:

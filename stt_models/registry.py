@@ -7,14 +7,15 @@ from typing import TypeVar
 from django.conf import settings
 from django.db.models import Model, QuerySet
 
+from core.errors import UserError
 from stt_models.models import API_PROVIDERS, Provider, SpeechModel
-from stt_models.providers.base import SpeechProvider, SttError
+from stt_models.providers.base import SpeechProvider, SttRefused
 
 M = TypeVar("M", bound=Model)
 
 
-class SpeechModelNotFound(Exception):
-    pass
+class SpeechModelNotFound(UserError):
+    code = "speech_model_not_found"
 
 
 MAX_ID = 2**63 - 1  # PostgreSQL's bigint
@@ -71,5 +72,5 @@ def get_provider(model: SpeechModel) -> SpeechProvider:
             options=model.options,
         )
     if model.is_auto:
-        raise SttError(f"speech model {model.name!r} chooses another model per recording (stt_models.routing)")
-    raise SttError(f"speech model {model.name!r} has unsupported provider {model.provider!r}")
+        raise SttRefused(f"speech model {model.name!r} chooses another model per recording (stt_models.routing)")
+    raise SttRefused(f"speech model {model.name!r} has unsupported provider {model.provider!r}")

@@ -15,7 +15,7 @@ import numpy as np
 
 from stt_models.bundled import AUTO_OPTIONS
 from stt_models.models import Provider, SpeechModel
-from stt_models.providers.base import SttError
+from stt_models.providers.base import SttError, SttRefused
 
 DETECT_SECONDS = 30.0  # of speech (voice activity detection skips silence and music first)
 HEAD_SECONDS = 120.0  # of media decoded to find them
@@ -40,7 +40,7 @@ class Choice:
 def _named(name: str, role: str) -> SpeechModel:
     model = SpeechModel.objects.filter(name=name).first()
     if model is None:
-        raise SttError(f"the auto speech model's {role} {name!r} is not registered")
+        raise SttRefused(f"the auto speech model's {role} {name!r} is not registered")
     return model
 
 
@@ -73,7 +73,7 @@ def detect_language(detector: SpeechModel, head: np.ndarray) -> tuple[str, float
     provider = get_provider(detector)
     detect = getattr(provider, "detect_language", None)
     if detect is None:
-        raise SttError(f"speech model {detector.name!r} cannot detect languages")
+        raise SttRefused(f"speech model {detector.name!r} cannot detect languages")
     return detect(head)
 
 

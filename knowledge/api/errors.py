@@ -14,6 +14,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from core.errors import FieldErrors, UserError
 from knowledge.upload_limits import UploadTooLarge
 
 
@@ -39,6 +40,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, TooManyFilesSent):
         detail = f"at most {settings.MAX_UPLOAD_FILES} files per upload request (MAX_UPLOAD_FILES)"
         return Response(error_body("invalid", detail, {"file": [detail]}), status=400)
+    if isinstance(exc, UserError):  # a permanent, one-line reason a view did not map itself: never a 500
+        errors = {k: [v] for k, v in exc.errors.items()} if isinstance(exc, FieldErrors) else None
+        return Response(error_body(exc.code, " ".join(str(exc).split()), errors), status=400)
     response = exception_handler(exc, context)
     if response is None:
         return None  # unexpected: Django's 500 handler answers (JSON under /api/)

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import FieldErrors
 from knowledge import access, fetch, ingest, search
 from knowledge import status as status_machine
 from knowledge.api.errors import error_body
@@ -155,7 +156,7 @@ def upload(request: Request, kb: KnowledgeBase | None) -> Response:
         plan = ingest.resolve_processing(
             data.get("stt_model_id"), data.get("llm_model_id"), _form_options(request.data), knowledge_base=kb
         )
-    except ingest.UploadError as exc:
+    except FieldErrors as exc:
         errors = {k: [v] for k, v in exc.errors.items()}
         return Response(error_body("invalid", str(exc), errors), status=status.HTTP_400_BAD_REQUEST)
     urls = data.get("file_url", [])
@@ -298,7 +299,7 @@ class DocumentReprocess(APIView):
             try:
                 plan = ingest.plan_for(document, data.get("stt_model_id"), data.get("llm_model_id"), changes,
                                        keep_llm=data.get("llm_model_id", None) != "")  # fmt: skip
-            except ingest.UploadError as exc:
+            except FieldErrors as exc:
                 errors = {k: [v] for k, v in exc.errors.items()}
                 return Response(error_body("invalid", str(exc), errors), status=status.HTTP_400_BAD_REQUEST)
         if document.status == Status.SUCCESS:

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.errors import UserError
 from knowledge import search
 from knowledge.ask import citations as citing
 from knowledge.ask import passages as gathering
@@ -35,8 +36,10 @@ HISTORY_SHARE = 0.25  # of the input budget that earlier turns may take (the lat
 QUERY_FROM_HISTORY_CHARS = 500  # of the previous question, added to a follow-up's search
 
 
-class AskRefused(ValueError):
+class AskRefused(UserError):
     """The question cannot be asked as given (no LLM, unknown document, ...): a one-line reason."""
+
+    code = "ask_refused"
 
 
 @dataclass
@@ -233,7 +236,7 @@ def _streamed(knowledge_base: KnowledgeBase, prepared: _Prepared, user: Any,
         result = _failed(result, exc)
         result.text = "".join(pieces)
     except GeneratorExit:  # the client went away: keep what was said, then stop
-        result = _failed(result, LlmError("the answer was not read to its end (the client left)"))
+        result = _failed(result, LlmUnavailable("the answer was not read to its end (the client left)"))
         result.text = "".join(pieces)
         _record(knowledge_base, result, user, started)
         raise

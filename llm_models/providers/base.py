@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.errors import RetryableError, UserError
+
 
 class LlmError(Exception):
-    """The request cannot succeed as configured (bad key, unknown model, bad request): no retry."""
+    """The LLM did not answer; ``str(exc)`` is a one-line reason for the user."""
 
 
-class LlmUnavailable(LlmError):
+class LlmRefused(LlmError, UserError):
+    """Permanent: the request cannot succeed as configured (bad key, unknown model, bad request)."""
+
+    code = "llm_failed"
+
+
+class LlmUnavailable(LlmError, RetryableError):
     """The LLM kept failing in a way worth retrying (timeout, 429, 5xx, malformed answer)."""
+
+    code = "llm_unavailable"
 
 
 @dataclass

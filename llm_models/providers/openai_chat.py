@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from llm_models.providers.base import ChatResult, LlmError, LlmUnavailable, Usage
+from llm_models.providers.base import ChatResult, LlmRefused, LlmUnavailable, Usage
 from stt_models import model_servers
 from stt_models.model_servers import OPENAI_BASE_URL
 from stt_models.outbound import AddressRefused
@@ -221,7 +221,7 @@ class ChatClient:
         """What went wrong on the way (AddressRefused becomes a configuration error)."""
         if isinstance(exc, AddressRefused):
             self.usage.failed_requests += 1
-            raise LlmError(f"the LLM's server is not allowed: {exc}") from None
+            raise LlmRefused(f"the LLM's server is not allowed: {exc}") from None
         if isinstance(exc, httpx.TimeoutException):
             return f"no answer within {self.timeout:g} s"
         return f"cannot reach {self.base_url} ({type(exc).__name__})"
@@ -234,10 +234,10 @@ class ChatClient:
             log.warning("LLM %s: %s; try %d of %d in %.1fs", self.model, problem, attempt + 1, self.max_tries, delay)
             time.sleep(delay)
 
-    def _config_error(self, response: httpx.Response) -> LlmError:
+    def _config_error(self, response: httpx.Response) -> LlmRefused:
         status, message = response.status_code, _error_message(response)
         if status in (401, 403):
-            return LlmError(f"the LLM API rejected the key from {self.key_source} ({status})")
+            return LlmRefused(f"the LLM API rejected the key from {self.key_source} ({status})")
         if status == 404:
-            return LlmError(f"the LLM API at {self.base_url} does not know model {self.model!r} (404): {message}")
-        return LlmError(f"the LLM API refused the request ({status}): {message}")
+            return LlmRefused(f"the LLM API at {self.base_url} does not know model {self.model!r} (404): {message}")
+        return LlmRefused(f"the LLM API refused the request ({status}): {message}")

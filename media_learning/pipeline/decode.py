@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
+from core.errors import UserError
+
 SAMPLE_RATE = 16000
 
 _MIME_BY_FORMAT = {
@@ -28,8 +30,10 @@ _MIME_BY_FORMAT = {
 }
 
 
-class MediaError(Exception):
+class MediaError(UserError):
     """The file cannot be used; ``str(exc)`` is a one-line reason for the user."""
+
+    code = "bad_media"
 
 
 @dataclass

@@ -26,9 +26,9 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models.fields.files import FieldFile
 
+from core.errors import RetryableError, UserError
 from knowledge import fetch, ingest, log_context, runs, status, voices
 from knowledge.chinese_script import to_script
-from knowledge.kb_embedding import EmbeddingMismatch
 from knowledge.models import Document, ProcessingRun, RunOutcome, Stage, Status
 from llm_models.checks import record_problem
 from llm_models.models import LanguageModel
@@ -40,9 +40,8 @@ from media_learning.pipeline.transcribe import MediaTranscript, load_transcript,
 from stt_models import routing
 from stt_models.models import SpeechModel
 from stt_models.options import DEFAULT_SEGMENT_DURATION
-from stt_models.providers.base import SttError, SttUnavailable
 from stt_models.providers.openai_api import NO_TIMESTAMPS
-from stt_models.registry import SpeechModelNotFound, resolve_speech_model
+from stt_models.registry import resolve_speech_model
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +52,9 @@ REPORT_EVERY = 1.0  # seconds between progress writes
 NO_SPEECH = "no speech detected"
 
 
-class TransientError(Exception):
-    """Worth retrying: the database or another service was briefly unavailable."""
+class TransientError(RetryableError):
+    """What a stage raises to its task to be retried: the database or another service was
+    briefly unavailable (the task's decorator declares the retries)."""
 
 
 @contextmanager
@@ -484,17 +484,16 @@ def _guarded(document: Document, task_id: str, run: ProcessingRun,
         _quietly(fanout.forget_if_deleted, document_id)
         runs.finish(run, RunOutcome.LOST, exc)
         return "skipped"
-    except (decode.MediaError, fetch.FetchError, ingest.DuplicateMedia, SttError, SpeechModelNotFound,
-            EmbeddingMismatch) as exc:  # fmt: skip
+    except (OperationalError, InterfaceError, RetryableError) as exc:
+        _quietly(runs.finish, run, RunOutcome.RETRY, exc)
+        _quietly(status.release, document_id, task_id)
+        raise TransientError(status.one_line(str(exc))) from exc
+    except UserError as exc:  # bad media, a refused URL or model, a duplicate: one line for the user
         _quietly(fanout.cleanup, document_id)
         status.fail(document_id, str(exc), task_id)
         runs.finish(run, RunOutcome.FAILURE, exc)
         log.info("failed: %s", exc)
         return Status.FAILURE
-    except (OperationalError, InterfaceError, SttUnavailable) as exc:
-        _quietly(runs.finish, run, RunOutcome.RETRY, exc)
-        _quietly(status.release, document_id, task_id)
-        raise TransientError(status.one_line(str(exc))) from exc
     except Exception as exc:  # every failure must end as FAILURE with a reason, never stuck STARTED
         log.exception("failed unexpectedly")
         _quietly(fanout.cleanup, document_id)

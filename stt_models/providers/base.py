@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from core.errors import RetryableError, UserError
+
 # A sentence ends in . ! ? (or the CJK forms, or …), maybe followed by closing quotes or brackets.
 SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)）」』]*$")
 
@@ -45,11 +47,19 @@ class Transcript:
 
 
 class SttError(Exception):
-    """A permanent speech-to-text failure; ``str(exc)`` is a one-line reason for the user."""
+    """Speech-to-text failed; ``str(exc)`` is a one-line reason for the user."""
 
 
-class SttUnavailable(Exception):
+class SttRefused(SttError, UserError):
+    """Permanent: the model or the request cannot work as configured (no retry)."""
+
+    code = "speech_model_failed"
+
+
+class SttUnavailable(SttError, RetryableError):
     """A remote speech service is unreachable or overloaded for now: worth retrying."""
+
+    code = "speech_service_unavailable"
 
 
 # Called with each finished segment, in order; may raise to stop transcription early.

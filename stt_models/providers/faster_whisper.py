@@ -17,7 +17,7 @@ import numpy as np
 
 from stt_models.bundled import resolve_model
 from stt_models.providers import cuda_libs
-from stt_models.providers.base import SENTENCE_END, Segment, SegmentCallback, SttError, Transcript, Word
+from stt_models.providers.base import SENTENCE_END, Segment, SegmentCallback, SttRefused, Transcript, Word
 from stt_models.providers.device_slots import device_slot
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def load_model(model: str, device: str, compute_type: str, cpu_threads: int, num
                 num_workers=num_workers,
             )
         except (RuntimeError, ValueError, OSError) as exc:
-            raise SttError(f"cannot load speech model {model!r} on {device}: {str(exc).splitlines()[0]}") from exc
+            raise SttRefused(f"cannot load speech model {model!r} on {device}: {str(exc).splitlines()[0]}") from exc
         log.info("loaded whisper model %s on %s/%s in %.2fs", model, device, compute_type,
                  time.monotonic() - started)  # fmt: skip
         _models[key] = loaded
@@ -121,7 +121,7 @@ class FasterWhisperProvider:
 
         whisper = self.loaded()
         if not whisper.model.is_multilingual:
-            raise SttError(f"speech model {self.model!r} is English-only and cannot detect languages")
+            raise SttRefused(f"speech model {self.model!r} is English-only and cannot detect languages")
         spans = get_speech_timestamps(audio, VadOptions())
         if not spans:  # (faster-whisper itself would pad nothing to 30 s and call that English)
             return "", 0.0

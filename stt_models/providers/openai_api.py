@@ -22,7 +22,7 @@ import numpy as np
 
 from stt_models import model_servers
 from stt_models.model_servers import OPENAI_BASE_URL
-from stt_models.providers.base import Segment, SegmentCallback, SttError, SttUnavailable, Transcript, Word
+from stt_models.providers.base import Segment, SegmentCallback, SttRefused, SttUnavailable, Transcript, Word
 
 SAMPLE_RATE = 16000
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the OpenAI API's file limit
@@ -79,9 +79,11 @@ class OpenAIProvider:
         try:
             key = model_servers.read_api_key(self.api_key_env, self.base_url)
         except model_servers.ServerRefused as exc:
-            raise SttError(f"the speech model's server or key is not allowed: {exc}") from None
+            raise SttRefused(f"the speech model's server or key is not allowed: {exc}") from None
         if not key and self.require_key:
-            raise SttError(f"the environment variable {self.api_key_env or '(none named)'} with the API key is not set")
+            raise SttRefused(
+                f"the environment variable {self.api_key_env or '(none named)'} with the API key is not set"
+            )
         return openai.OpenAI(api_key=key or "unused", base_url=self.base_url, timeout=self.timeout,
                              max_retries=self.max_retries,
                              http_client=model_servers.http_client(timeout=self.timeout))  # fmt: skip
@@ -94,7 +96,7 @@ class OpenAIProvider:
         opts = {**self.defaults, **options}
         data = encode_flac(audio)
         if len(data) > MAX_UPLOAD_BYTES:
-            raise SttError("a media segment is larger than the API's 25 MB limit; lower segment_duration")
+            raise SttRefused("a media segment is larger than the API's 25 MB limit; lower segment_duration")
         granularities = ["segment", "word"] if opts.get("word_timestamps") else ["segment"]
         kwargs: dict[str, Any] = {"response_format": "verbose_json", "timestamp_granularities": granularities}
         if not self.timestamps:
@@ -112,11 +114,11 @@ class OpenAIProvider:
         except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as exc:
             raise SttUnavailable(f"speech API unavailable: {type(exc).__name__}: {exc}") from exc
         except openai.AuthenticationError as exc:
-            raise SttError(
+            raise SttRefused(
                 f"the speech API rejected the key from {self.api_key_env or 'the environment'} (401)"
             ) from exc
         except openai.APIStatusError as exc:
-            raise SttError(f"the speech API refused the request ({exc.status_code}): {exc.message}") from exc
+            raise SttRefused(f"the speech API refused the request ({exc.status_code}): {exc.message}") from exc
         return self._transcript(result, len(audio) / SAMPLE_RATE, opts, on_segment)
 
     def _send(self, client: Any, data: bytes, kwargs: dict[str, Any], opts: dict[str, Any]) -> Any:

@@ -20,6 +20,8 @@ class OpenAIAudioServer(LoopbackServer):
         self.api_key = api_key
         self.requests: list[dict[str, Any]] = []
         self.fail_next: int | None = None  # answer the next request with this status
+        self.fail_times = 0  # answer this many requests with 503 (counted down)
+        self.failed = 0  # requests answered with fail_next or fail_times
         server = self
 
         class Handler(JsonHandler):
@@ -42,8 +44,13 @@ class OpenAIAudioServer(LoopbackServer):
                     error = {"message": "Incorrect API key provided", "type": "invalid_request_error",
                              "code": "invalid_api_key"}  # fmt: skip
                     return self._json(401, {"error": error})
+                if server.fail_times > 0:
+                    server.fail_times -= 1
+                    server.failed += 1
+                    return self._json(503, {"error": {"message": "overloaded, try again", "type": "server_error"}})
                 if server.fail_next is not None:
                     status, server.fail_next = server.fail_next, None
+                    server.failed += 1
                     return self._json(status, {"error": {"message": "try again later", "type": "server_error"}})
                 form, files = server.parse(self.headers["Content-Type"], body)
                 server.requests.append({"form": form, "file_bytes": len(files.get("file", b""))})

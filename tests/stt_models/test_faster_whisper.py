@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
+from core.errors import FieldErrors
 from media_learning.pipeline.decode import load_audio, probe
 from stt_models.bundled import resolve_model
-from stt_models.options import OptionsError, validate_options
+from stt_models.options import validate_options
 from stt_models.providers import faster_whisper
 from stt_models.registry import SpeechModelNotFound, get_provider, resolve_speech_model
 from tests.conftest import fixture_path, reference_text, word_error_rate
@@ -88,9 +89,9 @@ def test_validate_options_rejects_unknown_and_non_english_for_en_model(speech_mo
 
     assert validate_options(base, {"language": "ZH"}) == {"language": "zh"}
     assert validate_options(tiny, {"language": "auto"}) == {}
-    with pytest.raises(OptionsError, match="English-only"):
+    with pytest.raises(FieldErrors, match="English-only"):
         validate_options(tiny, {"language": "zh"})
-    with pytest.raises(OptionsError, match="unknown language code"):
+    with pytest.raises(FieldErrors, match="unknown language code"):
         validate_options(base, {"language": "klingon"})
 
 
@@ -116,13 +117,13 @@ def test_validate_options_parses_form_values_and_rejects_bad_ones(speech_models)
         "language_allowlist": ["zh", "en"], "task": "translate", "segment_duration": 120.0, "vad_filter": False,
         "beam_size": 3, "temperature": [0.0, 0.2, 0.4], "word_timestamps": True, "no_speech_threshold": 0.5,
     }  # fmt: skip
-    with pytest.raises(OptionsError) as bad:
+    with pytest.raises(FieldErrors) as bad:
         validate_options(base, {"segment_duration": "5", "beam_size": "0", "temperature": "0,3", "task": "summarise"})
     assert set(bad.value.errors) == {"segment_duration", "beam_size", "temperature", "task"}
-    with pytest.raises(OptionsError) as english:
+    with pytest.raises(FieldErrors) as english:
         validate_options(tiny, {"task": "translate", "language_allowlist": ["en", "zh"]})
     assert set(english.value.errors) == {"task", "language_allowlist"}
-    with pytest.raises(OptionsError, match="not in language_allowlist"):
+    with pytest.raises(FieldErrors, match="not in language_allowlist"):
         validate_options(base, {"language": "fr", "language_allowlist": "zh,en"})
 
 

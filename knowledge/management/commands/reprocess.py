@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.errors import FieldErrors
 from knowledge import ingest
 from knowledge.models import Document, Status
 from knowledge.selection import SelectionError, knowledge_base_named, option_pairs
@@ -63,7 +64,7 @@ class Command(BaseCommand):
                     ingest.rerun(doc, plan, replace_corrections=bool(opts["replace_corrections"]))
                 elif not ingest.reprocess(doc, plan):
                     raise ingest.RerunRefused(f"it is {doc.status} now")
-            except (ingest.UploadError, ingest.RerunRefused) as exc:
+            except (FieldErrors, ingest.RerunRefused) as exc:
                 self.stderr.write(f"document {doc.pk} ({doc.name}): not queued: {exc}")
                 continue
             done += 1

@@ -18,6 +18,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.errors import FieldErrors
 from knowledge import fetch, ingest, sources
 from knowledge.models import Source, SourceKind
 from knowledge.selection import SelectionError, knowledge_base_named, option_pairs
@@ -67,7 +68,7 @@ class Command(BaseCommand):
             else:
                 kind, location = SourceKind.FEED, opts["feed"]
                 fetch.check_url(location)
-        except (ingest.UploadError, sources.SourceError, fetch.FetchError) as exc:
+        except (FieldErrors, sources.SourceError, fetch.FetchError) as exc:
             raise CommandError(str(exc)) from None
         if Source.objects.filter(knowledge_base=kb, kind=kind, location=location).exists():
             raise CommandError(f"knowledge base {kb.name!r} already watches {location}")

@@ -10,9 +10,10 @@ from pathlib import Path
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.errors import FieldErrors
 from knowledge.api.serializers import DocumentSerializer, ParagraphSerializer
 from knowledge.fetch import FetchError, check_url
-from knowledge.ingest import DuplicateMedia, UploadError, create_documents, resolve_processing, wait_until_finished
+from knowledge.ingest import DuplicateMedia, create_documents, resolve_processing, wait_until_finished
 from knowledge.models import Document, Status
 from knowledge.queue import PRIORITIES
 from knowledge.selection import SelectionError, knowledge_base_named, option_pairs
@@ -81,7 +82,7 @@ class Command(BaseCommand):
                 {"language": opts["language"], **_option_pairs(opts["option"])},
                 knowledge_base=existing,
             )
-        except UploadError as exc:
+        except FieldErrors as exc:
             raise CommandError(str(exc))
         urls = [p for p in opts["paths"] if p.startswith(("http://", "https://"))]
         try:

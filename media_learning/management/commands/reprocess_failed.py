@@ -20,7 +20,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--since", default="", help="only documents created since (ISO date/time, or 6h, 2d)")
         parser.add_argument("--error-type", default="", help="only those whose last run failed with this type, "
-                            "e.g. MediaError, SttError, WorkerLost (see media_status)")  # fmt: skip
+                            "e.g. MediaError, SttRefused, WorkerLost (see media_status)")  # fmt: skip
         parser.add_argument("--include-revoked", action="store_true", help="also cancelled documents")
         parser.add_argument("--dry-run", action="store_true", help="list what would be queued")
 
