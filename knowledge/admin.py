@@ -16,8 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import FieldErrors
-from knowledge import access, ingest
-from knowledge import status as status_machine
+from knowledge import access, ingest, transitions
 from knowledge.api.serializers import media_url
 from knowledge.models import (
     Document,
@@ -260,7 +259,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Cancel selected documents"))
     def cancel_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
-        done = sum(status_machine.cancel(doc.pk) is not None for doc in self.editable(request, queryset))
+        done = sum(transitions.cancel(doc.pk) is not None for doc in self.editable(request, queryset))
         text = _("Cancel requested for %(done)d of %(total)d document(s).")
         self.message_user(request, text % {"done": done, "total": queryset.count()})
 

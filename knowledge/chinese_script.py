@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from stt_models.scripts import HAN_CHAR
+from core.scripts import HAN_CHAR
 
 SIMPLIFIED = "zh-Hans"
 TRADITIONAL = "zh-Hant"

@@ -1,6 +1,6 @@
 """Download media from an http(s) URL for ingestion, guarded against server-side request forgery.
 
-Every request, each redirect included, goes through ``stt_models.outbound``: the host is
+Every request, each redirect included, goes through ``core.outbound``: the host is
 resolved once, every address must be public unless URL_FETCH_ALLOWLIST permits it, and the
 connection goes to the address that was checked. Size (MAX_UPLOAD_SIZE) and time
 (URL_FETCH_TIMEOUT, for the whole download) are enforced while streaming to a temporary file:
@@ -23,9 +23,9 @@ from django.conf import settings
 from django.core.files import File
 from django.template.defaultfilters import filesizeformat
 
+from core import outbound
 from core.errors import UserError
 from knowledge.names import clean_file_name
-from stt_models import outbound
 
 log = logging.getLogger(__name__)
 

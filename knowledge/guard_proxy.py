@@ -1,6 +1,6 @@
 """A forward HTTP proxy on loopback, for the length of one download, through which a third-party
 downloader (yt-dlp) makes every request: each CONNECT (https) or absolute-URL request (http) is
-checked by ``stt_models.outbound`` and connected to the address that was checked, so the
+checked by ``core.outbound`` and connected to the address that was checked, so the
 downloader reaches nothing the guard would refuse, whatever page or extractor sent it there.
 All connections together are bounded in bytes and by the download's deadline; past either,
 every connection is cut. Refusals are recorded, to tell the user why the download failed.
@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from stt_models import outbound
+from core import outbound
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import FieldErrors, UserError
-from knowledge import status as status_machine
+from knowledge import transitions
 from knowledge.fetch import url_file_name
 from knowledge.models import TERMINAL_STATUSES, Document, KnowledgeBase, Status
 from knowledge.names import clean_file_name, clean_name
@@ -189,7 +189,7 @@ def attach_download(document: Document, task_id: str, download: File) -> None:
             raise DuplicateMedia(same, name)
     document.file.save(stored_name(download.name or ""), download, save=False)
     try:
-        status_machine.report(document.pk, task_id, file=document.file.name, sha256=sha256, size=size, name=name)
+        transitions.report(document.pk, task_id, file=document.file.name, sha256=sha256, size=size, name=name)
     except BaseException:
         document.file.delete(save=False)
         raise
@@ -208,7 +208,7 @@ def reprocess(document: Document, plan: Processing | None = None) -> bool:
     given); False when the document is in another state."""
     task_id = str(uuid.uuid4())
     with transaction.atomic():
-        if not status_machine.reset_for_reprocess(document.pk, task_id):
+        if not transitions.reset_for_reprocess(document.pk, task_id):
             return False
         if plan is not None:
             _apply(document, plan)
@@ -252,7 +252,7 @@ def rerun(document: Document, plan: Processing, *, replace_corrections: bool = F
                            "them; ask again with replace_corrections")  # fmt: skip
     task_id = str(uuid.uuid4())
     with transaction.atomic():
-        if not status_machine.reset_for_rerun(document.pk, task_id):
+        if not transitions.reset_for_rerun(document.pk, task_id):
             raise RerunRefused("the document changed meanwhile; look at it again")
         _apply(document, plan)
         enqueue_processing(document.pk, task_id, document.priority)

@@ -14,8 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from knowledge import broker, runs
-from knowledge import status as status_machine
+from knowledge import broker, runs, transitions
 from knowledge.models import Document, ProcessingRun, RunOutcome, Status
 from knowledge.queue import enqueue_processing
 
@@ -35,7 +34,7 @@ class Reaped:
 def _requeue(document: Document, from_status: str) -> bool:
     task_id = str(uuid.uuid4())
     with transaction.atomic():
-        if not status_machine.requeue(document.pk, document.task_id, task_id, from_status):
+        if not transitions.requeue(document.pk, document.task_id, task_id, from_status):
             return False
         enqueue_processing(document.pk, task_id, document.priority)
     return True
@@ -48,7 +47,7 @@ def _reap_started(document: Document, dry_run: bool) -> Reaped | None:
     if document.status == Status.REVOKE:
         if not dry_run:
             runs.close_lost(document.pk, reason)
-            status_machine.acknowledge_cancel(document.pk)
+            transitions.acknowledge_cancel(document.pk)
         return Reaped(document.pk, "revoked", reason)
     lost = ProcessingRun.objects.filter(document=document, outcome__in=[RunOutcome.LOST, RunOutcome.RUNNING]).count()
     if lost >= settings.REAP_MAX_LOST:
@@ -56,7 +55,7 @@ def _reap_started(document: Document, dry_run: bool) -> Reaped | None:
                   "the task); see the processing runs")  # fmt: skip
         if not dry_run:
             runs.close_lost(document.pk, "no heartbeat")
-            if not status_machine.fail(document.pk, reason, task_id=document.task_id):
+            if not transitions.fail(document.pk, reason, task_id=document.task_id):
                 return None
         return Reaped(document.pk, "failed", reason)
     if not dry_run:

@@ -13,7 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from knowledge.models import Document, ProcessingRun, RunOutcome
-from knowledge.status import one_line
+from knowledge.transitions import one_line
 
 TRACEBACK_CHARS = 4000
 

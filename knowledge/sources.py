@@ -33,11 +33,11 @@ from django.core.files import File
 from django.db.models import Q
 from django.utils import timezone
 
+from core import outbound
 from core.errors import FieldErrors, UserError
 from knowledge import fetch, ingest
 from knowledge.models import Document, Source, SourceItem, SourceKind
 from knowledge.names import clean_file_name, clean_name
-from stt_models import outbound
 
 log = logging.getLogger(__name__)
 

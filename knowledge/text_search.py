@@ -21,8 +21,8 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection
 
+from core.scripts import HAN_RUN
 from knowledge.chinese_script import simplified
-from stt_models.scripts import HAN_RUN
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _jieba = None

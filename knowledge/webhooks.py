@@ -9,7 +9,7 @@ checks the signature, refuses timestamps more than a few minutes old and ids it 
 captured request cannot be replayed (docs/api.md shows the check).
 
 The target must be a public address unless URL_FETCH_ALLOWLIST permits it, and the POST goes to
-the address that was checked (``stt_models.outbound``): a second DNS answer cannot move it."""
+the address that was checked (``core.outbound``): a second DNS answer cannot move it."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 from django.utils import timezone
 
+from core import outbound
 from knowledge.models import Document, WebhookDelivery
-from stt_models import outbound
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 
-from llm_models.checks import check_model, try_model
 from llm_models.models import LanguageModel
+from llm_models.probes import check_model, try_model
 
 
 @admin.register(LanguageModel)

@@ -7,9 +7,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from llm_models.checks import check_model, try_model
+from core.registry_api import CleanedModelSerializer, RegistryViewSet
 from llm_models.models import LanguageModel
-from stt_models.api import CleanedModelSerializer, RegistryViewSet
+from llm_models.probes import check_model, try_model
 
 
 class LanguageModelSerializer(CleanedModelSerializer):

@@ -21,7 +21,7 @@ def without_llm_options(options: dict[str, Any] | None) -> dict[str, Any]:
 SUMMARY_PROMPT_MAX_CHARS = 4000
 
 
-class LlmOptions(serializers.Serializer):
+class LlmOptionsSerializer(serializers.Serializer):
     enable_punctuation = serializers.BooleanField(required=False)
     enable_summary = serializers.BooleanField(required=False)
     summary_prompt = serializers.CharField(required=False, allow_blank=True, max_length=SUMMARY_PROMPT_MAX_CHARS)
@@ -31,7 +31,7 @@ def validate_llm_options(ref: str | int | None, raw: dict[str, Any]) -> tuple[La
     """The LLM for an upload and its options. Naming a model turns polishing and the summary on
     unless they are switched off; asking for either without a model uses the default LLM."""
     given = {k: v for k, v in raw.items() if k in LLM_OPTION_NAMES and v not in (None, "")}
-    serializer = LlmOptions(data=given)
+    serializer = LlmOptionsSerializer(data=given)
     if not serializer.is_valid():
         raise FieldErrors({k: " ".join(str(m) for m in v) for k, v in serializer.errors.items()})
     clean = dict(serializer.validated_data)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from stt_models.scripts import HAN_CHAR
+from core.scripts import HAN_CHAR
 
 POLISH_SYSTEM = {
     "en": (

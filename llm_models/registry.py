@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from core import model_servers
 from core.errors import UserError
+from core.registry import find_by_id_or_name
 from llm_models.models import LanguageModel, Provider
 from llm_models.providers.base import LlmRefused
 from llm_models.providers.openai_chat import ChatClient
-from stt_models import model_servers
-from stt_models.registry import find_by_id_or_name
 
 
 class LanguageModelNotFound(UserError):
@@ -34,7 +34,7 @@ def resolve_language_model(ref: str | int | None, *, default: bool = False) -> L
 
 def read_api_key(model: LanguageModel) -> str:
     """The model's key ('' when none is named or it is unset); LlmError when the operator's rules
-    do not allow this variable or this server (``stt_models.model_servers``)."""
+    do not allow this variable or this server (``core.model_servers``)."""
     try:
         return model_servers.read_api_key(model.api_key_env, model.base_url)
     except model_servers.ServerRefused as exc:

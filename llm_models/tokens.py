@@ -7,7 +7,7 @@ per 3 other characters (about 4 in English with GPT or Llama tokenizers), plus 4
 
 from __future__ import annotations
 
-from stt_models.scripts import WIDE_CHAR
+from core.scripts import WIDE_CHAR
 
 MESSAGE_OVERHEAD = 4
 SAFETY = 0.9  # share of the context window requests may fill

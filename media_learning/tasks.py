@@ -10,7 +10,7 @@ from typing import Any
 from celery import Task, shared_task
 from django.conf import settings
 
-from knowledge import status
+from knowledge import transitions
 from media_learning import control, dispatch, renditions, warmup  # noqa: F401 - registers signals and control commands
 from media_learning.pipeline import fanout, runner
 
@@ -31,7 +31,7 @@ class StageTask(Task):
     def on_failure(self, exc: Exception, task_id: str, args: tuple, kwargs: dict, einfo: Any) -> None:
         if isinstance(exc, runner.TransientError) and "document_id" in kwargs:
             tries = self.request.retries + 1
-            status.fail(kwargs["document_id"], f"gave up after {tries} tries: {exc}", task_id=task_id)
+            transitions.fail(kwargs["document_id"], f"gave up after {tries} tries: {exc}", task_id=task_id)
 
 
 def _sent_on(document_id: int, outcome: str | runner.HandOff) -> str:

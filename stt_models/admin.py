@@ -2,8 +2,8 @@ from django.contrib import admin, messages
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from stt_models.checks import check_model
 from stt_models.models import SpeechModel
+from stt_models.probes import check_model
 
 
 @admin.register(SpeechModel)

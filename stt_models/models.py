@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from stt_models.model_servers import configuration_errors
+from core.model_servers import configuration_errors
 
 
 class Provider(models.TextChoices):

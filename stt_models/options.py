@@ -68,7 +68,7 @@ class _CommaList(serializers.Field):
         return value
 
 
-class TranscriptionOptions(serializers.Serializer):
+class TranscriptionOptionsSerializer(serializers.Serializer):
     language = serializers.CharField(required=False, allow_blank=True, max_length=16)
     language_allowlist = _CommaList(serializers.CharField(max_length=16), required=False)
     task = serializers.ChoiceField(choices=["transcribe", "translate"], required=False)
@@ -107,7 +107,7 @@ def validate_options(model: SpeechModel, raw: dict[str, Any]) -> dict[str, Any]:
     """Clean options for ``model`` (only those given; empty language means auto), or raise
     FieldErrors with one message per field."""
     given = {k: v for k, v in raw.items() if k in OPTION_NAMES and v not in (None, "")}
-    serializer = TranscriptionOptions(data=given)
+    serializer = TranscriptionOptionsSerializer(data=given)
     if not serializer.is_valid():
         raise FieldErrors({k: " ".join(str(m) for m in v) for k, v in serializer.errors.items()})
     clean = {k: v for k, v in serializer.validated_data.items() if v != ""}

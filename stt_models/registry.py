@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TypeVar
 
 from django.conf import settings
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 
 from core.errors import UserError
+from core.registry import find_by_id_or_name
 from stt_models.models import API_PROVIDERS, Provider, SpeechModel
 from stt_models.providers.base import SpeechProvider, SttRefused
 
@@ -16,25 +17,6 @@ M = TypeVar("M", bound=Model)
 
 class SpeechModelNotFound(UserError):
     code = "speech_model_not_found"
-
-
-MAX_ID = 2**63 - 1  # PostgreSQL's bigint
-
-
-def parse_id(text: str) -> int | None:
-    """``text`` as a row id: ASCII digits only (``"²".isdigit()`` is true, ``int("²")`` fails)
-    within bigint's range; None for anything else."""
-    text = text.strip()
-    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
-        return None
-    return int(text)
-
-
-def find_by_id_or_name(queryset: QuerySet[M], ref: str | int) -> M | None:
-    """The row whose id (all digits) or name is ``ref``; shared by the speech and LLM registries."""
-    text = str(ref).strip()
-    pk = parse_id(text)
-    return (queryset.filter(pk=pk) if pk is not None else queryset.filter(name=text)).first()
 
 
 def resolve_speech_model(ref: str | int | None) -> SpeechModel:

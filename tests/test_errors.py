@@ -4,6 +4,8 @@ every retryable one a RetryableError, and the API answers either without a 500."
 import pytest
 
 from core.errors import FieldErrors, RetryableError, UserError
+from core.model_servers import ServerRefused
+from core.outbound import AddressRefused
 from knowledge.api.errors import api_exception_handler
 from knowledge.ask.service import AskRefused
 from knowledge.corrections import CorrectionRefused
@@ -19,8 +21,6 @@ from media_learning.archive import ArchiveError
 from media_learning.pipeline.decode import MediaError
 from media_learning.pipeline.runner import TransientError
 from stt_models.diarization.voices import VoiceModelMissing
-from stt_models.model_servers import ServerRefused
-from stt_models.outbound import AddressRefused
 from stt_models.providers.base import SttError, SttRefused, SttUnavailable
 from stt_models.registry import SpeechModelNotFound
 

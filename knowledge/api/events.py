@@ -33,11 +33,11 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from core.registry import parse_id
 from knowledge import access
 from knowledge.api.errors import error_body
 from knowledge.api.views import document_for
 from knowledge.models import TERMINAL_STATUSES, Document
-from stt_models.registry import parse_id
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django_filters.fields import IsoDateTimeField
 
+from core.registry import parse_id
 from knowledge.models import Document, Priority, Stage, Status
-from stt_models.registry import parse_id
 
 
 class UtcDateTimeField(IsoDateTimeField):

@@ -15,8 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import FieldErrors
-from knowledge import access, fetch, ingest, search
-from knowledge import status as status_machine
+from knowledge import access, fetch, ingest, search, transitions
 from knowledge.api.errors import error_body
 from knowledge.api.filters import DocumentFilter
 from knowledge.api.serializers import (
@@ -244,7 +243,7 @@ class DocumentDetail(generics.RetrieveDestroyAPIView):
 
     def perform_destroy(self, instance: Document) -> None:
         document_for(self.request, instance.pk, Role.EDITOR)
-        status_machine.cancel(instance.pk)  # a running worker stops at its next check
+        transitions.cancel(instance.pk)  # a running worker stops at its next check
         instance.delete()
 
 
@@ -275,7 +274,7 @@ class DocumentCancel(APIView):
     @extend_schema(request=None, responses={202: DocumentSerializer, 409: dict})
     def post(self, request: Request, pk: int) -> Response:
         document = document_for(request, pk, Role.EDITOR)
-        if status_machine.cancel(document.pk) is None:
+        if transitions.cancel(document.pk) is None:
             document.refresh_from_db()
             return Response(error_body("conflict", f"cannot cancel a {document.status} document"), status=409)
         return accepted(request, pk)

@@ -6,7 +6,7 @@ exact: timeouts, connection errors, 408/429/5xx and malformed answers are retrie
 exponential backoff and jitter (``Retry-After`` honoured), at most ``max_tries`` attempts in all;
 other 4xx answers are configuration errors and fail at once with a clear reason. The API key is
 read from the environment variable the model names; it is never stored, logged or shown. Every
-request passes the address guard for model servers (``stt_models.model_servers``).
+request passes the address guard for model servers (``core.model_servers``).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import Any
 
 import httpx
 
+from core import model_servers
+from core.model_servers import OPENAI_BASE_URL
+from core.outbound import AddressRefused
 from llm_models.providers.base import ChatResult, LlmRefused, LlmUnavailable, Usage
-from stt_models import model_servers
-from stt_models.model_servers import OPENAI_BASE_URL
-from stt_models.outbound import AddressRefused
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 409, 425, 429})

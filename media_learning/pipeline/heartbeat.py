@@ -23,7 +23,7 @@ import time
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from knowledge import status
+from knowledge import transitions
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class Heartbeat:
                     self._expire()
                     return
                 try:
-                    if not status.beat(self.document_id, self.task_id):
+                    if not transitions.beat(self.document_id, self.task_id):
                         return  # no longer ours (finished, cancelled, taken over)
                 except DatabaseError as exc:  # a database hiccup: try again next beat
                     log.warning("heartbeat failed: %s", exc)
@@ -87,7 +87,7 @@ class Heartbeat:
                   f"for {media} (a hung decoder or service?)")  # fmt: skip
         log.error(reason)
         try:
-            status.fail(self.document_id, reason, self.task_id)
+            transitions.fail(self.document_id, reason, self.task_id)
         except DatabaseError as exc:
             log.error("could not record the time limit: %s", exc)
         _raise_in(self._main, TimeLimitExceeded)

@@ -27,11 +27,11 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.db.models.fields.files import FieldFile
 
 from core.errors import RetryableError, UserError
-from knowledge import fetch, ingest, log_context, runs, status, voices
+from knowledge import fetch, ingest, log_context, runs, transitions, voices
 from knowledge.chinese_script import to_script
 from knowledge.models import Document, ProcessingRun, RunOutcome, Stage, Status
-from llm_models.checks import record_problem
 from llm_models.models import LanguageModel
+from llm_models.probes import record_problem
 from llm_models.providers.base import LlmError, LlmUnavailable
 from llm_models.registry import get_client
 from media_learning.pipeline import clean, decode, fanout, index, polish, reuse, speakers, split
@@ -74,7 +74,7 @@ def local_media(file: FieldFile) -> Iterator[str]:
 
 class ProgressReporter:
     """Turns media seconds transcribed into throttled progress writes, which also heartbeat
-    and notice a cancel request (``status.report`` raises Cancelled)."""
+    and notice a cancel request (``transitions.report`` raises Cancelled)."""
 
     def __init__(self, document_id: int, task_id: str, duration: float | None, share: float = INDEX_START,
                  start: float = 0.0) -> None:  # fmt: skip
@@ -91,7 +91,7 @@ class ProgressReporter:
         progress = None
         if self.duration is not None:
             progress = self.start + self.share * min(1.0, seconds_done / self.duration)
-        status.report(self.document_id, self.task_id, progress=progress)
+        transitions.report(self.document_id, self.task_id, progress=progress)
 
 
 def _polish(document: Document, task_id: str, model: LanguageModel, drafts: list[split.ParagraphDraft],
@@ -99,7 +99,7 @@ def _polish(document: Document, task_id: str, model: LanguageModel, drafts: list
     """The LLM step, reporting its own progress between LLM_START and INDEX_START."""
 
     def on_progress(fraction: float) -> None:
-        status.report(document.pk, task_id, progress=LLM_START + (INDEX_START - LLM_START) * fraction)
+        transitions.report(document.pk, task_id, progress=LLM_START + (INDEX_START - LLM_START) * fraction)
 
     try:
         client = get_client(model)
@@ -125,7 +125,7 @@ def _download(document: Document, task_id: str, run: ProcessingRun, heartbeat: H
     URL_FETCH_TIMEOUT (beside the media's own time limit), noticing a cancel as it goes."""
     if not document.source_url:
         raise decode.MediaError("the original media was deleted (MEDIA_RETENTION_DAYS) and has no source URL")
-    status.report(document.pk, task_id, stage=Stage.FETCHING)
+    transitions.report(document.pk, task_id, stage=Stage.FETCHING)
     heartbeat.allow(settings.URL_FETCH_TIMEOUT)
     last = time.monotonic()
 
@@ -133,7 +133,7 @@ def _download(document: Document, task_id: str, run: ProcessingRun, heartbeat: H
         nonlocal last
         if time.monotonic() - last >= REPORT_EVERY:
             last = time.monotonic()
-            status.report(document.pk, task_id)  # raises Cancelled when the user cancelled
+            transitions.report(document.pk, task_id)  # raises Cancelled when the user cancelled
 
     with runs.timed(run, "fetch"):
         download = fetch.fetch(document.source_url, on_progress)
@@ -141,7 +141,7 @@ def _download(document: Document, task_id: str, run: ProcessingRun, heartbeat: H
             ingest.attach_download(document, task_id, download)
         finally:
             download.close()  # the temporary file
-    status.report(document.pk, task_id, stage=Stage.TRANSCRIBING)
+    transitions.report(document.pk, task_id, stage=Stage.TRANSCRIBING)
 
 
 def _choose_model(document: Document, task_id: str, run: ProcessingRun, requested: SpeechModel,
@@ -153,7 +153,7 @@ def _choose_model(document: Document, task_id: str, run: ProcessingRun, requeste
                                 lambda: decode.head(path, routing.HEAD_SECONDS))  # fmt: skip
     # Only a language the transcription relies on (fanned-out segments are told it too).
     detected = choice.language if choice.detected else ""
-    status.report(document.pk, task_id, stt_model_used=choice.model, detected_language=detected)
+    transitions.report(document.pk, task_id, stt_model_used=choice.model, detected_language=detected)
     runs.note_model(run, choice.model)
     document.stt_model_used, document.detected_language = choice.model, detected
     if choice.detected:
@@ -172,7 +172,7 @@ def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun,
     speech_model = document.stt_model
     if speech_model is None:  # record which model produced the transcript
         speech_model = resolve_speech_model(None)
-        status.report(doc_id, task_id, stt_model=speech_model)
+        transitions.report(doc_id, task_id, stt_model=speech_model)
     llm = document.llm_model
     donor = reuse.find_donor(document)
     if donor is not None:
@@ -181,7 +181,7 @@ def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun,
     else:
         transcript, model_used, warnings, diarize = _transcribed(document, task_id, run, heartbeat, speech_model, llm)
     found = {"language": transcript.language, "duration": round(transcript.duration, 3)}
-    status.report(doc_id, task_id, **found)
+    transitions.report(doc_id, task_id, **found)
     timestamps = model_used is None or model_used.gives_timestamps
     return transcript, {"run_id": run.pk, "warnings": warnings, "found": found, "timestamps": timestamps,
                         "diarize": diarize, "summary": "", "llm_usage": {}}  # fmt: skip
@@ -202,7 +202,7 @@ def _paragraphs(document: Document, task_id: str, transcript: MediaTranscript, p
         max_seconds=settings.PARAGRAPH_MAX_SECONDS,
     )
     drafts = clean.in_script(drafts, document.knowledge_base.script)
-    status.report(document.pk, task_id, warnings=warnings)
+    transitions.report(document.pk, task_id, warnings=warnings)
     return {**payload, "drafts": [asdict(d) for d in drafts], "warnings": warnings, "diarize": False}
 
 
@@ -211,7 +211,7 @@ def _reused(document: Document, task_id: str, run: ProcessingRun, donor: Documen
     with runs.timed(run, "reuse"):
         reuse.copy_transcript(donor, document)
         found = voices.match(document.knowledge_base, _unnamed(donor.speakers))  # this KB's names, not the donor's
-        status.report(document.pk, task_id, reused_from=donor, mime=donor.mime, duration=donor.duration,
+        transitions.report(document.pk, task_id, reused_from=donor, mime=donor.mime, duration=donor.duration,
                       stt_model_used=donor.stt_model_used, detected_language=donor.detected_language,
                       speakers=found)  # fmt: skip
         runs.note_model(run, donor.stt_model_used)
@@ -229,7 +229,7 @@ def _transcribed(
     with local_media(document.file) as path:
         with runs.timed(run, "transcribe"):
             info = decode.probe(path)
-            status.report(doc_id, task_id, mime=info.mime, duration=info.duration)
+            transitions.report(doc_id, task_id, mime=info.mime, duration=info.duration)
             if info.duration and info.duration > settings.MAX_MEDIA_DURATION:
                 length = decode.human_duration(info.duration)
                 limit = decode.human_duration(settings.MAX_MEDIA_DURATION)
@@ -246,7 +246,7 @@ def _transcribed(
             options = transcription_options(document.options, choice.language)
             transcript = transcribe_media(document, path, info, choice.model, options, reporter, fan)
     if not diarize or not transcript.segments:
-        status.report(doc_id, task_id, speakers={})  # none found before (a re-run) stand no more
+        transitions.report(doc_id, task_id, speakers={})  # none found before (a re-run) stand no more
         document.speakers = {}
     return transcript, choice.model, list(choice.warnings), diarize and bool(transcript.segments)
 
@@ -258,7 +258,7 @@ def _diarize_stage(document: Document, task_id: str, run: ProcessingRun, payload
     cancel or a lost claim still stops the document)."""
     doc_id = document.pk
     start = _diarize_start(document)
-    status.report(doc_id, task_id, stage=Stage.DIARIZING, progress=start)
+    transitions.report(doc_id, task_id, stage=Stage.DIARIZING, progress=start)
     transcript = transcript or load_transcript(document)
     found: dict = {}
     warnings: list[str] = []
@@ -271,12 +271,12 @@ def _diarize_stage(document: Document, task_id: str, run: ProcessingRun, payload
             del audio
             found = voices.match(document.knowledge_base, found)  # known voices get their names
         log.info("diarized: %d speakers", len(found.get("voices", {})))
-    except (status.Cancelled, status.ClaimLost, TimeLimitExceeded, DatabaseError):
+    except (transitions.Cancelled, transitions.ClaimLost, TimeLimitExceeded, DatabaseError):
         raise
     except Exception as exc:  # the transcript stands without speakers
         log.exception("diarization failed; the transcript is kept without speakers")
-        warnings.append(f"speakers not found: {status.one_line(f'{type(exc).__name__}: {exc}')}")
-    status.report(doc_id, task_id, speakers=found)
+        warnings.append(f"speakers not found: {transitions.one_line(f'{type(exc).__name__}: {exc}')}")
+    transitions.report(doc_id, task_id, speakers=found)
     document.speakers = found
     return _paragraphs(document, task_id, transcript, {**payload, "warnings": [*payload["warnings"], *warnings]})
 
@@ -300,7 +300,7 @@ def _drafts(payload: dict) -> list[split.ParagraphDraft]:
 def _polish_stage(document: Document, task_id: str, run: ProcessingRun, payload: dict) -> dict:
     """Polish the paragraphs and write the summary with the document's LLM."""
     doc_id, drafts, found = document.pk, _drafts(payload), payload["found"]
-    status.report(doc_id, task_id, stage=Stage.POLISHING, progress=LLM_START)
+    transitions.report(doc_id, task_id, stage=Stage.POLISHING, progress=LLM_START)
     with runs.timed(run, "polish"):
         outcome, usage = _polish(document, task_id, document.llm_model, drafts, found["language"])
     drafts, summary, warnings = outcome.drafts, outcome.summary, payload["warnings"] + outcome.warnings
@@ -309,7 +309,7 @@ def _polish_stage(document: Document, task_id: str, run: ProcessingRun, payload:
     if summary:
         end = drafts[-1].end if drafts else found["duration"]
         drafts += polish.summary_drafts(summary, 0.0, end, settings.PARAGRAPH_MAX_CHARS)
-    status.report(doc_id, task_id, warnings=warnings, summary=summary, llm_usage=usage)
+    transitions.report(doc_id, task_id, warnings=warnings, summary=summary, llm_usage=usage)
     return {**payload, "drafts": [asdict(d) for d in drafts], "warnings": warnings, "summary": summary,
             "llm_usage": usage}  # fmt: skip
 
@@ -317,14 +317,14 @@ def _polish_stage(document: Document, task_id: str, run: ProcessingRun, payload:
 def _index_stage(document: Document, task_id: str, run: ProcessingRun, payload: dict) -> None:
     """Embed and store the paragraphs, and finish the document (SUCCESS) in the same transaction."""
     doc_id, drafts = document.pk, _drafts(payload)
-    status.report(doc_id, task_id, stage=Stage.INDEXING, progress=INDEX_START)
+    transitions.report(doc_id, task_id, stage=Stage.INDEXING, progress=INDEX_START)
     started = time.monotonic()
     model, vectors = index.embed_drafts(document, drafts)
     index.prepare_index(model, vectors)
     with transaction.atomic():
         index.replace_paragraphs(document, drafts, model, vectors)
-        if not status.succeed(doc_id, task_id):
-            raise status.not_owned(doc_id)  # rolls the paragraphs back
+        if not transitions.succeed(doc_id, task_id):
+            raise transitions.not_owned(doc_id)  # rolls the paragraphs back
         run.timings["index"] = round(time.monotonic() - started, 3)
         runs.finish(run, RunOutcome.SUCCESS)  # in the same transaction as SUCCESS
 
@@ -365,8 +365,8 @@ def _hand_off(document: Document, task_id: str, run: ProcessingRun, stage: str, 
     next_id = str(uuid.uuid4())
     runs.save_timings(run)
     with transaction.atomic():
-        if not status.handoff(document.pk, task_id, next_id, new_stage, progress(document)):
-            raise status.not_owned(document.pk)
+        if not transitions.handoff(document.pk, task_id, next_id, new_stage, progress(document)):
+            raise transitions.not_owned(document.pk)
     log.info("handed to the %s stage as task %s", stage, next_id)
     return HandOff(stage, next_id, payload)
 
@@ -398,10 +398,10 @@ def _onward(stage: str, document: Document, task_id: str, run: ProcessingRun, pa
     return Status.SUCCESS
 
 
-def _claim(document_id: int, task_id: str, take: Callable[[int, str], bool] = status.claim) -> bool:
+def _claim(document_id: int, task_id: str, take: Callable[[int, str], bool] = transitions.claim) -> bool:
     if take(document_id, task_id):
         return True
-    if status.held_by_live_run(document_id, task_id):
+    if transitions.held_by_live_run(document_id, task_id):
         # Another copy of this task holds a fresh lease: a redelivery right after its worker died
         # (the heartbeat stops, so wait the lease out once), or a duplicate of a live run (it keeps
         # beating, so the second claim fails and this copy stands down).
@@ -447,8 +447,8 @@ def run_stage(stage: str, document_id: int, task_id: str, payload: dict, worker:
               hand_off: bool = True) -> str | HandOff:  # fmt: skip
     """A later stage (``diarize``, ``polish`` or ``index``) of a document handed over by the one before."""
     with log_context.bind(document=document_id):
-        if not _claim(document_id, task_id, status.adopt):
-            if status.acknowledge_cancel(document_id, task_id):  # cancelled while it waited in the queue
+        if not _claim(document_id, task_id, transitions.adopt):
+            if transitions.acknowledge_cancel(document_id, task_id):  # cancelled while it waited in the queue
                 runs.close(payload["run_id"], RunOutcome.REVOKED, "cancelled")
                 return Status.REVOKED
             log.info("not ours (task %s); skipping", task_id)
@@ -473,31 +473,31 @@ def _guarded(document: Document, task_id: str, run: ProcessingRun,
         _quietly(fanout.cleanup, document_id)
         runs.finish(run, RunOutcome.FAILURE, Document.objects.get(pk=document_id).error or exc)
         return Status.FAILURE
-    except status.Cancelled:
+    except transitions.Cancelled:
         _quietly(fanout.cleanup, document_id)
-        status.acknowledge_cancel(document_id)
+        transitions.acknowledge_cancel(document_id)
         runs.finish(run, RunOutcome.REVOKED, "cancelled")
         log.info("cancelled")
         return Status.REVOKED
-    except status.ClaimLost as exc:
+    except transitions.ClaimLost as exc:
         log.warning("%s; stopping", exc)
         _quietly(fanout.forget_if_deleted, document_id)
         runs.finish(run, RunOutcome.LOST, exc)
         return "skipped"
     except (OperationalError, InterfaceError, RetryableError) as exc:
         _quietly(runs.finish, run, RunOutcome.RETRY, exc)
-        _quietly(status.release, document_id, task_id)
-        raise TransientError(status.one_line(str(exc))) from exc
+        _quietly(transitions.release, document_id, task_id)
+        raise TransientError(transitions.one_line(str(exc))) from exc
     except UserError as exc:  # bad media, a refused URL or model, a duplicate: one line for the user
         _quietly(fanout.cleanup, document_id)
-        status.fail(document_id, str(exc), task_id)
+        transitions.fail(document_id, str(exc), task_id)
         runs.finish(run, RunOutcome.FAILURE, exc)
         log.info("failed: %s", exc)
         return Status.FAILURE
     except Exception as exc:  # every failure must end as FAILURE with a reason, never stuck STARTED
         log.exception("failed unexpectedly")
         _quietly(fanout.cleanup, document_id)
-        status.fail(document_id, f"internal error: {type(exc).__name__}: {exc}", task_id)
+        transitions.fail(document_id, f"internal error: {type(exc).__name__}: {exc}", task_id)
         runs.finish(run, RunOutcome.FAILURE, exc, with_traceback=True)
         return Status.FAILURE
     if outcome == Status.SUCCESS:

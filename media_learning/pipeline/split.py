@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from core.scripts import DENSE_CHAR, joins_without_space
 from knowledge.models import ParagraphKind
 from stt_models.providers.base import SENTENCE_END, Segment
-from stt_models.scripts import DENSE_CHAR, joins_without_space
 
 _SEPARATORS = ["\n\n", "\n", "。", "！", "？", ". ", "! ", "? ", "；", "; ", "，", ", ", " ", ""]
 _PUNCTUATION = re.compile(r"[.!?,;:。！？，；：、…]")
@@ -64,7 +64,7 @@ def format_timestamp(seconds: float) -> str:
 
 def join_text(left: str, right: str) -> str:
     """Join two pieces with a space, except inside Chinese or Japanese (no spaces between words;
-    Korean has them, stt_models/scripts.py)."""
+    Korean has them, core/scripts.py)."""
     if not left:
         return right
     if not right:

@@ -7,7 +7,7 @@ Each media segment is then one timed piece of the transcript, and the document s
 warnings (``gives_timestamps``).
 
 The API key is read from the environment variable the model names (``api_key_env``), when the
-operator allows it for this server (``stt_models.model_servers``); it is never stored, logged or
+operator allows it for this server (``core.model_servers``); it is never stored, logged or
 shown. Every request goes to the address the guard checked.
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 import av
 import numpy as np
 
-from stt_models import model_servers
-from stt_models.model_servers import OPENAI_BASE_URL
+from core import model_servers
+from core.model_servers import OPENAI_BASE_URL
 from stt_models.providers.base import Segment, SegmentCallback, SttRefused, SttUnavailable, Transcript, Word
 
 SAMPLE_RATE = 16000

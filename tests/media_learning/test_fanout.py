@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from knowledge import status as status_machine
+from knowledge import transitions
 from knowledge.ingest import wait_until_finished
 from knowledge.models import Document, Status
 from media_learning.models import SegmentJob, TranscriptChunk
@@ -78,7 +78,7 @@ def test_cancel_during_fanout_stops_and_removes_waiting_segments(speech_models, 
             assert time.monotonic() < deadline, "no segment was transcribed"
             time.sleep(0.2)
         assert SegmentJob.objects.filter(document_id=doc_id).exists()
-        status_machine.cancel(doc_id)
+        transitions.cancel(doc_id)
         (doc,) = wait_until_finished([doc_id], timeout=120)
     finally:
         worker.stop()

@@ -84,10 +84,10 @@ def test_run_with_cuda_model_transcribes_on_gpu(speech_models):
 
 
 def _rerun(doc, task_id):
-    from knowledge import status
+    from knowledge import transitions
 
     Document.objects.filter(pk=doc.pk).update(status=Status.FAILURE)
-    assert status.reset_for_reprocess(doc.pk, task_id)
+    assert transitions.reset_for_reprocess(doc.pk, task_id)
     return runner.run(doc.pk, task_id)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge import status
+from knowledge import transitions
 from knowledge.ingest import wait_until_finished
 from knowledge.models import Document, ProcessingRun, RunOutcome, Stage, Status
 from tests.conftest import KEY_ENV, fixture_path
@@ -62,7 +62,7 @@ def test_documents_move_through_role_queues_and_wait_for_their_workers(speech_mo
         time.sleep(1.5)
         out = manage(env, "reap_stuck", "--started-after", "1")  # their heartbeat is "stale", but they are queued
         assert "requeued" not in out and waiting_for_index(polished) and waiting_for_index(plain), out
-        assert status.cancel(plain) == Status.REVOKE  # cancelled while it waits in the queue
+        assert transitions.cancel(plain) == Status.REVOKE  # cancelled while it waits in the queue
 
         workers += [Worker(env, "ix", tmp_path, role="index"), Worker(env, "dz", tmp_path, role="diarize")]
         done = {d.pk: d for d in wait_until_finished([polished, plain, pair], timeout=180)}

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 from django.utils import timezone
 
+from core.model_servers import OPENAI_BASE_URL
+from core.registry import probe_api
 from llm_models.models import LanguageModel
 from llm_models.providers.base import LlmError
 from llm_models.registry import get_client, read_api_key
-from stt_models.checks import probe_api
-from stt_models.model_servers import OPENAI_BASE_URL
 
 TEST_PROMPT = "Reply with the single word OK."
 

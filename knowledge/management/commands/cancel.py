@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from knowledge import status
+from knowledge import transitions
 from knowledge.models import Status
 from knowledge.selection import SelectionError, select_documents
 
@@ -35,7 +35,7 @@ class Command(BaseCommand):
             if opts["dry_run"]:
                 self.stdout.write(f"would cancel document {doc.pk} ({doc.status}): {doc.name}")
                 count += 1
-            elif (new := status.cancel(doc.pk)) is not None:
+            elif (new := transitions.cancel(doc.pk)) is not None:
                 self.stdout.write(f"document {doc.pk}: {new}")
                 count += 1
         self.stdout.write(f"{'would cancel' if opts['dry_run'] else 'cancelled'} {count} document(s)")

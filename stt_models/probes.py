@@ -3,33 +3,13 @@ server reachable and key accepted for API models. Run when a model is saved (API
 
 from __future__ import annotations
 
-import httpx
 from django.utils import timezone
 
-from stt_models import model_servers
+from core import model_servers
+from core.model_servers import OPENAI_BASE_URL
+from core.registry import probe_api
 from stt_models.bundled import model_problem
-from stt_models.model_servers import OPENAI_BASE_URL
 from stt_models.models import API_PROVIDERS, Device, SpeechModel
-from stt_models.outbound import AddressRefused
-
-
-def probe_api(base_url: str, key: str, key_env: str, timeout: float = 5.0) -> tuple[str, httpx.Response | None]:
-    """``GET {base_url}/models`` with the key: the problem ('' when none) and the response. Shared
-    by the speech and LLM registries; the key itself never appears in the problem."""
-    base = base_url.rstrip("/")
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    try:
-        with model_servers.http_client(timeout=timeout) as client:
-            response = client.get(f"{base}/models", headers=headers)
-    except httpx.HTTPError as exc:
-        return f"cannot reach {base}: {type(exc).__name__}", None
-    except AddressRefused as exc:
-        return str(exc), None
-    if response.status_code in (401, 403):
-        return f"{base} rejected the key from {key_env or 'the environment'} ({response.status_code})", response
-    if response.status_code >= 500:
-        return f"{base} answered {response.status_code}", response
-    return "", response
 
 
 def _api_problem(model: SpeechModel) -> str:

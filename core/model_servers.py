@@ -1,7 +1,7 @@
 """What a registry model (speech or LLM) may name, checked when it is saved and again each time
 something is sent to it:
 
-- its server, ``base_url``: through the address guard (``stt_models.outbound``) with the
+- its server, ``base_url``: through the address guard (``core.outbound``) with the
   operator's MODEL_URL_ALLOWLIST for private servers (a LAN vLLM, a local Ollama); requests go
   to the address that was checked;
 - its key, ``api_key_env``: only a variable the operator listed in MODEL_API_KEY_ENVS, and, when
@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from core import outbound
 from core.errors import UserError
-from stt_models import outbound
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
