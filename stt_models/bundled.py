@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from importlib import import_module
 from pathlib import Path
 
 from django.conf import settings
+from filelock import FileLock
 
 PREFIX = "bundled:"
 # What ``auto`` detects with and chooses (SpeechModel names; an operator may point them at
@@ -61,8 +61,7 @@ def folder_lock(folder: Path) -> Iterator[None]:
     """Hold ``folder``'s lock file (created with the folder): one process on the machine makes
     a model file there while the others wait, then find it made."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(folder / ".lock"):
         yield
 
 

@@ -6,7 +6,6 @@ its process dies. Slots are named by the physical device: a worker pinned with `
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import re
@@ -14,6 +13,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +39,15 @@ def device_slot(device: str, index: int | list[int], per_device: int, lock_dir: 
     waited = False
     while True:
         for name in names:
-            fd = os.open(lock_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            lock = FileLock(lock_dir / f"{name}.lock", mode=0o600, thread_local=False)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
+                lock.acquire(blocking=False)
+            except Timeout:
                 continue
             try:
                 yield name
             finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+                lock.release()
             return
         if not waited:
             log.info("waiting for a free %s slot (%d per device)", device, per_device)
