@@ -210,7 +210,11 @@ def main() -> None:
         if isinstance(loaded, embeddings.UseEncoder):
             runtime = "numpy"
         else:
-            runtime = "onnx" if query_encoder.encoder(kb.embedding_model, loaded) else "torch"
+            runtime = (
+                "onnx"
+                if query_encoder.encoder(kb.embedding_model, loaded, embeddings.resolve(kb.embedding_model))
+                else "torch"
+            )
         e50, e95 = statistics.median(embed_latencies), statistics.quantiles(embed_latencies, n=20)[-1]
         print(f"query embedding alone ({runtime}): p50_ms={e50:.1f} p95_ms={e95:.1f}", file=sys.stderr)
         db50, db95 = statistics.median(db_latencies), statistics.quantiles(db_latencies, n=20)[-1]

@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from rest_framework.exceptions import ValidationError
 
 from core.errors import FieldErrors
 from knowledge import access, ingest, transitions
@@ -32,6 +33,7 @@ from knowledge.models import (
     Voice,
     WebhookDelivery,
 )
+from stt_models.options import language_or_auto
 
 STATUS_COLOURS = {
     Status.PENDING: "#6c757d", Status.STARTED: "#0d6efd", Status.SUCCESS: "#198754", Status.FAILURE: "#dc3545",
@@ -78,10 +80,6 @@ class KnowledgeBaseForm(forms.ModelForm):
         return self.cleaned_data["webhook_secret"] or self.instance.webhook_secret
 
     def clean_language(self) -> str:
-        from rest_framework.exceptions import ValidationError
-
-        from stt_models.options import language_or_auto
-
         try:
             return language_or_auto(self.cleaned_data.get("language") or "")
         except ValidationError:

@@ -6,4 +6,4 @@ class KnowledgeConfig(AppConfig):
     verbose_name = "Knowledge"
 
     def ready(self) -> None:
-        from knowledge import retention  # noqa: F401 - connects the signal that deletes originals
+        from knowledge import retention  # noqa: F401, PLC0415 - connects the signal that deletes originals; in ready(): the app registry is loaded

@@ -7,18 +7,17 @@ from __future__ import annotations
 import json
 import logging
 
+from knowledge.queue import work_queues
+from settings.celery import app
+
 log = logging.getLogger(__name__)
 
 
 def _app():
-    from settings.celery import app
-
     return app
 
 
 def queue_names() -> list[str]:
-    from knowledge.queue import work_queues
-
     return work_queues()
 
 

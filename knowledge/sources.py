@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import feedparser
 import httpx
 from django.conf import settings
 from django.core.files import File
@@ -35,7 +36,7 @@ from django.utils import timezone
 
 from core import outbound
 from core.errors import FieldErrors, UserError
-from knowledge import fetch, ingest
+from knowledge import fetch, ingest, platform_media
 from knowledge.models import Document, Source, SourceItem, SourceKind
 from knowledge.names import clean_file_name, clean_name
 
@@ -186,8 +187,6 @@ def _fetch_feed(url: str) -> bytes:
 def feed_items(body: bytes) -> list[tuple[str, str, str]]:
     """(item id, title, media URL) of each item with media, oldest first; SourceError when the
     body is not an RSS or Atom feed."""
-    import feedparser
-
     parsed = feedparser.parse(body)
     if not parsed.get("version") and not parsed.entries:
         raise SourceError("not an RSS or Atom feed")
@@ -207,8 +206,6 @@ def feed_items(body: bytes) -> list[tuple[str, str, str]]:
 
 def channel_items(url: str, page: WebPage) -> list[tuple[str, str, str]]:
     """The items of a channel or playlist page, as ``feed_items`` gives a feed's (yt-dlp)."""
-    from knowledge import platform_media
-
     try:
         return platform_media.playlist(url, FEED_TIMEOUT, limit=MAX_PLAYLIST_ITEMS)
     except fetch.UnknownPage:

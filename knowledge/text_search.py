@@ -39,7 +39,7 @@ CJK_STOP_WORDS = frozenset(
 def _segmenter():
     global _jieba
     if _jieba is None:
-        import jieba
+        import jieba  # noqa: PLC0415 - loaded with its dictionary on the first Chinese text
 
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()

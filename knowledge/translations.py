@@ -8,13 +8,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import polib
+
 LOCALE = Path(__file__).resolve().parent.parent / "locale"
 
 
 def compile_all(folder: Path = LOCALE) -> list[Path]:
     """Write each catalog's .mo where it is missing or older than its .po; returns those written."""
-    import polib
-
     written = []
     for po in sorted(Path(folder).glob("*/LC_MESSAGES/*.po")):
         mo = po.with_suffix(".mo")

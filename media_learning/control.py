@@ -19,7 +19,7 @@ from media_learning import warmup
 
 
 def _is_prefork(state: Any) -> bool:
-    from celery.concurrency.prefork import TaskPool
+    from celery.concurrency.prefork import TaskPool  # noqa: PLC0415 - only a prefork worker needs the pool class
 
     return isinstance(state.consumer.pool, TaskPool)
 
@@ -53,8 +53,8 @@ def stt_unload(state: Any) -> dict[str, str]:
 def stt_loaded(state: Any) -> dict[str, Any]:
     """What this worker holds: the models loaded in its process (solo and threads pools), or,
     for prefork, whether its pool processes start warm and with which model."""
-    from knowledge import embeddings
-    from stt_models.providers import faster_whisper
+    from knowledge import embeddings  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
+    from stt_models.providers import faster_whisper  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
 
     if _is_prefork(state):
         processes = state.consumer.pool.num_processes

@@ -50,7 +50,7 @@ def queue_of(task_name: str, priority: str = "normal") -> str:
 def send(task_name: str, kwargs: dict[str, Any], *, what: str, task_id: str | None = None, priority: str = "normal",
          countdown: float | None = None) -> bool:  # fmt: skip
     """Send now; False (logged once, as ``what``) when the broker cannot be reached."""
-    from settings.celery import app
+    from settings.celery import app  # noqa: PLC0415 - the Celery app is needed only when a message is sent
 
     try:
         app.send_task(task_name, kwargs=kwargs, task_id=task_id, queue=queue_of(task_name, priority),
@@ -100,7 +100,7 @@ def webhook(document_id: int, status: str) -> bool:
 def on_document_finished(sender: object, document_id: int, status: str, **kwargs: Any) -> None:
     """Receiver of ``knowledge.signals.document_finished``: the webhook, after commit, when the
     document (or its knowledge base) has one."""
-    from knowledge import webhooks
+    from knowledge import webhooks  # noqa: PLC0415 - the receiver runs once the app registry is ready
 
     def queue() -> None:
         if webhooks.wanted(document_id):

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from knowledge import transitions
 from media_learning import control, dispatch, renditions, warmup  # noqa: F401 - registers signals and control commands
-from media_learning.pipeline import fanout, runner
+from media_learning.pipeline import runner, transcribe
 
 
 class StageTask(Task):
@@ -74,7 +74,7 @@ def index_document(self, *, document_id: int, payload: dict) -> str:  # noqa: AN
 def transcribe_segment(self, *, document_id: int, task_id: str, job_id: int) -> str:  # noqa: ANN001
     """One segment of a long document, fanned out by its coordinator (pipeline/fanout.py)."""
     worker = f"{self.request.hostname or socket.gethostname()} pid {os.getpid()}"
-    return fanout.transcribe_job(document_id, task_id, job_id, worker)
+    return transcribe.transcribe_job(document_id, task_id, job_id, worker)
 
 
 @shared_task(name="media_learning.render_audio", ignore_result=True)

@@ -97,9 +97,9 @@ def warm_up(model_ref: str | None = None, role: str | None = None) -> str:
     """Load the models of this worker's role (role_models): a speech model (default: the default
     model), the speaker model, the embedding model. Returns the speech model's name, or what was
     loaded in words when no speech model was."""
-    from knowledge import embeddings
-    from stt_models.diarization import voices
-    from stt_models.registry import get_provider, resolve_speech_model
+    from knowledge import embeddings  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
+    from stt_models.diarization import voices  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
+    from stt_models.registry import get_provider, resolve_speech_model  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
 
     wanted = role_models(role) if model_ref is None else ("speech", *role_models(role))
     loaded, name = [], ""
@@ -122,8 +122,8 @@ def warm_up(model_ref: str | None = None, role: str | None = None) -> str:
 
 def _models_behind(model: object) -> list:
     """The model itself, or the models ``auto`` detects and transcribes with."""
-    from stt_models.models import SpeechModel
-    from stt_models.routing import auto_options
+    from stt_models.models import SpeechModel  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
+    from stt_models.routing import auto_options  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
 
     if not model.is_auto:
         return [model]
@@ -133,9 +133,9 @@ def _models_behind(model: object) -> list:
 
 def unload() -> int:
     """Drop every loaded speech, speaker and embedding model of this process and free (GPU) memory."""
-    from knowledge import embeddings
-    from stt_models.diarization import voices
-    from stt_models.providers import faster_whisper
+    from knowledge import embeddings  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
+    from stt_models.diarization import voices  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
+    from stt_models.providers import faster_whisper  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
 
     count = faster_whisper.unload_all() + embeddings.unload_all() + voices.unload()
     gc.collect()

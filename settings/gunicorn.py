@@ -13,9 +13,9 @@ from typing import Any
 
 
 def post_worker_init(worker: Any) -> None:
-    from django.conf import settings
+    from django.conf import settings  # noqa: PLC0415 - gunicorn reads this file before Django is set up
 
     if settings.SEARCH_WARMUP:
-        from knowledge.search import warm_up
+        from knowledge.search import warm_up  # noqa: PLC0415 - gunicorn reads this file before Django is set up
 
         warm_up()

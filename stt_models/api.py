@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from core.registry_api import CleanedModelSerializer, RegistryViewSet
 from stt_models.models import SpeechModel
 from stt_models.probes import check_model
+from stt_models.tasks import test_model
 
 TEST_TIMEOUT = 120  # seconds to wait for a worker to run the test transcription
 
@@ -39,8 +40,6 @@ class SpeechModelViewSet(RegistryViewSet):
     @extend_schema(request=None, responses={200: dict, 503: dict})
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
-        from stt_models.tasks import test_model
-
         model = self.get_object()
         result = test_model.apply_async(kwargs={"model_id": model.pk})
         try:

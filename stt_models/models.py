@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.model_servers import configuration_errors
+from stt_models.bundled import model_problem
 
 
 class Provider(models.TextChoices):
@@ -82,7 +83,7 @@ class SpeechModel(models.Model):
         """Whether its transcripts are timed segment by segment (faster-whisper's always are)."""
         if self.provider not in API_PROVIDERS:
             return True
-        from stt_models.providers.openai_api import gives_timestamps
+        from stt_models.providers.openai_api import gives_timestamps  # noqa: PLC0415 - the provider module (PyAV, the client) loads only when asked
 
         return gives_timestamps(self.model, self.options)
 
@@ -97,7 +98,7 @@ class SpeechModel(models.Model):
 
     def clean(self) -> None:
         if self.provider == Provider.AUTO:
-            from stt_models.routing import auto_problems
+            from stt_models.routing import auto_problems  # noqa: PLC0415 - cycle: routing imports these models
 
             errors = auto_problems(self)
             if errors:
@@ -115,8 +116,6 @@ class SpeechModel(models.Model):
             if errors:
                 raise ValidationError(errors)
             return
-        from stt_models.bundled import model_problem
-
         problem = model_problem(self.model)
         if problem:
             raise ValidationError({"model": problem})

@@ -10,6 +10,7 @@ from core.model_servers import OPENAI_BASE_URL
 from core.registry import probe_api
 from stt_models.bundled import model_problem
 from stt_models.models import API_PROVIDERS, Device, SpeechModel
+from stt_models.routing import auto_problems
 
 
 def _api_problem(model: SpeechModel) -> str:
@@ -35,8 +36,6 @@ def _local_problem(model: SpeechModel) -> str:
 
 
 def _auto_problem(model: SpeechModel) -> str:
-    from stt_models.routing import auto_problems
-
     return "; ".join(auto_problems(model).values())
 
 

@@ -34,7 +34,7 @@ def resolve_speech_model(ref: str | int | None) -> SpeechModel:
 
 def get_provider(model: SpeechModel) -> SpeechProvider:
     if model.provider == Provider.FASTER_WHISPER:
-        from stt_models.providers.faster_whisper import FasterWhisperProvider
+        from stt_models.providers.faster_whisper import FasterWhisperProvider  # noqa: PLC0415 - a provider loads its libraries only when a model of it is used
 
         return FasterWhisperProvider(
             model=model.model,
@@ -44,7 +44,7 @@ def get_provider(model: SpeechModel) -> SpeechProvider:
             default_cpu_threads=settings.STT_CPU_THREADS,
         )
     if model.provider in API_PROVIDERS:
-        from stt_models.providers.openai_api import OpenAIProvider
+        from stt_models.providers.openai_api import OpenAIProvider  # noqa: PLC0415 - a provider loads its libraries only when a model of it is used
 
         return OpenAIProvider(
             model=model.model,

@@ -16,6 +16,7 @@ import numpy as np
 from stt_models.bundled import AUTO_OPTIONS
 from stt_models.models import Provider, SpeechModel
 from stt_models.providers.base import SttError, SttRefused
+from stt_models.registry import get_provider
 
 DETECT_SECONDS = 30.0  # of speech (voice activity detection skips silence and music first)
 HEAD_SECONDS = 120.0  # of media decoded to find them
@@ -68,8 +69,6 @@ def auto_problems(model: SpeechModel) -> dict[str, str]:
 def detect_language(detector: SpeechModel, head: np.ndarray) -> tuple[str, float]:
     """(language, probability) of the first DETECT_SECONDS of speech in ``head``; ("", 0.0)
     when it holds no speech."""
-    from stt_models.registry import get_provider
-
     provider = get_provider(detector)
     detect = getattr(provider, "detect_language", None)
     if detect is None:

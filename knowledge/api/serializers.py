@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.urls import reverse
 from rest_framework import serializers
 
 from knowledge import access
+from knowledge.access import role_of
+from knowledge.embeddings import registered
+from knowledge.kb_embedding import EmbeddingMismatch, check_model
 from knowledge.models import (
     Document,
     KnowledgeBase,
@@ -16,6 +20,7 @@ from knowledge.models import (
 )
 from knowledge.names import clean_name
 from stt_models.models import SpeechModel
+from stt_models.options import language_or_auto
 
 
 class KnowledgeBaseSerializer(serializers.ModelSerializer):
@@ -60,8 +65,6 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
         return name
 
     def validate_language(self, value: str) -> str:
-        from stt_models.options import language_or_auto
-
         return language_or_auto(value)
 
     def validate(self, attrs: dict) -> dict:
@@ -72,9 +75,6 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
         return attrs
 
     def validate_embedding_model(self, value: str) -> str:
-        from knowledge.embeddings import registered
-        from knowledge.kb_embedding import EmbeddingMismatch, check_model
-
         if self.instance is not None and value != self.instance.embedding_model:
             raise serializers.ValidationError(
                 "an existing knowledge base moves to another model with `manage.py reindex --knowledge NAME --model M`"
@@ -96,8 +96,6 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer):
         return super().create(validated_data)
 
     def get_role(self, obj: KnowledgeBase) -> str | None:
-        from knowledge.access import role_of
-
         request = self.context.get("request")
         return role_of(request.user, obj) if request else None
 
@@ -176,8 +174,6 @@ def media_url(document: Document, request: object = None) -> str | None:
     """The media endpoint, which checks access and serves byte ranges (None once purged)."""
     if not document.file:
         return None
-    from django.urls import reverse
-
     url = reverse("document-media", kwargs={"pk": document.pk})
     return request.build_absolute_uri(url) if request is not None else url
 

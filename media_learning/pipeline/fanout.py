@@ -30,7 +30,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from knowledge.models import Document, Status
+from knowledge.models import Document
 from media_learning import dispatch
 from media_learning.models import SegmentJob, TranscriptChunk
 from media_learning.pipeline.decode import SAMPLE_RATE
@@ -153,24 +153,6 @@ def run_job(job: SegmentJob, worker: str, transcribe: Transcriber) -> None:
     )  # fmt: skip
     SegmentJob.objects.filter(pk=job.pk).delete()
     Path(job.audio).unlink(missing_ok=True)
-
-
-def transcribe_job(document_id: int, task_id: str, job_id: int, worker: str) -> str:
-    """A ``transcribe_segment`` task: help with one segment of a document still being processed."""
-    document = Document.objects.filter(pk=document_id, status=Status.STARTED, task_id=task_id).first()
-    if document is None:
-        return "skipped: the document is no longer being processed by that task"
-    job = claim(job_id, worker)
-    if job is None:
-        return "skipped: already taken"
-    from media_learning.pipeline.transcribe import segment_transcriber
-
-    try:
-        run_job(job, worker, segment_transcriber(document))
-    except Exception as exc:  # noqa: BLE001 - the coordinator retries the segment and reports the error
-        log.warning("segment %s of document %s failed here: %s", job.index, document_id, exc)
-        return "released"
-    return "done"
 
 
 def forget_if_deleted(document_id: int) -> bool:

@@ -27,7 +27,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.db.models.fields.files import FieldFile
 
 from core.errors import RetryableError, UserError
-from knowledge import fetch, ingest, log_context, runs, transitions, voices
+from knowledge import ingest, log_context, platform_media, runs, transitions, voices
 from knowledge.chinese_script import to_script
 from knowledge.models import Document, ProcessingRun, RunOutcome, Stage, Status
 from llm_models.models import LanguageModel
@@ -136,7 +136,7 @@ def _download(document: Document, task_id: str, run: ProcessingRun, heartbeat: H
             transitions.report(document.pk, task_id)  # raises Cancelled when the user cancelled
 
     with runs.timed(run, "fetch"):
-        download = fetch.fetch(document.source_url, on_progress)
+        download = platform_media.fetch_media(document.source_url, on_progress)
         try:
             ingest.attach_download(document, task_id, download)
         finally:

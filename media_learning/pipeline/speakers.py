@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from media_learning.pipeline.split import join_text
 from stt_models.providers.base import Segment
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def diarize_document(samples: np.ndarray, options: dict[str, Any], mode: str = "
                      on_progress: Callable[[float], None] | None = None) -> dict[str, Any]:  # fmt: skip
     """The ``Document.speakers`` value for 16 kHz mono samples (empty when one voice under auto);
     ``on_progress`` gets the fraction done (and may raise to stop)."""
-    from stt_models.diarization.diarize import diarize
+    from stt_models.diarization.diarize import diarize  # noqa: PLC0415 - voices imports torch: loaded only when a recording is diarized
 
     found = diarize(
         samples,
@@ -84,8 +85,6 @@ def speaker_at(turns: Sequence[Sequence[Any]], start: float, end: float) -> str:
 
 
 def _cut_by_words(segment: Segment, turns: Sequence[Sequence[Any]]) -> list[Segment]:
-    from media_learning.pipeline.split import join_text
-
     pieces: list[Segment] = []
     for word in segment.words or []:
         who = speaker_at(turns, word.start, word.end)

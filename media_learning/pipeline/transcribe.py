@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
-from knowledge.models import Document
+from knowledge.models import Document, Status
 from llm_models.options import without_llm_options
 from media_learning.models import TranscriptChunk
 from media_learning.pipeline import decode, fanout
@@ -24,6 +25,8 @@ from stt_models.models import SpeechModel
 from stt_models.options import DEFAULT_SEGMENT_DURATION
 from stt_models.providers.base import Segment, Transcript, Word
 from stt_models.registry import get_provider
+
+log = logging.getLogger(__name__)
 
 # Called with the number of media seconds transcribed so far; may raise to stop.
 ProgressCallback = Callable[[float], None]
@@ -166,3 +169,19 @@ def transcribe_media(
     if fan is not None:
         fan.work_through(helper, report)
     return load_transcript(document)
+
+
+def transcribe_job(document_id: int, task_id: str, job_id: int, worker: str) -> str:
+    """A ``transcribe_segment`` task: help with one segment of a document still being processed."""
+    document = Document.objects.filter(pk=document_id, status=Status.STARTED, task_id=task_id).first()
+    if document is None:
+        return "skipped: the document is no longer being processed by that task"
+    job = fanout.claim(job_id, worker)
+    if job is None:
+        return "skipped: already taken"
+    try:
+        fanout.run_job(job, worker, segment_transcriber(document))
+    except Exception as exc:  # noqa: BLE001 - the coordinator retries the segment and reports the error
+        log.warning("segment %s of document %s failed here: %s", job.index, document_id, exc)
+        return "released"
+    return "done"

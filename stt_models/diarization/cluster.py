@@ -22,7 +22,7 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 
 
 def _kmeans(points: np.ndarray, k: int) -> np.ndarray:
-    from sklearn.cluster import KMeans
+    from sklearn.cluster import KMeans  # noqa: PLC0415 - heavy (TID253): loaded only in the process that runs the model
 
     return KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(points)
 

@@ -108,7 +108,7 @@ def diarize(
 ) -> Diarization:
     """Speaker turns of 16 kHz mono float32 samples; speakers numbered 0, 1, ... by first voice.
     ``on_progress`` gets the fraction of the voice windows embedded so far (it may raise to stop)."""
-    from . import voices
+    from . import voices  # noqa: PLC0415 - voices imports torch: loaded only when a recording is diarized
 
     regions = speech_regions(samples)
     spans = windows_in(regions)

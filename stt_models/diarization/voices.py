@@ -46,7 +46,7 @@ def _load():
         if _model is None:
             import torch
 
-            from .campplus import CAMPPlus
+            from .campplus import CAMPPlus  # noqa: PLC0415 - torch (TID253): the speaker network loads only in the diarize worker
 
             model = CAMPPlus()
             model.load_state_dict(torch.load(weights_path(), map_location="cpu", weights_only=True))

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
 from stt_models.bundled import resolve_model
 from stt_models.providers import cuda_libs
@@ -134,8 +135,6 @@ class FasterWhisperProvider:
 
     def slot(self) -> AbstractContextManager[str]:
         """One of the GPU's transcription slots (GPU_TRANSCRIPTIONS_PER_DEVICE); none on the CPU."""
-        from django.conf import settings
-
         device = self.device
         if device == "auto":
             import ctranslate2

@@ -74,7 +74,7 @@ class OpenAIProvider:
         self.defaults = opts
 
     def _client(self) -> Any:
-        import openai
+        import openai  # noqa: PLC0415 - a 0.6 s import: only API speech models need it
 
         try:
             key = model_servers.read_api_key(self.api_key_env, self.base_url)
@@ -91,7 +91,7 @@ class OpenAIProvider:
     def transcribe(
         self, audio: np.ndarray, options: dict[str, Any], on_segment: SegmentCallback | None = None
     ) -> Transcript:
-        import openai
+        import openai  # noqa: PLC0415 - a 0.6 s import: only API speech models need it
 
         opts = {**self.defaults, **options}
         data = encode_flac(audio)

@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
-from knowledge.fetch import FetchError, check_url, fetch
+from knowledge.fetch import FetchError, check_url
 from knowledge.models import Document, KnowledgeBase
+from knowledge.platform_media import fetch_media
 from tests.conftest import fixture_path
 from tests.knowledge.web_server import WebServer
 
@@ -98,14 +99,14 @@ def test_fetch_reports_a_web_page_a_404_and_a_file_over_the_limit(web, settings,
     settings.MAX_UPLOAD_SIZE = 100_000
 
     with pytest.raises(FetchError, match="is a web page without media that the allowed extractors know"):
-        fetch(f"{web.root}/page")  # the url extra is installed; generic pages are not among its extractors
+        fetch_media(f"{web.root}/page")  # the url extra is installed; generic pages are not among its extractors
     monkeypatch.setitem(sys.modules, "yt_dlp", None)  # as without the extra: the import fails
     with pytest.raises(FetchError, match="is a web page, not audio or video; install the url extra"):
-        fetch(f"{web.root}/page")
+        fetch_media(f"{web.root}/page")
     with pytest.raises(FetchError, match="answered 404"):
-        fetch(f"{web.root}/missing")
+        fetch_media(f"{web.root}/missing")
     with pytest.raises(FetchError, match="over the upload limit of 97.7"):
-        fetch(f"{web.root}/big")
+        fetch_media(f"{web.root}/big")
 
 
 def test_allowlist_takes_networks_and_address_port_pairs(web, settings):

@@ -41,9 +41,9 @@ def test_queries_are_exported_once_and_match_torch(fresh):
     exports = [path for path in fresh.glob("*.onnx") if path != other]
     assert len(exports) == 1 and not list(fresh.glob("*.tmp"))
     assert exports[0].name.startswith("bundled_all_MiniLM_L6_v2_")
-    assert isinstance(query_encoder.encoder(MINILM, model), query_encoder.QueryEncoder)
+    assert isinstance(query_encoder.encoder(MINILM, model, embeddings.resolve(MINILM)), query_encoder.QueryEncoder)
     for query, vector in zip(QUERIES, vectors, strict=True):
-        reference = embeddings.torch_one(model, query)
+        reference = query_encoder.torch_one(model, query)
         assert vector.shape == (384,) and vector.dtype == np.float32
         assert float(np.abs(vector - reference).max()) < 1e-5
         assert abs(float(vector @ vector) - 1.0) < 1e-5
@@ -63,9 +63,9 @@ def test_torch_setting_keeps_queries_on_torch(fresh, settings):
 
     vector = embeddings.embed_one(QUERIES[0], MINILM)
 
-    assert query_encoder.encoder(MINILM, embeddings.get_model(MINILM)) is None
+    assert query_encoder.encoder(MINILM, embeddings.get_model(MINILM), embeddings.resolve(MINILM)) is None
     assert not fresh.exists()
-    assert float(np.abs(vector - embeddings.torch_one(embeddings.get_model(MINILM), QUERIES[0])).max()) == 0.0
+    assert float(np.abs(vector - query_encoder.torch_one(embeddings.get_model(MINILM), QUERIES[0])).max()) == 0.0
 
 
 def test_a_failed_export_leaves_queries_on_torch_with_one_warning(fresh, monkeypatch, caplog):
@@ -78,13 +78,13 @@ def test_a_failed_export_leaves_queries_on_torch_with_one_warning(fresh, monkeyp
     warnings = [r.getMessage() for r in caplog.records if r.name == "knowledge.query_encoder"]
     assert len(warnings) == 1 and "stay on torch" in warnings[0] and "onnx" in warnings[0].lower()
     assert not list(fresh.glob("*.onnx")) and not list(fresh.glob("*.tmp"))
-    assert float(np.abs(first - embeddings.torch_one(embeddings.get_model(MINILM), QUERIES[1])).max()) == 0.0
+    assert float(np.abs(first - query_encoder.torch_one(embeddings.get_model(MINILM), QUERIES[1])).max()) == 0.0
 
 
 def test_the_multilingual_default_needs_no_export(fresh):
     vector = embeddings.embed_one(QUERIES[1])
 
-    assert query_encoder.prepare(embeddings.MULTILINGUAL) == "not needed: its queries run on numpy"
+    assert embeddings.prepare_queries(embeddings.MULTILINGUAL) == "not needed: its queries run on numpy"
     assert not fresh.exists()
     assert vector.shape == (512,) and abs(float(vector @ vector) - 1.0) < 1e-5
     assert float(np.abs(vector - embeddings.embed([QUERIES[1]])[0]).max()) < 1e-5

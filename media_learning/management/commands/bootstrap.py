@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
-from knowledge import embeddings, query_encoder
+from knowledge import embeddings
 from stt_models.bundled import ensure_bundled_models
 from stt_models.models import SpeechModel
 
@@ -42,5 +42,5 @@ class Command(BaseCommand):
         token, _ = Token.objects.get_or_create(user=admin)
         _write_private(settings.VAR_DIR / "dev_api_token", token.key)
         self.stdout.write(f"API token for {admin.get_username()!r} is in {settings.VAR_DIR / 'dev_api_token'}")
-        prepared = query_encoder.prepare(embeddings.model_name())
+        prepared = embeddings.prepare_queries(embeddings.model_name())
         self.stdout.write(f"search query encoder ({embeddings.model_name()}): {prepared}")

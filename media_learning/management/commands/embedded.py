@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connections
 
 from settings import embedded
 
@@ -15,8 +16,6 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["stop"])
 
     def handle(self, *args: str, **opts: object) -> None:
-        from django.db import connections
-
         connections.close_all()
         embedded.stop_services(settings.VAR_DIR, postgres=settings.EMBEDDED_POSTGRES, redis_=settings.EMBEDDED_REDIS)
         self.stdout.write("embedded services stopped")

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -29,8 +30,6 @@ def web_command(bind: str, workers: int, threads: int | None = None) -> list[str
 def ready(bind: str) -> bool:
     """The web server's health check says ready: it answers, a worker answers, and both have
     loaded their models (so an upload or a search now runs at full speed)."""
-    import httpx
-
     try:
         answer = httpx.get(f"http://{bind}/api/health/", timeout=5.0)
         return answer.status_code == 200 and answer.json().get("ready") is True
