@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 
+import opencc
+
 from core.scripts import HAN_CHAR
 
 SIMPLIFIED = "zh-Hans"
@@ -28,8 +30,6 @@ def _converter(script: str):
         with _lock:
             converter = _converters.get(script)
             if converter is None:
-                import opencc  # noqa: PLC0415 - its converter loads once, on the first Chinese text
-
                 converter = _converters[script] = opencc.OpenCC(_CONFIG[script])
     return converter
 

@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 
+import jieba
 from django.db import connection
 
 from core.scripts import HAN_RUN
@@ -39,8 +40,6 @@ CJK_STOP_WORDS = frozenset(
 def _segmenter():
     global _jieba
     if _jieba is None:
-        import jieba  # noqa: PLC0415 - loaded with its dictionary on the first Chinese text
-
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
         _jieba = jieba
