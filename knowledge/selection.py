@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError, CommandParser
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -87,3 +88,22 @@ def option_pairs(items: list[str]) -> dict[str, str]:
             raise SelectionError(f"--option expects KEY=VALUE, got {item!r}")
         pairs[key.strip()] = value.strip()
     return pairs
+
+
+def add_arguments(parser: CommandParser, *, since: bool = True) -> None:
+    """The commands' selection options: --knowledge and --owner, and --since."""
+    parser.add_argument("--knowledge", default="", help="only this knowledge base (name)")
+    parser.add_argument(
+        "--owner", default="", help="the knowledge base's owner (user name), when several share its name"
+    )
+    if since:
+        parser.add_argument("--since", default="", help="only documents created since (ISO date/time, or 6h, 2d)")
+
+
+def documents_for_command(statuses: list[str], opts: dict, **filters: object) -> QuerySet[Document]:
+    """``select_documents`` with a command's options; a bad selection is the command's error."""
+    try:
+        return select_documents(statuses, knowledge=str(opts["knowledge"]), owner=str(opts["owner"]),
+                                since=str(opts.get("since") or ""), **filters)  # fmt: skip
+    except SelectionError as exc:
+        raise CommandError(str(exc))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from knowledge import embeddings
+from knowledge import embeddings, selection
 from knowledge.kb_embedding import EmbeddingMismatch
 from knowledge.models import KnowledgeBase
 from knowledge.reindex import needs_reindex, reindex_knowledge_base
@@ -18,10 +18,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--knowledge", default="", help="only this knowledge base (name)")
-        parser.add_argument(
-            "--owner", default="", help="the knowledge base's owner (user name), when several share its name"
-        )
+        selection.add_arguments(parser, since=False)
         parser.add_argument("--model", default="", help="the embedding model (default: EMBEDDING_MODEL)")
         parser.add_argument("--all", action="store_true", help="also knowledge bases already on the model")
 

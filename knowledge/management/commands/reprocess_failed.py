@@ -3,22 +3,18 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
+from knowledge import selection
 from knowledge.ingest import reprocess
 from knowledge.models import Status
-from knowledge.selection import SelectionError, select_documents
 
 
 class Command(BaseCommand):
     help = "Queue FAILURE documents (optionally REVOKED ones too) for processing again."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--knowledge", default="", help="only this knowledge base")
-        parser.add_argument(
-            "--owner", default="", help="the knowledge base's owner (user name), when several share its name"
-        )
-        parser.add_argument("--since", default="", help="only documents created since (ISO date/time, or 6h, 2d)")
+        selection.add_arguments(parser)
         parser.add_argument("--error-type", default="", help="only those whose last run failed with this type, "
                             "e.g. MediaError, SttRefused, WorkerLost (see media_status)")  # fmt: skip
         parser.add_argument("--include-revoked", action="store_true", help="also cancelled documents")
@@ -26,11 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: str, **opts: object) -> None:
         statuses = [Status.FAILURE] + ([Status.REVOKED] if opts["include_revoked"] else [])
-        try:
-            docs = select_documents(statuses, knowledge=opts["knowledge"], owner=opts["owner"], since=opts["since"],
-                                    error_type=opts["error_type"])  # fmt: skip
-        except SelectionError as exc:
-            raise CommandError(str(exc))
+        docs = selection.documents_for_command(statuses, opts, error_type=opts["error_type"])
         queued = 0
         for doc in docs:
             if opts["dry_run"]:
