@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
@@ -36,6 +36,7 @@ from llm_models.providers.base import LlmError, LlmUnavailable
 from llm_models.registry import get_client
 from media_learning.pipeline import clean, decode, fanout, index, polish, reuse, speakers, split
 from media_learning.pipeline.heartbeat import Heartbeat, TimeLimitExceeded
+from media_learning.pipeline.payload import StagePayload
 from media_learning.pipeline.transcribe import MediaTranscript, load_transcript, transcribe_media, transcription_options
 from stt_models import routing
 from stt_models.models import SpeechModel
@@ -163,7 +164,7 @@ def _choose_model(document: Document, task_id: str, run: ProcessingRun, requeste
 
 
 def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun,
-                      heartbeat: Heartbeat) -> tuple[MediaTranscript, dict]:  # fmt: skip
+                      heartbeat: Heartbeat) -> tuple[MediaTranscript, StagePayload]:  # fmt: skip
     """Decode and transcribe (fanning long media out), or reuse a finished twin's transcript: the
     transcript and the payload the next stage starts from (``diarize``: speakers still to find)."""
     doc_id = document.pk
@@ -183,16 +184,16 @@ def _transcribe_stage(document: Document, task_id: str, run: ProcessingRun,
     found = {"language": transcript.language, "duration": round(transcript.duration, 3)}
     transitions.report(doc_id, task_id, **found)
     timestamps = model_used is None or model_used.gives_timestamps
-    return transcript, {"run_id": run.pk, "warnings": warnings, "found": found, "timestamps": timestamps,
-                        "diarize": diarize, "summary": "", "llm_usage": {}}  # fmt: skip
+    return transcript, StagePayload(run_id=run.pk, language=found["language"], duration=found["duration"],
+                                    warnings=tuple(warnings), timestamps=timestamps, diarize=diarize)  # fmt: skip
 
 
-def _paragraphs(document: Document, task_id: str, transcript: MediaTranscript, payload: dict) -> dict:
+def _paragraphs(document: Document, task_id: str, transcript: MediaTranscript, payload: StagePayload) -> StagePayload:
     """Cut the transcript (labelled with its speakers) into paragraphs: the payload's ``drafts``."""
     segments, removed = clean.drop_invented(transcript.segments)
     segments = speakers.label_segments(segments, document.speakers)
-    warnings = [*payload["warnings"], *removed] if segments else [*removed, NO_SPEECH]
-    if segments and not payload.get("timestamps", True):
+    warnings = [*payload.warnings, *removed] if segments else [*removed, NO_SPEECH]
+    if segments and not payload.timestamps:
         warnings.append(NO_TIMESTAMPS)
     drafts = split.build_paragraphs(
         segments,
@@ -203,7 +204,7 @@ def _paragraphs(document: Document, task_id: str, transcript: MediaTranscript, p
     )
     drafts = clean.in_script(drafts, document.knowledge_base.script)
     transitions.report(document.pk, task_id, warnings=warnings)
-    return {**payload, "drafts": [asdict(d) for d in drafts], "warnings": warnings, "diarize": False}
+    return payload.but(drafts=drafts, warnings=warnings, diarize=False)
 
 
 def _reused(document: Document, task_id: str, run: ProcessingRun, donor: Document) -> MediaTranscript:
@@ -251,8 +252,8 @@ def _transcribed(
     return transcript, choice.model, list(choice.warnings), diarize and bool(transcript.segments)
 
 
-def _diarize_stage(document: Document, task_id: str, run: ProcessingRun, payload: dict,
-                   transcript: MediaTranscript | None = None) -> dict:  # fmt: skip
+def _diarize_stage(document: Document, task_id: str, run: ProcessingRun, payload: StagePayload,
+                   transcript: MediaTranscript | None = None) -> StagePayload:  # fmt: skip
     """Who spoke when (speakers.py), recorded on the document, then the paragraphs. Speakers are an
     addition to the transcript: when finding them fails, the transcript is kept with a warning (a
     cancel or a lost claim still stops the document)."""
@@ -278,7 +279,7 @@ def _diarize_stage(document: Document, task_id: str, run: ProcessingRun, payload
         warnings.append(f"speakers not found: {transitions.one_line(f'{type(exc).__name__}: {exc}')}")
     transitions.report(doc_id, task_id, speakers=found)
     document.speakers = found
-    return _paragraphs(document, task_id, transcript, {**payload, "warnings": [*payload["warnings"], *warnings]})
+    return _paragraphs(document, task_id, transcript, payload.but(warnings=[*payload.warnings, *warnings]))
 
 
 def _diarize_start(document: Document) -> float:
@@ -293,30 +294,25 @@ def _unnamed(found: dict) -> dict:
     return {**found, "voices": kept} if found else {}
 
 
-def _drafts(payload: dict) -> list[split.ParagraphDraft]:
-    return [split.ParagraphDraft(**d) for d in payload["drafts"]]
-
-
-def _polish_stage(document: Document, task_id: str, run: ProcessingRun, payload: dict) -> dict:
+def _polish_stage(document: Document, task_id: str, run: ProcessingRun, payload: StagePayload) -> StagePayload:
     """Polish the paragraphs and write the summary with the document's LLM."""
-    doc_id, drafts, found = document.pk, _drafts(payload), payload["found"]
+    doc_id, drafts = document.pk, list(payload.drafts)
     transitions.report(doc_id, task_id, stage=Stage.POLISHING, progress=LLM_START)
     with runs.timed(run, "polish"):
-        outcome, usage = _polish(document, task_id, document.llm_model, drafts, found["language"])
-    drafts, summary, warnings = outcome.drafts, outcome.summary, payload["warnings"] + outcome.warnings
+        outcome, usage = _polish(document, task_id, document.llm_model, drafts, payload.language)
+    drafts, summary, warnings = outcome.drafts, outcome.summary, [*payload.warnings, *outcome.warnings]
     script = document.knowledge_base.script
     drafts, summary = clean.in_script(drafts, script), to_script(summary, script)
     if summary:
-        end = drafts[-1].end if drafts else found["duration"]
+        end = drafts[-1].end if drafts else payload.duration
         drafts += polish.summary_drafts(summary, 0.0, end, settings.PARAGRAPH_MAX_CHARS)
     transitions.report(doc_id, task_id, warnings=warnings, summary=summary, llm_usage=usage)
-    return {**payload, "drafts": [asdict(d) for d in drafts], "warnings": warnings, "summary": summary,
-            "llm_usage": usage}  # fmt: skip
+    return payload.but(drafts=drafts, warnings=warnings, summary=summary, llm_usage=usage)
 
 
-def _index_stage(document: Document, task_id: str, run: ProcessingRun, payload: dict) -> None:
+def _index_stage(document: Document, task_id: str, run: ProcessingRun, payload: StagePayload) -> None:
     """Embed and store the paragraphs, and finish the document (SUCCESS) in the same transaction."""
-    doc_id, drafts = document.pk, _drafts(payload)
+    doc_id, drafts = document.pk, list(payload.drafts)
     transitions.report(doc_id, task_id, stage=Stage.INDEXING, progress=INDEX_START)
     started = time.monotonic()
     model, vectors = index.embed_drafts(document, drafts)
@@ -329,11 +325,11 @@ def _index_stage(document: Document, task_id: str, run: ProcessingRun, payload: 
         runs.finish(run, RunOutcome.SUCCESS)  # in the same transaction as SUCCESS
 
 
-def _next_stage(document: Document, payload: dict, after: str) -> str:
+def _next_stage(document: Document, payload: StagePayload, after: str) -> str:
     """The stage after ``after``: transcribe -> [diarize] -> [polish] -> index."""
-    if after == "transcribe" and payload.get("diarize"):
+    if after == "transcribe" and payload.diarize:
         return "diarize"
-    if after in ("transcribe", "diarize") and document.llm_model_id is not None and payload["drafts"]:
+    if after in ("transcribe", "diarize") and document.llm_model_id is not None and payload.drafts:
         return "polish"
     return "index"
 
@@ -347,8 +343,8 @@ STAGES = {  # stage -> (the document's stage while it waits, its progress then)
 
 @dataclass(frozen=True)
 class HandOff:
-    """A document passed to its next stage: the Celery task sends ``payload`` to that stage's
-    queue under ``task_id`` (media_learning/dispatch.py)."""
+    """A document passed to its next stage: the Celery task sends ``payload`` (the message of a
+    ``StagePayload``) to that stage's queue under ``task_id`` (media_learning/dispatch.py)."""
 
     stage: str
     task_id: str
@@ -358,7 +354,7 @@ class HandOff:
         return f"handed off to {self.stage}"
 
 
-def _hand_off(document: Document, task_id: str, run: ProcessingRun, stage: str, payload: dict) -> HandOff:
+def _hand_off(document: Document, task_id: str, run: ProcessingRun, stage: str, payload: StagePayload) -> HandOff:
     """Pass the document to its next stage (diarize, llm or index) under a new task id; committed
     when this returns, so the task may send it at once."""
     new_stage, progress = STAGES[stage]
@@ -368,14 +364,14 @@ def _hand_off(document: Document, task_id: str, run: ProcessingRun, stage: str, 
         if not transitions.handoff(document.pk, task_id, next_id, new_stage, progress(document)):
             raise transitions.not_owned(document.pk)
     log.info("handed to the %s stage as task %s", stage, next_id)
-    return HandOff(stage, next_id, payload)
+    return HandOff(stage, next_id, payload.to_message())
 
 
 def _whole(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat,
            hand_off: bool) -> str | HandOff:  # fmt: skip
     """The transcribe stage, then either a hand-off or the remaining stages in this process."""
     transcript, payload = _transcribe_stage(document, task_id, run, heartbeat)
-    if not payload["diarize"]:
+    if not payload.diarize:
         payload = _paragraphs(document, task_id, transcript, payload)
     stage = _next_stage(document, payload, "transcribe")
     if hand_off:
@@ -383,7 +379,7 @@ def _whole(document: Document, task_id: str, run: ProcessingRun, heartbeat: Hear
     return _onward(stage, document, task_id, run, payload, hand_off, transcript)
 
 
-def _onward(stage: str, document: Document, task_id: str, run: ProcessingRun, payload: dict, hand_off: bool,
+def _onward(stage: str, document: Document, task_id: str, run: ProcessingRun, payload: StagePayload, hand_off: bool,
             transcript: MediaTranscript | None = None) -> str | HandOff:  # fmt: skip
     """Run ``stage``, then hand the next one to its queue (``hand_off``) or run it here too."""
     while stage != "index":
@@ -449,18 +445,19 @@ def run_stage(stage: str, document_id: int, task_id: str, payload: dict, worker:
     with log_context.bind(document=document_id):
         if not _claim(document_id, task_id, transitions.adopt):
             if transitions.acknowledge_cancel(document_id, task_id):  # cancelled while it waited in the queue
-                runs.close(payload["run_id"], RunOutcome.REVOKED, "cancelled")
+                runs.close(int(payload["run_id"]), RunOutcome.REVOKED, "cancelled")
                 return Status.REVOKED
             log.info("not ours (task %s); skipping", task_id)
             return "skipped"
         document = _document(document_id)
         if document is None:  # deleted meanwhile
             return "skipped"
-        run_ = runs.resume(payload["run_id"], document, task_id, f"{stage}: {_worker_name(worker)}")
+        run_ = runs.resume(int(payload["run_id"]), document, task_id, f"{stage}: {_worker_name(worker)}")
         with log_context.bind(attempt=run_.attempt), Heartbeat(document_id, task_id) as heartbeat:
             heartbeat.set_duration(document.duration)
             return _guarded(document, task_id, run_,
-                            lambda: _onward(stage, document, task_id, run_, payload, hand_off))  # fmt: skip
+                            lambda: _onward(stage, document, task_id, run_, StagePayload.from_message(payload),
+                                            hand_off))  # fmt: skip
 
 
 def _guarded(document: Document, task_id: str, run: ProcessingRun,
