@@ -8,7 +8,9 @@ from rest_framework import serializers
 
 from core.errors import FieldErrors
 from stt_models.languages import LANGUAGE_CODES
-from stt_models.models import SpeechModel
+from stt_models.models import API_PROVIDERS, Provider, SpeechModel
+from stt_models.providers import faster_whisper, openai_api
+from stt_models.routing import auto_options
 
 DEFAULT_SEGMENT_DURATION = 300.0
 OPTION_NAMES = (
@@ -32,6 +34,23 @@ OPTION_NAMES = (
 )
 # Options of the diarization step, not of the speech model (providers never see them).
 DIARIZATION_OPTION_NAMES = ("diarize", "num_speakers", "min_speakers", "max_speakers")
+# Options of the pipeline around the speech model: valid whatever the provider.
+PIPELINE_OPTION_NAMES = ("segment_duration", *DIARIZATION_OPTION_NAMES)
+
+
+def supported_options(model: SpeechModel) -> tuple[str, ...]:
+    """The options an upload may give for ``model``: the pipeline's and those its provider
+    declares (``auto``: those of every model it may choose)."""
+    if model.is_auto:
+        targets = SpeechModel.objects.filter(name__in=auto_options(model).values()).exclude(provider=Provider.AUTO)
+        declared = [set(_declared(target.provider)) for target in targets] or [set(faster_whisper.SUPPORTED_OPTIONS)]
+        common = set.intersection(*declared)
+        return tuple(name for name in OPTION_NAMES if name in common or name in PIPELINE_OPTION_NAMES)
+    return tuple(name for name in OPTION_NAMES if name in _declared(model.provider) or name in PIPELINE_OPTION_NAMES)
+
+
+def _declared(provider: str) -> tuple[str, ...]:
+    return openai_api.SUPPORTED_OPTIONS if provider in API_PROVIDERS else faster_whisper.SUPPORTED_OPTIONS
 
 
 def _language(code: str) -> str:
@@ -112,6 +131,10 @@ def validate_options(model: SpeechModel, raw: dict[str, Any]) -> dict[str, Any]:
         raise FieldErrors({k: " ".join(str(m) for m in v) for k, v in serializer.errors.items()})
     clean = {k: v for k, v in serializer.validated_data.items() if v != ""}
     errors: dict[str, str] = {}
+    supported = supported_options(model)
+    for name in clean:
+        if name not in supported:
+            errors[name] = f"speech model {model.name!r} ({model.provider}) does not take {name}"
     if model.english_only:
         if clean.get("language", "en") != "en":
             errors["language"] = (

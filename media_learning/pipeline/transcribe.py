@@ -22,7 +22,7 @@ from media_learning.models import TranscriptChunk
 from media_learning.pipeline import decode, fanout
 from media_learning.pipeline.segment import iter_segments
 from stt_models.models import SpeechModel
-from stt_models.options import DEFAULT_SEGMENT_DURATION
+from stt_models.options import DEFAULT_SEGMENT_DURATION, DIARIZATION_OPTION_NAMES
 from stt_models.providers.base import Segment, Transcript, Word
 from stt_models.registry import get_provider
 
@@ -41,10 +41,11 @@ class MediaTranscript:
 
 def fingerprint(model: SpeechModel, options: dict[str, Any]) -> str:
     """What the stored transcript was made with: the model and the transcription options (not the
-    LLM's: a new summary prompt polishes the same transcript again)."""
+    LLM's or the speakers': a new summary prompt or speaker count reuses the same transcript)."""
+    transcription = {k: v for k, v in without_llm_options(options).items() if k not in DIARIZATION_OPTION_NAMES}
     settings = {
         "model": [model.pk, model.provider, model.model, model.device, model.compute_type, model.options],
-        "options": without_llm_options(options),
+        "options": transcription,
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -39,6 +39,8 @@ TRANSCRIBE_OPTIONS = (
     "compression_ratio_threshold",
     "hallucination_silence_threshold",
 )
+# The per-upload options this provider takes: faster-whisper's own, and the allowlist it detects within.
+SUPPORTED_OPTIONS = (*TRANSCRIBE_OPTIONS, "language_allowlist")
 # condition_on_previous_text off: with it on, one bad window can derail the windows after it
 # (the tiny model then emits 30 s segments and skips speech). On the 10-minute test recording it
 # took WER from 0.087 to 0.112 (segmented) and from 0.090 to 0.122 (one piece).

@@ -34,6 +34,11 @@ NO_TIMESTAMPS = (
 )
 
 
+# The per-upload options this provider sends to the API (the rest would be dropped silently, so
+# the upload refuses them for its models: stt_models.options.supported_options).
+SUPPORTED_OPTIONS = ("language", "task", "temperature", "initial_prompt", "word_timestamps")
+
+
 def gives_timestamps(model: str, options: dict[str, Any] | None = None) -> bool:
     """Whether the API model answers with segment timestamps (``verbose_json``)."""
     wanted = (options or {}).get("response_format", "")
