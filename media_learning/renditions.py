@@ -28,7 +28,7 @@ from knowledge.retention import original_deleted
 from media_learning import dispatch
 from media_learning.pipeline.decode import MediaError
 from media_learning.pipeline.extract import extract_audio
-from media_learning.pipeline.runner import local_media
+from media_learning.pipeline.media_file import local_media
 
 log = logging.getLogger(__name__)
 
