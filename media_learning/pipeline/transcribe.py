@@ -11,7 +11,7 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
@@ -22,8 +22,8 @@ from media_learning.models import TranscriptChunk
 from media_learning.pipeline import decode, fanout
 from media_learning.pipeline.segment import iter_segments
 from stt_models.models import SpeechModel
-from stt_models.options import DEFAULT_SEGMENT_DURATION, DIARIZATION_OPTION_NAMES
-from stt_models.providers.base import Segment, Transcript, Word
+from stt_models.options import DEFAULT_SEGMENT_DURATION, DIARIZATION_OPTION_NAMES, PIPELINE_OPTION_NAMES
+from stt_models.providers.base import Segment, Transcript
 from stt_models.registry import get_provider
 
 log = logging.getLogger(__name__)
@@ -50,23 +50,17 @@ def fingerprint(model: SpeechModel, options: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _shift(transcript: Transcript, start: float, end: float) -> list[dict[str, Any]]:
-    """Move segment (and word) times onto the media's timeline, inside [start, end]."""
+def _shift(transcript: Transcript, start: float, end: float) -> list[Segment]:
+    """The segments (and words) moved onto the media's timeline, inside [start, end]."""
 
     def at(t: float) -> float:
         return round(min(end, max(start, start + t)), 3)
 
-    shifted = []
-    for seg in transcript.segments:
-        words = None
-        if seg.words is not None:
-            words = [
-                {"start": at(w.start), "end": at(w.end), "word": w.word, "probability": w.probability}
-                for w in seg.words
-            ]
-        shifted.append({"start": at(seg.start), "end": at(seg.end), "text": seg.text, "words": words,
-                        "no_speech_prob": seg.no_speech_prob, "avg_logprob": seg.avg_logprob})  # fmt: skip
-    return shifted
+    def moved(seg: Segment) -> Segment:
+        words = None if seg.words is None else [replace(w, start=at(w.start), end=at(w.end)) for w in seg.words]
+        return replace(seg, start=at(seg.start), end=at(seg.end), words=words)
+
+    return [moved(seg) for seg in transcript.segments]
 
 
 def load_transcript(document: Document) -> MediaTranscript:
@@ -77,19 +71,10 @@ def load_transcript(document: Document) -> MediaTranscript:
     last_end = 0.0
     for chunk in chunks:
         for raw in chunk.segments:
-            start = max(raw["start"], last_end)
-            end = max(raw["end"], start)
-            words = [Word(**w) for w in raw["words"]] if raw.get("words") is not None else None
-            segments.append(
-                Segment(
-                    start=start,
-                    end=end,
-                    text=raw["text"],
-                    words=words,
-                    no_speech_prob=raw.get("no_speech_prob"),
-                    avg_logprob=raw.get("avg_logprob"),
-                )
-            )
+            segment = Segment.from_dict(raw)
+            start = max(segment.start, last_end)
+            end = max(segment.end, start)
+            segments.append(replace(segment, start=start, end=end))
             spoken[chunk.language] += end - start
             last_end = end
     language = spoken.most_common(1)[0][0] if spoken else (chunks[0].language if chunks else "")
@@ -103,16 +88,23 @@ def transcription_options(options: dict[str, Any], language: str) -> dict[str, A
     return {**options, "language": language} if language and not options.get("language") else dict(options)
 
 
+def _provider_options(options: dict[str, Any]) -> dict[str, Any]:
+    """What the speech model is given: the options less the pipeline's (segment_duration, speakers)."""
+    return {k: v for k, v in options.items() if k not in PIPELINE_OPTION_NAMES}
+
+
 def segment_transcriber(document: Document, model: SpeechModel | None = None) -> Callable[..., dict[str, Any]]:
     """``transcribe(job, audio) -> {language, segments}`` for a fanned-out segment (fanout.py),
     with the model and language the coordinator chose (``stt_model_used``, ``detected_language``)."""
     provider = get_provider(model or document.stt_model_used or document.stt_model)
-    options = transcription_options(document.options, document.detected_language)
-    whisper_options = {k: v for k, v in options.items() if k != "segment_duration"}
+    options = _provider_options(transcription_options(document.options, document.detected_language))
 
     def transcribe(job: Any, audio: Any) -> dict[str, Any]:
-        transcript = provider.transcribe(audio, whisper_options)
-        return {"language": transcript.language, "segments": _shift(transcript, job.start, job.end)}
+        transcript = provider.transcribe(audio, options)
+        return {
+            "language": transcript.language,
+            "segments": [s.to_dict() for s in _shift(transcript, job.start, job.end)],
+        }
 
     return transcribe
 
@@ -132,7 +124,7 @@ def transcribe_media(
     TranscriptChunk.objects.filter(document=document).exclude(fingerprint=key).delete()
     done = {c.index: c for c in TranscriptChunk.objects.filter(document=document)}
     provider = get_provider(model)
-    whisper_options = {k: v for k, v in options.items() if k != "segment_duration"}
+    whisper_options = _provider_options(options)
     segment_duration = float(options.get("segment_duration", DEFAULT_SEGMENT_DURATION))
     report = on_progress or (lambda seconds: None)
 
@@ -160,7 +152,7 @@ def transcribe_media(
                 "start": round(piece.start, 3),
                 "end": round(piece.end, 3),
                 "language": transcript.language,
-                "segments": _shift(transcript, piece.start, piece.end),
+                "segments": [s.to_dict() for s in _shift(transcript, piece.start, piece.end)],
                 "fingerprint": key,
             },
         )

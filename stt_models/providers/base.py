@@ -35,6 +35,19 @@ class Segment:
     avg_logprob: float | None = None
     speaker: str = ""  # a diarization label (SPEAKER_1...) once speakers are assigned
 
+    def to_dict(self) -> dict[str, Any]:
+        """Its JSON form, as a transcript chunk stores it (the speaker is added later, not stored)."""
+        data = asdict(self)
+        del data["speaker"]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Segment:
+        words = data.get("words")
+        return cls(start=data["start"], end=data["end"], text=data["text"],
+                   words=[Word(**w) for w in words] if words is not None else None,
+                   no_speech_prob=data.get("no_speech_prob"), avg_logprob=data.get("avg_logprob"))  # fmt: skip
+
 
 @dataclass
 class Transcript:
