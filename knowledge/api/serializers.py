@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
-from knowledge import access
+from knowledge import access, ingest
 from knowledge.access import role_of
 from knowledge.embeddings import registered
 from knowledge.kb_embedding import EmbeddingMismatch, check_model
@@ -213,6 +215,14 @@ class ParagraphSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def option_fields(data: Any) -> dict[str, Any]:
+    """The transcription and LLM options in a multipart form (a repeated field becomes a list) or
+    a JSON body, as given: ``ingest.resolve_processing`` validates them against the models."""
+    if hasattr(data, "getlist"):
+        return {k: (v[0] if len(v) == 1 else v) for k in ingest.UPLOAD_OPTION_NAMES if (v := data.getlist(k))}
+    return {k: data[k] for k in ingest.UPLOAD_OPTION_NAMES if k in data} if isinstance(data, dict) else {}
+
+
 class UploadSerializer(serializers.Serializer):
     file = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False,
                                  help_text="one or more media files; each becomes a document")  # fmt: skip
@@ -238,11 +248,12 @@ class UploadSerializer(serializers.Serializer):
     # Size and count limits are enforced while the body streams in (knowledge/upload_limits.py).
 
     def to_internal_value(self, data: object) -> dict:
+        options = option_fields(data)
         if hasattr(data, "getlist"):  # multipart: repeated fields are lists
             data = {k: (data.getlist(k) if k in ("file", "file_url") else data[k]) for k in data}
         elif isinstance(data, dict) and isinstance(data.get("file_url"), str):
             data = {**data, "file_url": [data["file_url"]]}  # JSON: one URL or a list
-        return super().to_internal_value(data)
+        return {**super().to_internal_value(data), "options": options}
 
     def validate(self, attrs: dict) -> dict:
         if not attrs.get("file") and not attrs.get("file_url"):

@@ -28,16 +28,10 @@ from knowledge.api.serializers import (
     SearchQuerySerializer,
     UploadSerializer,
     WaitSerializer,
+    option_fields,
 )
 from knowledge.api.throttles import HighPriorityThrottle, SearchRateThrottle, UploadRateThrottle
 from knowledge.models import Document, KnowledgeBase, Membership, Paragraph, Priority, Role, Status
-
-
-def _form_options(data: Any) -> dict[str, Any]:
-    """Options from a multipart form (a repeated field becomes a list) or a JSON body."""
-    if hasattr(data, "getlist"):
-        return {k: (v[0] if len(v) == 1 else v) for k in ingest.UPLOAD_OPTION_NAMES if (v := data.getlist(k))}
-    return {k: data[k] for k in ingest.UPLOAD_OPTION_NAMES if k in data}
 
 
 def knowledge_base_for(request: Request, kb_id: int, role: Role = Role.VIEWER) -> KnowledgeBase:
@@ -153,7 +147,7 @@ def upload(request: Request, kb: KnowledgeBase | None) -> Response:
     wait = waiting.validated_data.get("wait")  # None: answer at once; 0: look once, answer at once
     try:
         plan = ingest.resolve_processing(
-            data.get("stt_model_id"), data.get("llm_model_id"), _form_options(request.data), knowledge_base=kb
+            data.get("stt_model_id"), data.get("llm_model_id"), data["options"], knowledge_base=kb
         )
     except FieldErrors as exc:
         errors = {k: [v] for k, v in exc.errors.items()}
@@ -292,7 +286,7 @@ class DocumentReprocess(APIView):
         document = document_for(request, pk, Role.EDITOR)
         data = request.data if hasattr(request.data, "get") else {}
         plan = None
-        changes = _form_options(data)
+        changes = option_fields(data)
         named = any(k in data for k in ("stt_model_id", "llm_model_id")) or bool(changes)
         if named or document.status == Status.SUCCESS:
             try:
