@@ -34,7 +34,7 @@ class StageTask(Task):
             transitions.fail(kwargs["document_id"], f"gave up after {tries} tries: {exc}", task_id=task_id)
 
 
-def _sent_on(document_id: int, outcome: str | runner.HandOff) -> str:
+def _sent_on(document_id: int, outcome: runner.Outcome | runner.HandOff) -> str:
     """The stage's outcome; a document handed to its next stage is sent there now."""
     if isinstance(outcome, runner.HandOff):
         dispatch.next_stage(outcome.stage, document_id, outcome.task_id, outcome.payload)

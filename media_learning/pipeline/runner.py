@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
@@ -32,6 +33,16 @@ from media_learning.pipeline.progress import INDEX_START, LLM_START, diarize_sta
 from media_learning.pipeline.transcribe import MediaTranscript
 
 log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """How a stage run ended for this task (the Celery result): the document's terminal status,
+    or ``skipped`` when the document was not this task's to run (taken, deleted, lost)."""
+
+    SUCCESS = Status.SUCCESS
+    FAILURE = Status.FAILURE
+    REVOKED = Status.REVOKED
+    SKIPPED = "skipped"
 
 
 class TransientError(RetryableError):
@@ -82,7 +93,7 @@ def _hand_off(document: Document, task_id: str, run: ProcessingRun, stage: str, 
 
 
 def _whole(document: Document, task_id: str, run: ProcessingRun, heartbeat: Heartbeat,
-           hand_off: bool) -> str | HandOff:  # fmt: skip
+           hand_off: bool) -> Outcome | HandOff:  # fmt: skip
     """The transcribe stage, then either a hand-off or the remaining stages in this process."""
     transcript, payload = stages.transcribe_stage(document, task_id, run, heartbeat)
     if not payload.diarize:
@@ -94,7 +105,7 @@ def _whole(document: Document, task_id: str, run: ProcessingRun, heartbeat: Hear
 
 
 def _onward(stage: str, document: Document, task_id: str, run: ProcessingRun, payload: StagePayload, hand_off: bool,
-            transcript: MediaTranscript | None = None) -> str | HandOff:  # fmt: skip
+            transcript: MediaTranscript | None = None) -> Outcome | HandOff:  # fmt: skip
     """Run ``stage``, then hand the next one to its queue (``hand_off``) or run it here too."""
     while stage != "index":
         if stage == "diarize":
@@ -105,7 +116,7 @@ def _onward(stage: str, document: Document, task_id: str, run: ProcessingRun, pa
         if hand_off:
             return _hand_off(document, task_id, run, stage, payload)
     stages.index_stage(document, task_id, run, payload)
-    return Status.SUCCESS
+    return Outcome.SUCCESS
 
 
 def _claim(document_id: int, task_id: str, take: Callable[[int, str], bool] = transitions.claim) -> bool:
@@ -137,35 +148,35 @@ def _document(document_id: int) -> Document | None:
     return Document.objects.select_related(*related).filter(pk=document_id).first()
 
 
-def run(document_id: int, task_id: str, worker: str = "", hand_off: bool = False) -> str | HandOff:
+def run(document_id: int, task_id: str, worker: str = "", hand_off: bool = False) -> Outcome | HandOff:
     """Process one document; returns the status it ended in, 'skipped', or (with ``hand_off``,
     the Celery task) the HandOff that the task sends to the next stage's queue; without
     ``hand_off`` this process runs every stage."""
     with log_context.bind(document=document_id):
         if not _claim(document_id, task_id):
             log.info("not claimable by task %s; skipping", task_id)
-            return "skipped"
+            return Outcome.SKIPPED
         document = _document(document_id)
         if document is None:  # deleted meanwhile
-            return "skipped"
+            return Outcome.SKIPPED
         run_ = runs.start(document, task_id, _worker_name(worker))
         with log_context.bind(attempt=run_.attempt), Heartbeat(document_id, task_id) as heartbeat:
             return _guarded(document, task_id, run_, lambda: _whole(document, task_id, run_, heartbeat, hand_off))
 
 
 def run_stage(stage: str, document_id: int, task_id: str, payload: dict, worker: str = "",
-              hand_off: bool = True) -> str | HandOff:  # fmt: skip
+              hand_off: bool = True) -> Outcome | HandOff:  # fmt: skip
     """A later stage (``diarize``, ``polish`` or ``index``) of a document handed over by the one before."""
     with log_context.bind(document=document_id):
         if not _claim(document_id, task_id, transitions.adopt):
             if transitions.acknowledge_cancel(document_id, task_id):  # cancelled while it waited in the queue
                 runs.close(int(payload["run_id"]), RunOutcome.REVOKED, "cancelled")
-                return Status.REVOKED
+                return Outcome.REVOKED
             log.info("not ours (task %s); skipping", task_id)
-            return "skipped"
+            return Outcome.SKIPPED
         document = _document(document_id)
         if document is None:  # deleted meanwhile
-            return "skipped"
+            return Outcome.SKIPPED
         run_ = runs.resume(int(payload["run_id"]), document, task_id, f"{stage}: {_worker_name(worker)}")
         with log_context.bind(attempt=run_.attempt), Heartbeat(document_id, task_id) as heartbeat:
             heartbeat.set_duration(document.duration)
@@ -175,7 +186,7 @@ def run_stage(stage: str, document_id: int, task_id: str, payload: dict, worker:
 
 
 def _guarded(document: Document, task_id: str, run: ProcessingRun,
-             work: Callable[[], str | HandOff]) -> str | HandOff:  # fmt: skip
+             work: Callable[[], Outcome | HandOff]) -> Outcome | HandOff:  # fmt: skip
     """Run one stage; every exception becomes FAILURE with a reason, REVOKED, or a retry."""
     document_id = document.pk
     try:
@@ -183,18 +194,18 @@ def _guarded(document: Document, task_id: str, run: ProcessingRun,
     except TimeLimitExceeded as exc:  # the heartbeat thread has failed the document with the reason
         _quietly(fanout.cleanup, document_id)
         runs.finish(run, RunOutcome.FAILURE, Document.objects.get(pk=document_id).error or exc)
-        return Status.FAILURE
+        return Outcome.FAILURE
     except transitions.Cancelled:
         _quietly(fanout.cleanup, document_id)
         transitions.acknowledge_cancel(document_id)
         runs.finish(run, RunOutcome.REVOKED, "cancelled")
         log.info("cancelled")
-        return Status.REVOKED
+        return Outcome.REVOKED
     except transitions.ClaimLost as exc:
         log.warning("%s; stopping", exc)
         _quietly(fanout.forget_if_deleted, document_id)
         runs.finish(run, RunOutcome.LOST, exc)
-        return "skipped"
+        return Outcome.SKIPPED
     except (OperationalError, InterfaceError, RetryableError) as exc:
         _quietly(runs.finish, run, RunOutcome.RETRY, exc)
         _quietly(transitions.release, document_id, task_id)
@@ -204,13 +215,13 @@ def _guarded(document: Document, task_id: str, run: ProcessingRun,
         transitions.fail(document_id, str(exc), task_id)
         runs.finish(run, RunOutcome.FAILURE, exc)
         log.info("failed: %s", exc)
-        return Status.FAILURE
+        return Outcome.FAILURE
     except Exception as exc:  # every failure must end as FAILURE with a reason, never stuck STARTED
         log.exception("failed unexpectedly")
         _quietly(fanout.cleanup, document_id)
         transitions.fail(document_id, f"internal error: {type(exc).__name__}: {exc}", task_id)
         runs.finish(run, RunOutcome.FAILURE, exc, with_traceback=True)
-        return Status.FAILURE
-    if outcome == Status.SUCCESS:
+        return Outcome.FAILURE
+    if outcome == Outcome.SUCCESS:
         log.info("done in %.2fs: %s", sum(run.timings.values()), run.timings)
     return outcome
