@@ -113,7 +113,7 @@ def keyword_ranking(knowledge_base: KnowledgeBase, query: str, depth: int, docum
     return text_search.bm25_ranking(knowledge_base.pk, query, depth, documents=scope.documents, speaker=scope.speaker)
 
 
-def fetch(ranking: Ranking) -> dict[int, Paragraph]:
+def load_rows(ranking: Ranking) -> dict[int, Paragraph]:
     """The rows (with their documents) of the paragraphs in a ranking, by id."""
     ids = [pk for pk, _ in ranking]
     rows = (
@@ -130,7 +130,7 @@ def vector_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
     embedded), best first (score = cosine)."""
     vector = query_vector(knowledge_base, query, kb_embedding.model_of(knowledge_base)) if vector is None else vector
     ranking = vector_ranking(knowledge_base, vector, top_k, documents)
-    rows = fetch(ranking)
+    rows = load_rows(ranking)
     return [Hit(rows[pk], score, vector_score=score) for pk, score in ranking if pk in rows]
 
 
@@ -138,7 +138,7 @@ def keyword_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
                    documents: Documents = None) -> list[Hit]:  # fmt: skip
     """Paragraphs that contain the query's words, best first."""
     ranking = keyword_ranking(knowledge_base, query, top_k, documents)
-    rows = fetch(ranking)
+    rows = load_rows(ranking)
     return [Hit(rows[pk], score, keyword_score=score) for pk, score in ranking if pk in rows]
 
 
@@ -207,7 +207,7 @@ def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
             vector = language_bias.neutral(knowledge_base.pk, model, embedding.result())
         by_meaning = vector_ranking(knowledge_base, vector, depth, documents)
     best = fuse([by_meaning, keyword], top_k)
-    rows = fetch(best)
+    rows = load_rows(best)
     cosine, rank = dict(by_meaning), dict(keyword)
     return [Hit(rows[pk], score, cosine.get(pk), rank.get(pk)) for pk, score in best if pk in rows]
 
