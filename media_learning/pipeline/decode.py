@@ -123,8 +123,7 @@ def iter_audio(path: str | os.PathLike[str], chunk_seconds: float = 30.0,
     target = max(1, int(chunk_seconds * SAMPLE_RATE))
     most = int(max_seconds * SAMPLE_RATE) if max_seconds is not None else None
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    pending: list[np.ndarray] = []
-    pending_len = 0
+    fifo = av.AudioFifo()  # PyAV's own re-chunking: frames in, blocks of ``target`` samples out
     decoded = 0
     try:
         with av.open(os.fspath(path), metadata_errors="ignore") as container:
@@ -134,30 +133,25 @@ def iter_audio(path: str | os.PathLike[str], chunk_seconds: float = 30.0,
                 for frame in packet.decode():
                     frame.pts = None  # let the resampler keep its own clock
                     for out in resampler.resample(frame):
-                        pending.append(out.to_ndarray().reshape(-1))
-                        pending_len += out.samples
-                if most is not None and decoded + pending_len > most:
+                        fifo.write(out)
+                if most is not None and decoded + fifo.samples > most:
                     raise MediaError(f"the media is longer than the limit of {human_duration(max_seconds)} "
                                      "(MAX_MEDIA_DURATION), whatever length it declares")  # fmt: skip
-                while pending_len >= target:
-                    block = np.concatenate(pending)
-                    yield block[:target]
+                while fifo.samples >= target:
+                    yield fifo.read(target).to_ndarray().reshape(-1)
                     decoded += target
-                    rest = block[target:]
-                    pending, pending_len = ([rest], len(rest)) if len(rest) else ([], 0)
             for out in resampler.resample(None):
-                pending.append(out.to_ndarray().reshape(-1))
-                pending_len += out.samples
+                fifo.write(out)
     except av.error.FFmpegError as exc:
-        at = (decoded + pending_len) / SAMPLE_RATE
+        at = (decoded + fifo.samples) / SAMPLE_RATE
         if at == 0:
             raise MediaError(
                 f"cannot read the file as audio or video: no audio could be decoded; it is not media, or it is "
                 f"damaged ({_reason(exc)})"
             ) from exc
         raise MediaError(f"the file is corrupt or truncated at {at:.1f} s ({_reason(exc)})") from exc
-    if pending_len:
-        yield np.concatenate(pending)
+    if fifo.samples:
+        yield fifo.read().to_ndarray().reshape(-1)
 
 
 def check_complete(info: MediaInfo, decoded_seconds: float) -> None:
