@@ -10,6 +10,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from knowledge.models import Document, KnowledgeBase, Membership, Paragraph, Role, Status
+from tests.factories import DocumentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def client_for(user) -> APIClient:
 @pytest.fixture
 def alice_kb(user, speech_models):
     kb = KnowledgeBase.objects.create(name="alice's talks", owner=user, callback_url="https://example.com/hook")
-    doc = Document(knowledge_base=kb, name="talk.mp3", sha256="0" * 64, status=Status.SUCCESS, owner=user)
+    doc = DocumentFactory.build(knowledge_base=kb, name="talk.mp3", status=Status.SUCCESS, owner=user)
     doc.file.save("talk.mp3", ContentFile(b"ID3 not really audio"), save=False)
     doc.save()
     Paragraph.objects.create(document=doc, knowledge_base=kb, position=0, content="hello", start=0, end=1)

@@ -2,6 +2,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from knowledge.models import Document, KnowledgeBase, Status
+from tests.factories import DocumentFactory
 
 
 @pytest.fixture
@@ -9,7 +10,7 @@ def documents(db):
     kb = KnowledgeBase.objects.create(name="admin-kb")
     made = []
     for name, doc_status, error in [("good.mp3", Status.SUCCESS, ""), ("bad.mp3", Status.FAILURE, "the file is empty")]:
-        doc = Document(knowledge_base=kb, name=name, sha256="0" * 64, status=doc_status, error=error, progress=1.0)
+        doc = DocumentFactory.build(knowledge_base=kb, name=name, status=doc_status, error=error, progress=1.0)
         doc.file.save(name, ContentFile(b"x"), save=True)
         made.append(doc)
     return made
@@ -87,7 +88,7 @@ def test_admin_staff_see_and_act_only_where_they_hold_a_role(client, documents, 
     staff = django_user_model.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
     staff.user_permissions.set(Permission.objects.filter(content_type__app_label="knowledge"))
     mine = KnowledgeBase.objects.create(name="clerk-kb", owner=staff)
-    own_doc = Document.objects.create(knowledge_base=mine, name="own.mp3", sha256="1" * 64, status=Status.FAILURE)
+    own_doc = DocumentFactory(knowledge_base=mine, name="own.mp3", status=Status.FAILURE)
     client.force_login(staff)
 
     listing = client.get("/admin/knowledge/document/").content.decode()

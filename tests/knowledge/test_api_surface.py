@@ -6,13 +6,14 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from knowledge.models import Document, KnowledgeBase, Status
+from knowledge.models import KnowledgeBase, Status
+from tests.factories import DocumentFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def make_document(kb, name, **fields):
-    doc = Document(knowledge_base=kb, name=name, sha256="0" * 64, **fields)
+    doc = DocumentFactory.build(knowledge_base=kb, name=name, **fields)
     doc.file.save(name, ContentFile(bytes(range(256)) * 4), save=False)
     doc.save()
     return doc

@@ -23,6 +23,7 @@ from knowledge.models import AnswerOutcome, Document, KnowledgeBase, Membership,
 from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft
 from tests.conftest import KEY_ENV
+from tests.factories import DocumentFactory
 from tests.llm_models.chat_server import passages_of
 
 STANDUP = [  # (start, end, text): a meeting, as whisper writes it
@@ -43,7 +44,7 @@ MEETING_ZH = [
 
 
 def add_document(kb, name, rows, language="en"):
-    doc = Document(knowledge_base=kb, name=name, sha256="0" * 64, status=Status.SUCCESS, language=language,
+    doc = DocumentFactory.build(knowledge_base=kb, name=name, status=Status.SUCCESS, language=language,
                    duration=rows[-1][1])  # fmt: skip
     doc.file.save("media.mp3", ContentFile(b"x"), save=True)
     drafts = [ParagraphDraft(content=text, start=start, end=end) for start, end, text in rows]

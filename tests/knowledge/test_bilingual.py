@@ -6,9 +6,10 @@ import pytest
 from django.db import transaction
 
 from knowledge import embeddings, language_bias, search
-from knowledge.models import Document, KnowledgeBase, Status
+from knowledge.models import KnowledgeBase, Status
 from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft
+from tests.factories import DocumentFactory
 
 ENGLISH = {
     "backups": "We take a full database snapshot every night at two and nobody has tried a restore since March.",
@@ -29,7 +30,7 @@ CHINESE = {
 
 
 def add(kb, name, language, text):
-    doc = Document.objects.create(knowledge_base=kb, name=name, sha256="0" * 64, status=Status.SUCCESS,
+    doc = DocumentFactory(knowledge_base=kb, name=name, status=Status.SUCCESS,
                                   language=language, duration=30.0)  # fmt: skip
     drafts = [ParagraphDraft(content=text, start=3.0, end=12.0)]
     model, vectors = index.embed_drafts(doc, drafts)

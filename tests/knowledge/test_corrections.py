@@ -14,6 +14,7 @@ from knowledge.models import Document, KnowledgeBase, Membership, Paragraph, Rol
 from media_learning.models import TranscriptChunk
 from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft
+from tests.factories import DocumentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def meeting(user):
     kb = KnowledgeBase.objects.create(name="team", owner=user)
-    doc = Document(knowledge_base=kb, name="standup.mp3", sha256="0" * 64, status=Status.SUCCESS, language="en")
+    doc = DocumentFactory.build(knowledge_base=kb, name="standup.mp3", status=Status.SUCCESS, language="en")
     doc.file.save("standup.mp3", ContentFile(b"x"), save=True)
     rows = [(0.0, 9.0, "We moved the release to Thursday."),
             (9.0, 20.0, "The data base migration ran on Jupyter nodes."),

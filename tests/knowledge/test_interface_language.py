@@ -8,6 +8,7 @@ import polib
 import pytest
 
 from knowledge.translations import LOCALE, compile_all
+from tests.factories import DocumentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,11 +34,11 @@ def test_the_language_switch_sticks_over_accept_language(client, user):
 
 
 def test_the_admin_speaks_chinese_too(client, django_user_model):
-    from knowledge.models import Document, KnowledgeBase
+    from knowledge.models import KnowledgeBase
 
     admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123")
     kb = KnowledgeBase.objects.create(name="会议", owner=admin)
-    Document.objects.create(knowledge_base=kb, name="周会.wav", sha256="0" * 64)
+    DocumentFactory(knowledge_base=kb, name="周会.wav")
     client.force_login(admin)
 
     page = client.get("/admin/knowledge/document/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()

@@ -8,10 +8,11 @@ from django.db import IntegrityError, transaction
 
 from knowledge import embeddings, search
 from knowledge.kb_embedding import EmbeddingMismatch
-from knowledge.models import Document, KnowledgeBase, Paragraph, StagedEmbedding, Status
+from knowledge.models import KnowledgeBase, Paragraph, StagedEmbedding, Status
 from knowledge.reindex import reindex_knowledge_base
 from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft
+from tests.factories import DocumentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # HNSW indexes are created outside transactions
 
@@ -41,7 +42,7 @@ def projected_model(tmp_path_factory):
 
 
 def add_document(kb, name, texts):
-    doc = Document(knowledge_base=kb, name=name, sha256="0" * 64, status=Status.SUCCESS)
+    doc = DocumentFactory.build(knowledge_base=kb, name=name, status=Status.SUCCESS)
     doc.file.save(f"{name}.mp3", ContentFile(b"x"), save=True)
     drafts = [ParagraphDraft(content=t, start=5.0 * i, end=5.0 * i + 4) for i, t in enumerate(texts)]
     model, vectors = index.embed_drafts(doc, drafts)
@@ -91,7 +92,7 @@ def test_reindex_switches_to_another_model_while_search_keeps_answering(projecte
 
 def test_vectors_of_another_dimension_are_refused(projected_model):
     kb = KnowledgeBase.objects.create(name="fixed", embedding_model=projected_model, embedding_dimensions=384)
-    doc = Document.objects.create(knowledge_base=kb, name="d", sha256="0" * 64)
+    doc = DocumentFactory(knowledge_base=kb, name="d")
     drafts = [ParagraphDraft(content=TOPICS[0], start=0, end=1)]
     model, vectors = index.embed_drafts(doc, drafts)
 

@@ -9,7 +9,8 @@ import pytest
 from django.core.files.base import ContentFile
 from rest_framework.authtoken.models import Token
 
-from knowledge.models import Document, KnowledgeBase, Status
+from knowledge.models import KnowledgeBase, Status
+from tests.factories import DocumentFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -20,7 +21,7 @@ def test_schemathesis_finds_no_server_error(live_server, user, speech_models, se
     settings.UPLOAD_MAX_WAIT = 0  # generated ?wait= values must not hold the run
     settings.URL_FETCH_TIMEOUT = 5
     kb = KnowledgeBase.objects.create(name="fuzzed", owner=user)
-    doc = Document(knowledge_base=kb, name="a.mp3", sha256="0" * 64, status=Status.SUCCESS, owner=user)
+    doc = DocumentFactory.build(knowledge_base=kb, name="a.mp3", status=Status.SUCCESS, owner=user)
     doc.file.save("a.mp3", ContentFile(b"\xff\xfb" * 100), save=True)
     token = Token.objects.create(user=user).key
 

@@ -7,6 +7,7 @@ from knowledge import embeddings, search, vector_index
 from knowledge.models import Document, KnowledgeBase, Status
 from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft
+from tests.factories import DocumentFactory
 
 TEXTS = {
     "space": [
@@ -21,7 +22,7 @@ TEXTS = {
 
 
 def make_document(kb, name, texts, doc_status=Status.SUCCESS):
-    doc = Document(knowledge_base=kb, name=name, sha256="0" * 64, status=doc_status)
+    doc = DocumentFactory.build(knowledge_base=kb, name=name, status=doc_status)
     doc.file.save(f"{name}.mp3", ContentFile(b"x"), save=True)
     drafts = [ParagraphDraft(content=t, start=10.0 * i, end=10.0 * i + 9.5) for i, t in enumerate(texts)]
     model, vectors = index.embed_drafts(doc, drafts)

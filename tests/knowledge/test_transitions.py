@@ -6,12 +6,13 @@ from django.utils import timezone
 
 from knowledge import transitions
 from knowledge.models import Document, KnowledgeBase, Stage, Status
+from tests.factories import DocumentFactory
 
 
 @pytest.fixture
 def document(db):
     kb = KnowledgeBase.objects.create(name="kb")
-    doc = Document(knowledge_base=kb, name="a.mp3", sha256="0" * 64, task_id="task-1")
+    doc = DocumentFactory.build(knowledge_base=kb, name="a.mp3", task_id="task-1")
     doc.file.save("a.mp3", ContentFile(b"x"), save=True)
     return doc
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 
-from knowledge.models import Document, KnowledgeBase
+from knowledge.models import KnowledgeBase
 from tests.conftest import fixture_path
+from tests.factories import DocumentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the suite's worker makes the audio
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the suite's worker makes
 @pytest.fixture
 def video_document(user):
     kb = KnowledgeBase.objects.create(name="audio-kb", owner=user)
-    doc = Document(knowledge_base=kb, name="bread.mp4", sha256="0" * 64)
+    doc = DocumentFactory.build(knowledge_base=kb, name="bread.mp4")
     doc.file.save("bread.mp4", ContentFile(fixture_path("bread_en.mp4").read_bytes()), save=True)
     return doc
 

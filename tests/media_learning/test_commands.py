@@ -9,6 +9,7 @@ from django.core.management import call_command
 
 from knowledge.models import Document, KnowledgeBase, Status
 from tests.conftest import fixture_path, wait_for_documents
+from tests.factories import DocumentFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -54,10 +55,10 @@ def test_ingest_unknown_model_is_a_command_error(speech_models):
 
 def test_reprocess_failed_dry_run_then_requeues_and_worker_finishes(speech_models, celery_worker, capsys):
     kb = KnowledgeBase.objects.create(name="retry-me")
-    doc = Document(knowledge_base=kb, name="jupiter", sha256="0" * 64, status=Status.FAILURE, error="worker lost")
+    doc = DocumentFactory.build(knowledge_base=kb, name="jupiter", status=Status.FAILURE, error="worker lost")
     doc.file.save("jupiter.mp3", ContentFile(fixture_path("jupiter_en.mp3").read_bytes()), save=True)
     other = KnowledgeBase.objects.create(name="leave-alone")
-    Document.objects.create(knowledge_base=other, name="x", sha256="1" * 64, status=Status.FAILURE, file="x.mp3")
+    DocumentFactory(knowledge_base=other, name="x", status=Status.FAILURE, file="x.mp3")
 
     call_command("reprocess_failed", "--knowledge", "retry-me", "--dry-run")
     assert "would queue 1 document(s)" in capsys.readouterr().out

@@ -16,6 +16,7 @@ from knowledge.ingest import wait_until_finished
 from knowledge.models import Document, Status
 from media_learning.models import SegmentJob, TranscriptChunk
 from tests.conftest import word_error_rate
+from tests.factories import DocumentFactory
 from tests.fixtures.long_media import build_long_speech
 from tests.processes import Worker, manage, process_env
 
@@ -95,7 +96,7 @@ def test_staged_segments_of_a_deleted_document_are_removed(speech_models, tmp_pa
     from media_learning.pipeline import fanout
 
     kb = KnowledgeBase.objects.create(name="gone")
-    kept, deleted = (Document.objects.create(knowledge_base=kb, name=n, sha256="0" * 64, file=ContentFile(b"x", n))
+    kept, deleted = (DocumentFactory(knowledge_base=kb, name=n, file=ContentFile(b"x", n))
                      for n in ("kept.mp3", "deleted.mp3"))  # fmt: skip
     folders = [Path(settings.MEDIA_ROOT) / "segments" / str(d.pk) for d in (kept, deleted)]
     for folder in folders:

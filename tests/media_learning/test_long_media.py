@@ -12,6 +12,7 @@ from media_learning.pipeline.decode import iter_audio
 from media_learning.pipeline.transcribe import load_transcript
 from stt_models.registry import get_provider
 from tests.conftest import word_error_rate
+from tests.factories import DocumentFactory
 from tests.fixtures.long_media import build_long_speech
 
 pytestmark = pytest.mark.slow
@@ -22,7 +23,7 @@ def test_long_media_segmented_matches_one_piece(speech_models, tmp_path):
     seconds, reference = build_long_speech(path, minutes=10)
     kb = KnowledgeBase.objects.create(name="long")
     # The product default segment_duration (300 s): two cuts in ten minutes.
-    doc = Document(knowledge_base=kb, name="long.mp3", sha256="0" * 64, task_id="t-long")
+    doc = DocumentFactory.build(knowledge_base=kb, name="long.mp3", task_id="t-long")
     doc.file.save("long.mp3", ContentFile(path.read_bytes()), save=True)
 
     assert runner.run(doc.pk, "t-long") == Status.SUCCESS, Document.objects.get(pk=doc.pk).error

@@ -16,12 +16,13 @@ from django.utils import timezone
 
 from knowledge import embeddings
 from knowledge.models import Document, KnowledgeBase, Paragraph, ProcessingRun, RunOutcome, Stage, Status
+from tests.factories import DocumentFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def make(kb, name, status, error_type="", age_days=0, **fields):
-    doc = Document(knowledge_base=kb, name=name, sha256="0" * 64, status=status, task_id=f"t-{name}", **fields)
+    doc = DocumentFactory.build(knowledge_base=kb, name=name, status=status, task_id=f"t-{name}", **fields)
     doc.file.save(name, ContentFile(b"x"), save=True)
     if age_days:
         Document.objects.filter(pk=doc.pk).update(created_at=timezone.now() - timedelta(days=age_days))

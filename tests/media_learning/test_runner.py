@@ -8,13 +8,14 @@ from knowledge.models import Document, KnowledgeBase, Status
 from media_learning.pipeline import runner
 from stt_models.models import SpeechModel
 from tests.conftest import fixture_path
+from tests.factories import DocumentFactory
 
 HAS_CUDA = ctranslate2.get_cuda_device_count() > 0
 
 
 def make_document(name, data, model=None, **fields):
     kb, _ = KnowledgeBase.objects.get_or_create(name="runner")
-    doc = Document(knowledge_base=kb, name=name, sha256="0" * 64, task_id="t-1", stt_model=model, **fields)
+    doc = DocumentFactory.build(knowledge_base=kb, name=name, task_id="t-1", stt_model=model, **fields)
     doc.file.save(name, ContentFile(data), save=True)
     return doc
 

@@ -13,12 +13,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from faster_whisper import decode_audio
 
 from knowledge.ingest import wait_until_finished
-from knowledge.models import Document, KnowledgeBase, ProcessingRun, RunOutcome, Stage, Status, Voice
+from knowledge.models import KnowledgeBase, ProcessingRun, RunOutcome, Stage, Status, Voice
 from media_learning.pipeline import runner, speakers
 from media_learning.pipeline.split import build_paragraphs
 from stt_models.diarization.diarize import diarize
 from stt_models.providers.base import Segment, Word
 from tests.conftest import fixture_path
+from tests.factories import DocumentFactory
 from tests.fixtures import speaker_mixes as mixes
 
 
@@ -204,7 +205,7 @@ def test_speakers_that_cannot_be_found_leave_the_transcript_with_a_warning(speec
     path = tmp_path / "pair.mp3"
     mixes.write_mp3(path, samples)
     kb = KnowledgeBase.objects.create(name="fragile")
-    doc = Document(knowledge_base=kb, name="pair.mp3", sha256="1" * 64, task_id="t-1",
+    doc = DocumentFactory.build(knowledge_base=kb, name="pair.mp3", task_id="t-1",
                    stt_model=speech_models["bundled-base"], options={"diarize": "on"})  # fmt: skip
     doc.file.save("pair.mp3", ContentFile(path.read_bytes()), save=True)
     handed = runner.run(doc.pk, "t-1", hand_off=True)  # what the Celery task would send on (dispatch.py)

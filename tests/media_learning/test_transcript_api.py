@@ -12,6 +12,7 @@ from media_learning.export import to_srt, to_vtt
 from media_learning.pipeline.transcribe import MediaTranscript
 from stt_models.providers.base import Segment
 from tests.conftest import fixture_path, reference_text, wait_for_documents, word_error_rate
+from tests.factories import DocumentFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -77,11 +78,11 @@ def test_exports_escape_and_flatten_cue_text():
 
 @pytest.mark.django_db(transaction=False)
 def test_exports_are_in_the_knowledge_bases_script_without_invented_phrases(api, user):
-    from knowledge.models import Document, KnowledgeBase
+    from knowledge.models import KnowledgeBase
     from media_learning.models import TranscriptChunk
 
     kb = KnowledgeBase.objects.create(name="會議", owner=user)  # zh-Hans, the default
-    doc = Document.objects.create(knowledge_base=kb, name="周会.wav", sha256="0" * 64, status=Status.SUCCESS)
+    doc = DocumentFactory(knowledge_base=kb, name="周会.wav", status=Status.SUCCESS)
     said = {"start": 0.0, "end": 4.0, "text": "我們開始今天的會議", "no_speech_prob": 0.01, "avg_logprob": -0.2,
             "words": [{"start": 0.0, "end": 1.0, "word": "我們", "probability": 0.9}]}  # fmt: skip
     invented = {"start": 5.0, "end": 8.0, "text": "字幕由Amara.org社区提供", "no_speech_prob": 0.8, "avg_logprob": -1.2,

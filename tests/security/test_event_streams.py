@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from knowledge.models import Document, KnowledgeBase, Status
+from tests.factories import DocumentFactory
 from tests.security.conftest import LiveServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -26,7 +27,7 @@ def live(django_db_setup, tmp_path_factory):
 def pending(user, count: int = 1) -> list[int]:
     """Documents that stay PENDING (nothing queues them), so their streams stay open."""
     kb = KnowledgeBase.objects.create(name=f"waiting {user.username} {time.monotonic_ns()}", owner=user)
-    return [Document.objects.create(knowledge_base=kb, name=f"{i}.mp3", sha256="0" * 64).pk for i in range(count)]
+    return [DocumentFactory(knowledge_base=kb, name=f"{i}.mp3").pk for i in range(count)]
 
 
 def open_stream(server, token: str, path: str) -> tuple[socket.socket, int | None]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.models import Document, KnowledgeBase, Membership, ProcessingRun, Status
+from tests.factories import DocumentFactory
 from tests.security.conftest import LiveServer, knowledge_base
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -35,7 +36,7 @@ def live(django_db_setup, tmp_path_factory):
 def test_worker_host_and_pid_are_for_staff_only(people):
     kb = KnowledgeBase.objects.create(name="runs", owner=people.users["alice"])
     Membership.objects.create(knowledge_base=kb, user=people.users["staffer"], role="viewer")
-    doc = Document.objects.create(knowledge_base=kb, name="a.mp3", sha256="0" * 64, status=Status.FAILURE)
+    doc = DocumentFactory(knowledge_base=kb, name="a.mp3", status=Status.FAILURE)
     ProcessingRun.objects.create(document=doc, attempt=1, task_id="t", worker="gpu-box-7 pid 4242", outcome="FAILURE",
                                  error="boom", traceback="Traceback ... /srv/app/runner.py")  # fmt: skip
 

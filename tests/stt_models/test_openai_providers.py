@@ -7,6 +7,7 @@ from knowledge.models import Document, KnowledgeBase, Status
 from media_learning.pipeline import runner
 from stt_models.models import SpeechModel
 from tests.conftest import fixture_path, reference_text, word_error_rate
+from tests.factories import DocumentFactory
 from tests.stt_models.openai_server import OpenAIAudioServer
 
 SECRET = "sk-test-4f9c2b7e1d"
@@ -21,7 +22,7 @@ def server(monkeypatch):
 
 def document_for(model, name="jupiter_en.mp3", **options):
     kb, _ = KnowledgeBase.objects.get_or_create(name="api-stt")
-    doc = Document(knowledge_base=kb, name=name, sha256="0" * 64, task_id="t-1", stt_model=model, options=options)
+    doc = DocumentFactory.build(knowledge_base=kb, name=name, task_id="t-1", stt_model=model, options=options)
     doc.file.save(name, ContentFile(fixture_path(name).read_bytes()), save=True)
     return doc
 
