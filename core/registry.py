@@ -32,6 +32,21 @@ def find_by_id_or_name(queryset: QuerySet[M], ref: str | int) -> M | None:
     return (queryset.filter(pk=pk) if pk is not None else queryset.filter(name=text)).first()
 
 
+def resolve(queryset: QuerySet[M], ref: str | int | None, not_found: type[Exception], what: str, field: str) -> M:
+    """The registry row named by ``ref`` (id or name), or the default row when ``ref`` is empty;
+    ``not_found`` with a one-line reason otherwise (``what``: "speech model", ``field``: the
+    request's field that names it)."""
+    if ref in (None, ""):
+        model = queryset.filter(is_default=True).first()
+        if model is None:
+            raise not_found(f"no {field} given and no default {what} is configured")
+        return model
+    model = find_by_id_or_name(queryset, ref)
+    if model is None:
+        raise not_found(f"unknown {what} {str(ref).strip()!r}")
+    return model
+
+
 def probe_api(base_url: str, key: str, key_env: str, timeout: float = 5.0) -> tuple[str, httpx.Response | None]:
     """``GET {base_url}/models`` with the key: the problem ('' when none) and the response. Shared
     by the speech and LLM registries; the key itself never appears in the problem."""

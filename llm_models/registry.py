@@ -6,7 +6,7 @@ from django.conf import settings
 
 from core import model_servers
 from core.errors import UserError
-from core.registry import find_by_id_or_name
+from core.registry import resolve
 from llm_models.models import LanguageModel, Provider
 from llm_models.providers.base import LlmRefused
 from llm_models.providers.openai_chat import ChatClient
@@ -19,17 +19,9 @@ class LanguageModelNotFound(UserError):
 def resolve_language_model(ref: str | int | None, *, default: bool = False) -> LanguageModel | None:
     """A model by id or name. With an empty ``ref``: the default model when ``default`` is set
     (LanguageModelNotFound if none is configured), else None."""
-    if ref in (None, ""):
-        if not default:
-            return None
-        model = LanguageModel.objects.filter(is_default=True).first()
-        if model is None:
-            raise LanguageModelNotFound("no llm_model_id given and no default LLM is configured")
-        return model
-    model = find_by_id_or_name(LanguageModel.objects.all(), ref)
-    if model is None:
-        raise LanguageModelNotFound(f"unknown LLM {str(ref).strip()!r}")
-    return model
+    if ref in (None, "") and not default:
+        return None
+    return resolve(LanguageModel.objects.all(), ref, LanguageModelNotFound, "LLM", "llm_model_id")
 
 
 def read_api_key(model: LanguageModel) -> str:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Model
 
 from core.errors import UserError
-from core.registry import find_by_id_or_name
+from core.registry import resolve
 from stt_models.models import API_PROVIDERS, Provider, SpeechModel
 from stt_models.providers.base import SpeechProvider, SttRefused
 
@@ -21,15 +21,7 @@ class SpeechModelNotFound(UserError):
 
 def resolve_speech_model(ref: str | int | None) -> SpeechModel:
     """A model by id or name; the default model when ``ref`` is empty."""
-    if ref in (None, ""):
-        model = SpeechModel.objects.filter(is_default=True).first()
-        if model is None:
-            raise SpeechModelNotFound("no stt_model_id given and no default speech model is configured")
-        return model
-    model = find_by_id_or_name(SpeechModel.objects.all(), ref)
-    if model is None:
-        raise SpeechModelNotFound(f"unknown speech model {str(ref).strip()!r}")
-    return model
+    return resolve(SpeechModel.objects.all(), ref, SpeechModelNotFound, "speech model", "stt_model_id")
 
 
 def get_provider(model: SpeechModel) -> SpeechProvider:
