@@ -11,7 +11,7 @@ connection then goes to the address that was checked, with the original Host hea
 server name, so that a second DNS answer cannot point it elsewhere (DNS rebinding). As an
 httpx transport (``GuardedTransport``) it checks every request, redirects included.
 
-It lives in the lowest app so that every app may use it (stt_models, llm_models, knowledge).
+It lives in ``core``, below every app, so that each may use it (stt_models, llm_models, knowledge).
 """
 
 from __future__ import annotations
