@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from knowledge.models import Document
+from knowledge.signals import document_queued
+
 PRIORITIES = ("high", "normal", "low")
 
 
@@ -34,9 +37,8 @@ def work_queues() -> list[str]:
 
 
 def enqueue_processing(document_id: int, task_id: str, priority: str = "normal") -> None:
-    """Send the processing task once the current transaction commits (media_learning's
-    dispatcher). If the broker cannot be reached, the document stays PENDING in the database and
-    the reaper queues it once the broker is back: an upload never fails for it."""
-    from media_learning import dispatch  # noqa: PLC0415 - the one allowed upward import (layers contract): the dispatcher
-
-    dispatch.process_document(document_id, task_id, priority)
+    """Ask for the document's processing: ``document_queued``, on which media_learning's
+    dispatcher sends the processing task once the current transaction commits. If the broker
+    cannot be reached, the document stays PENDING in the database and the reaper queues it once
+    the broker is back: an upload never fails for it."""
+    document_queued.send(sender=Document, document_id=document_id, task_id=task_id, priority=priority)

@@ -97,6 +97,11 @@ def webhook(document_id: int, status: str) -> bool:
     return send("knowledge.tasks.deliver_webhook", kwargs, what=f"the webhook of document {document_id}")
 
 
+def on_document_queued(sender: object, document_id: int, task_id: str, priority: str = "normal", **kwargs: Any) -> None:
+    """Receiver of ``knowledge.signals.document_queued``: the pipeline's first task, after commit."""
+    process_document(document_id, task_id, priority)
+
+
 def on_document_finished(sender: object, document_id: int, status: str, **kwargs: Any) -> None:
     """Receiver of ``knowledge.signals.document_finished``: the webhook, after commit, when the
     document (or its knowledge base) has one."""
