@@ -78,10 +78,22 @@ def test_sixteen_open_streams_leave_the_page_the_api_and_sign_in_working(people)
         assert status == 200 and seconds < 5, (page, sign_in, api)
 
 
+def open_when_a_process_has_room(people, path):
+    """A stream of alice's; a 503 (the web process is still full with streams whose clients left,
+    such as the test before's, for up to KEEPALIVE_SECONDS) is tried again, as the page does."""
+    deadline = time.monotonic() + 30
+    while True:
+        sock, code = open_stream(people.server, people.tokens["alice"], path)
+        if code != 503 or time.monotonic() > deadline:
+            return sock, code
+        sock.close()
+        time.sleep(1)
+
+
 def test_a_closed_stream_gives_its_slot_back(people):
     (doc,) = pending(people.users["alice"])
     path = f"/api/knowledge/document/{doc}/events/"
-    held = [open_stream(people.server, people.tokens["alice"], path) for _ in range(3)]
+    held = [open_when_a_process_has_room(people, path) for _ in range(3)]
     refused = open_stream(people.server, people.tokens["alice"], path)
     for sock, _ in held:
         sock.close()
