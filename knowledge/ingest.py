@@ -268,8 +268,10 @@ def wait_until_finished(
     """Poll the database (the source of truth) until every document is terminal (a deleted one
     counts as finished); return them with ``paragraph_count``, ordered by id. ``on_poll`` sees each
     unfinished poll's ``{id, status, stage, progress}`` rows. Raises TimeoutError naming the
-    states after ``timeout`` seconds (0: after one look; None: no limit)."""
+    states after ``timeout`` seconds (0: after one look; None: no limit). The first looks come
+    quickly (from 20 ms, growing to ``poll``), so a short file is not kept waiting for a poll."""
     deadline = time.monotonic() + timeout if timeout is not None else None
+    pause = min(poll, 0.02)
     while True:
         rows = list(Document.objects.filter(pk__in=ids).order_by("id").values("id", "status", "stage", "progress"))
         if all(row["status"] in TERMINAL_STATUSES for row in rows):
@@ -279,4 +281,5 @@ def wait_until_finished(
         if deadline is not None and time.monotonic() > deadline:
             states = ", ".join(f"{r['id']}: {r['status']} {r['stage']} {r['progress']:.0%}" for r in rows)
             raise TimeoutError(f"documents not finished after {timeout:.0f}s: {states}")
-        time.sleep(poll)
+        time.sleep(pause)
+        pause = min(poll, pause * 1.5)

@@ -168,6 +168,6 @@ def _warm_prefork_child(**kwargs: object) -> None:
 
 @worker_ready.connect
 def _warm_solo(sender: object = None, **kwargs: object) -> None:
-    pool = getattr(getattr(sender, "pool_cls", None), "__module__", "")
+    pool = type(getattr(sender, "pool", None)).__module__  # the consumer's pool: celery.concurrency.thread, ...
     if policy.should_warm() and ("solo" in pool or "thread" in pool):
         _warm_safely()

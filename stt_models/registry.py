@@ -34,6 +34,8 @@ def get_provider(model: SpeechModel) -> SpeechProvider:
             compute_type=model.compute_type,
             options=model.options,
             default_cpu_threads=settings.STT_CPU_THREADS,
+            default_num_workers=settings.STT_NUM_WORKERS,
+            default_batch_size=settings.STT_BATCH_SIZE,
         )
     if model.provider in API_PROVIDERS:
         from stt_models.providers.openai_api import OpenAIProvider  # noqa: PLC0415 - a provider loads its libraries only when a model of it is used

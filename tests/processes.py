@@ -47,10 +47,12 @@ class Worker:
     ``role`` it is started the way an operator would, ``manage.py worker --role ROLE``, and
     consumes that role's queues only; without one it consumes every queue."""
 
-    def __init__(self, env: dict[str, str], name: str, log_dir: Path, pool: str = "solo", role: str = "") -> None:
+    def __init__(self, env: dict[str, str], name: str, log_dir: Path, pool: str = "solo", role: str = "",
+                 concurrency: int = 1) -> None:  # fmt: skip
         self.hostname = f"{name}-{os.getpid()}@localhost"
         self.log = log_dir / f"{name}.log"
-        options = ["--pool", pool, "-c", "1", "--hostname", self.hostname, "--without-mingle", "--without-gossip"]
+        options = ["--pool", pool, "-c", str(concurrency), "--hostname", self.hostname,
+                   "--without-mingle", "--without-gossip"]  # fmt: skip
         if role:
             cmd = [sys.executable, "manage.py", "worker", "--role", role, "--", *options]
         else:

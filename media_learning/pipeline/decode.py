@@ -119,10 +119,15 @@ def iter_audio(path: str | os.PathLike[str], chunk_seconds: float = 30.0,
                max_seconds: float | None = None) -> Iterator[np.ndarray]:  # fmt: skip
     """Yield 16 kHz mono float32 chunks of about ``chunk_seconds`` each, decoding as it goes.
     MediaError once more than ``max_seconds`` have been decoded: a container may declare less
-    than it holds, so the limit is on what is decoded, not on what is declared."""
+    than it holds, so the limit is on what is decoded, not on what is declared.
+
+    The samples are resampled to 16-bit and scaled back, as faster-whisper's ``decode_audio``
+    (and whisper's ffmpeg pipe) does: the model then hears exactly what it hears in bare
+    faster-whisper. (A float resampling differs by at most 2**-16, which flips beam choices of
+    the tiny model here and there: WER 0.107 against 0.089 on the 6 min bench recording.)"""
     target = max(1, int(chunk_seconds * SAMPLE_RATE))
     most = int(max_seconds * SAMPLE_RATE) if max_seconds is not None else None
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
     fifo = av.AudioFifo()  # PyAV's own re-chunking: frames in, blocks of ``target`` samples out
     decoded = 0
     try:
@@ -138,7 +143,7 @@ def iter_audio(path: str | os.PathLike[str], chunk_seconds: float = 30.0,
                     raise MediaError(f"the media is longer than the limit of {human_duration(max_seconds)} "
                                      "(MAX_MEDIA_DURATION), whatever length it declares")  # fmt: skip
                 while fifo.samples >= target:
-                    yield fifo.read(target).to_ndarray().reshape(-1)
+                    yield _float32(fifo.read(target))
                     decoded += target
             for out in resampler.resample(None):
                 fifo.write(out)
@@ -151,7 +156,11 @@ def iter_audio(path: str | os.PathLike[str], chunk_seconds: float = 30.0,
             ) from exc
         raise MediaError(f"the file is corrupt or truncated at {at:.1f} s ({_reason(exc)})") from exc
     if fifo.samples:
-        yield fifo.read().to_ndarray().reshape(-1)
+        yield _float32(fifo.read())
+
+
+def _float32(frame: av.AudioFrame) -> np.ndarray:
+    return frame.to_ndarray().reshape(-1).astype(np.float32) / 32768.0
 
 
 def check_complete(info: MediaInfo, decoded_seconds: float) -> None:
