@@ -151,13 +151,18 @@ class Service:
         return list(found.values())
 
     def pss(self) -> int:
-        total = 0
+        return sum(self.pss_by_process().values())
+
+    def pss_by_process(self) -> dict[str, int]:
+        """PSS per process, named by its command (the pid makes each name unique)."""
+        found = {}
         for proc in self.processes():
             try:
-                total += proc.memory_full_info().pss
+                command = " ".join(proc.cmdline()[1:4]).replace(str(ROOT) + "/", "")
+                found[f"{proc.pid} {proc.name()} {command}"[:90]] = proc.memory_full_info().pss
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 pass
-        return total
+        return found
 
     def run(self, paths: list[Path]) -> tuple[float, list[str]]:
         started = time.perf_counter()
@@ -214,8 +219,11 @@ def main() -> None:
         try:
             service.run([single])  # the warm-up of the service
             time.sleep(3)
-            idle = service.pss()
-            print(f"service processes: {len(service.processes())}, PSS idle {idle / mib:.0f} MiB")
+            by_process = service.pss_by_process()
+            idle = sum(by_process.values())
+            print(f"service processes: {len(by_process)}, PSS idle {idle / mib:.0f} MiB:")
+            for name, pss in sorted(by_process.items(), key=lambda item: -item[1]):
+                print(f"  {pss / mib:6.0f} MiB  {name}")
             print(f"bare faster-whisper: cpu_threads {bare.threads}; settings {SETTINGS}")
             mismatch: list[float] = []
             times: dict[str, tuple[list[float], list[float]]] = {"single": ([], []), "batch": ([], [])}

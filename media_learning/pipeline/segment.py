@@ -5,12 +5,15 @@ inside one). Only one segment plus the search window is ever held in memory.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from media_learning.pipeline.decode import SAMPLE_RATE
+from stt_models.options import DEFAULT_SEGMENT_DURATION
 
 FRAME = SAMPLE_RATE // 50  # 20 ms energy frames
 SMOOTH = 15  # frames: a quiet run must last about 300 ms to count
@@ -25,6 +28,18 @@ class AudioSegment:
     @property
     def end(self) -> float:
         return self.start + len(self.audio) / SAMPLE_RATE
+
+
+def segment_length(options: dict[str, Any], duration: float | None) -> float:
+    """Seconds per segment: ``segment_duration`` as the user gave it, or by default about
+    DEFAULT_SEGMENT_DURATION evened out over the media, so that its segments are of one length
+    and workers share them evenly: 6.2 min is two segments of 3.1 min (not 5 min and 1.2 min),
+    which two workers (or two threads of the worker of ``serve``) transcribe side by side."""
+    if "segment_duration" in options:
+        return float(options["segment_duration"])
+    if not duration or duration <= DEFAULT_SEGMENT_DURATION:
+        return DEFAULT_SEGMENT_DURATION
+    return duration / math.ceil(duration / DEFAULT_SEGMENT_DURATION)
 
 
 def quietest_point(audio: np.ndarray) -> int:

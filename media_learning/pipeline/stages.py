@@ -31,10 +31,10 @@ from media_learning.pipeline.progress import (
     ProgressReporter,
     diarize_start,
 )
+from media_learning.pipeline.segment import segment_length
 from media_learning.pipeline.transcribe import MediaTranscript, load_transcript, transcribe_media, transcription_options
 from stt_models import routing
 from stt_models.models import SpeechModel
-from stt_models.options import DEFAULT_SEGMENT_DURATION
 from stt_models.providers.openai_api import NO_TIMESTAMPS
 from stt_models.registry import resolve_speech_model
 
@@ -189,8 +189,7 @@ def _transcribed(
         with runs.timed(run, "transcribe"):
             share = (LLM_START if llm else INDEX_START) - (DIARIZE_SHARE if diarize else 0.0)
             reporter = ProgressReporter(doc_id, task_id, info.duration, share=share)
-            segment_duration = float(document.options.get("segment_duration", DEFAULT_SEGMENT_DURATION))
-            fanned = fanout.enabled(info.duration, segment_duration)
+            fanned = fanout.enabled(info.duration, segment_length(document.options, info.duration))
             fan = fanout.Fanout(document, task_id, run.worker) if fanned else None
             options = transcription_options(document.options, choice.language)
             transcript = transcribe_media(document, path, info, choice.model, options, reporter, fan)

@@ -20,9 +20,9 @@ from knowledge.models import Document, Status
 from llm_models.options import without_llm_options
 from media_learning.models import TranscriptChunk
 from media_learning.pipeline import decode, fanout
-from media_learning.pipeline.segment import iter_segments
+from media_learning.pipeline.segment import iter_segments, segment_length
 from stt_models.models import SpeechModel
-from stt_models.options import DEFAULT_SEGMENT_DURATION, DIARIZATION_OPTION_NAMES, PIPELINE_OPTION_NAMES
+from stt_models.options import DIARIZATION_OPTION_NAMES, PIPELINE_OPTION_NAMES
 from stt_models.providers.base import Segment, Transcript
 from stt_models.registry import get_provider
 
@@ -125,7 +125,7 @@ def transcribe_media(
     done = {c.index: c for c in TranscriptChunk.objects.filter(document=document)}
     provider = get_provider(model)
     whisper_options = _provider_options(options)
-    segment_duration = float(options.get("segment_duration", DEFAULT_SEGMENT_DURATION))
+    segment_duration = segment_length(options, info.duration)
     report = on_progress or (lambda seconds: None)
 
     helper = segment_transcriber(document, model) if fan is not None else None

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from media_learning.pipeline.decode import SAMPLE_RATE, iter_audio
-from media_learning.pipeline.segment import iter_segments, quietest_point
+from media_learning.pipeline.segment import iter_segments, quietest_point, segment_length
 from tests.conftest import fixture_path
 
 
@@ -52,3 +52,10 @@ def test_speech_fixture_is_cut_between_words():
     for seg in segments[:-1]:
         tail = seg.audio[-1600:]  # last 100 ms before the cut
         assert float(np.sqrt((tail**2).mean())) < 0.01
+
+
+def test_the_default_segment_length_is_evened_out_over_the_media():
+    assert segment_length({}, 373.0) == pytest.approx(186.5)  # two even halves, not 300 s and 73 s
+    assert segment_length({}, 610.0) == pytest.approx(610 / 3)
+    assert segment_length({}, 200.0) == segment_length({}, None) == 300.0  # one segment
+    assert segment_length({"segment_duration": 60.0}, 373.0) == 60.0  # as the user asked

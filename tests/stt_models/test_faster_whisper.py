@@ -177,3 +177,22 @@ def test_split_sentences_cuts_at_sentence_ends_and_long_pieces():
     long_run = [Word(i, i + 1, f" w{i}") for i in range(45)]
     pieces = split_sentences(long_run)
     assert [len(p) for p in pieces] == [20, 20, 5] and sum(pieces, []) == long_run
+
+
+def test_long_audio_is_decoded_batched_by_default(speech_models, settings):
+    """Audio of STT_BATCH_MIN_SECONDS and more takes the batched decoder with STT_BATCH_SIZE (for
+    models whose options name no batch_size); shorter audio the sequential one; the words stay."""
+    settings.STT_BATCH_MIN_SECONDS = 30
+    provider = get_provider(speech_models["bundled-tiny-en"])
+    audio = audio_of("lecture_60s_en.mp3")
+
+    assert provider.batch_size == settings.STT_BATCH_SIZE > 1
+    assert provider._batches(audio) and not provider._batches(audio[: 16000 * 20])
+    batched = provider.transcribe(audio, {})
+    settings.STT_BATCH_MIN_SECONDS = 600
+    sequential = provider.transcribe(audio, {})
+
+    reference = reference_text("lecture_60s_en")
+    batched_wer = word_error_rate(reference, " ".join(s.text for s in batched.segments))
+    assert batched_wer <= word_error_rate(reference, " ".join(s.text for s in sequential.segments)) + 0.02
+    assert len(batched.segments) >= 10 and all(s.words is None for s in batched.segments)
