@@ -61,7 +61,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
-        parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
+        # one web process per two cores (each holds the search models, ~290 MiB; its WEB_THREADS
+        # threads serve requests side by side, the search itself in numpy and ONNX Runtime)
+        web_workers = max(1, min(4, (os.cpu_count() or 1) // 2))
+        parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", web_workers)))
         parser.add_argument("--concurrency", type=int,
                             default=int(os.environ.get("WORKER_CONCURRENCY", default_concurrency())))  # fmt: skip
 
