@@ -176,7 +176,9 @@ class Service:
             if doc["status"] != "SUCCESS":
                 raise SystemExit(f"{doc['name']}: {doc['status']} {doc.get('error')}")
             texts.append(self.http.get(f"/api/knowledge/document/{doc['id']}/transcript/?format=txt").text)
-        return time.perf_counter() - started, texts
+        elapsed = time.perf_counter() - started
+        self.last_run = self.http.get(f"/api/knowledge/document/{doc['id']}/").json()["runs"][-1]
+        return elapsed, texts
 
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGINT)
@@ -238,6 +240,9 @@ def main() -> None:
                     times[name][0].append(svc), times[name][1].append(base)
                     mismatch += [wer(b, s) for b, s in zip(bare_texts, svc_texts, strict=True)]
                     print(f"run {i + 1} {name} ({len(paths)} files): service {svc:.2f} s, bare {base:.2f} s")
+                    if name == "single":
+                        timings = " ".join(f"{k} {v:.3f}" for k, v in service.last_run["timings"].items())
+                        print(f"  its run: {service.last_run['seconds']:.3f} s in the worker ({timings})")
             peak.running = False
             base, (bare_long,) = bare.timed([long_path])
             svc, (svc_long,) = service.run([long_path])
