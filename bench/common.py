@@ -4,6 +4,7 @@ process, and ingesting a file through the full pipeline."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -12,6 +13,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUE = f"bench-{os.getpid()}"
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """English word error rate, case and punctuation aside (jiwer)."""
+    import jiwer
+
+    ref = " ".join(re.sub(r"[^a-z0-9' ]+", " ", reference.lower()).split())
+    hyp = " ".join(re.sub(r"[^a-z0-9' ]+", " ", hypothesis.lower()).split())
+    return jiwer.wer(ref, hyp) if ref else float(bool(hyp))
 
 
 def setup_django() -> None:
@@ -34,14 +44,19 @@ def queues() -> str:
     return ",".join(role_queues("all"))
 
 
-def start_worker(timeout: float = 180) -> subprocess.Popen:
-    """A warm worker process (prefork, one child) on the private queue, ready to take work."""
+def start_worker(timeout: float = 180, pool: str = "prefork", concurrency: int = 1) -> subprocess.Popen:
+    """A warm worker process on the private queue, ready to take work: prefork with
+    ``concurrency`` children, or one process with a threads pool as ``manage.py serve`` runs it
+    (a speech-model replica per thread and the cores shared among them, ``serve.worker_env``)."""
+    from media_learning.management.commands.serve import worker_env
     from settings.celery import app
 
     env = {**os.environ, "STT_WARMUP": "1", "LOG_LEVEL": "WARNING"}
+    if pool == "threads":
+        env = worker_env(env, concurrency)
     hostname = f"{QUEUE}@{os.uname().nodename}"
-    cmd = [sys.executable, "-m", "celery", "-A", "settings", "--quiet", "worker", "-Q", queues(), "--concurrency", "1",
-           "--loglevel", "WARNING", "--hostname", hostname]  # fmt: skip
+    cmd = [sys.executable, "-m", "celery", "-A", "settings", "--quiet", "worker", "-Q", queues(), "--pool", pool,
+           "--concurrency", str(concurrency), "--loglevel", "WARNING", "--hostname", hostname]  # fmt: skip
     worker = subprocess.Popen(cmd, cwd=ROOT, env=env)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,12 +1,15 @@
 """Long media: peak memory of a worker transcribing a generated 60 min recording.
 
 A 60 min speech file is built from the fixtures (tests/fixtures/long_media.py), ingested
-through the full pipeline into a real Celery worker process (prefork, one child, tiny model),
-and the resident memory of the worker's whole process tree is sampled every 100 ms until the
-document is SUCCESS. Last line: ``peak_rss_mib=M rtf=R`` (target: M under 1536 with the tiny
-model); rtf = wall time from upload to SUCCESS / media duration.
+through the full pipeline into a real Celery worker process (tiny model), and the resident
+memory of the worker's whole process tree is sampled every 100 ms until the document is
+SUCCESS. The worker is the one ``make run`` starts (one process, a threads pool of two, a
+one-thread speech-model replica per thread), or with ``--pool prefork`` one process with one
+pool child. The transcript's word error rate against the clips' own texts is printed too.
+Last line: ``peak_rss_mib=M rtf=R wer=W`` (target: M under 1024 with the tiny model); rtf =
+wall time from upload to SUCCESS / media duration.
 
-    .venv/bin/python bench/long_media.py [--minutes 60]
+    .venv/bin/python bench/long_media.py [--minutes 60] [--pool threads|prefork]
 """
 
 from __future__ import annotations
@@ -47,9 +50,12 @@ class PeakRss(threading.Thread):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=60)
+    parser.add_argument("--pool", choices=("threads", "prefork"), default="threads")
+    parser.add_argument("--concurrency", type=int, default=0, help="default: serve's (threads) or 1 (prefork)")
     args = parser.parse_args()
     common.setup_django()
-    from knowledge.models import KnowledgeBase
+    from knowledge.models import KnowledgeBase, Paragraph, ParagraphKind
+    from media_learning.management.commands.serve import default_concurrency
     from stt_models.registry import resolve_speech_model
     from tests.fixtures.long_media import build_long_speech
 
@@ -58,9 +64,11 @@ def main() -> None:
     kb, _ = KnowledgeBase.objects.get_or_create(name=f"bench-long-{os.getpid()}", defaults={"duplicates": "again"})
     with tempfile.TemporaryDirectory() as tmp:
         media = Path(tmp) / f"speech_{args.minutes:g}min.mp3"
-        seconds, _ = build_long_speech(media, args.minutes)
+        seconds, reference = build_long_speech(media, args.minutes)
         print(f"generated {media.name}: {seconds / 60:.1f} min, {media.stat().st_size / 2**20:.1f} MiB")
-        worker = common.start_worker()
+        concurrency = args.concurrency or (default_concurrency() if args.pool == "threads" else 1)
+        worker = common.start_worker(pool=args.pool, concurrency=concurrency)
+        print(f"worker: {args.pool} pool, concurrency {concurrency}")
         monitor = PeakRss(worker.pid)
         try:
             idle = monitor.sample()
@@ -68,12 +76,16 @@ def main() -> None:
             elapsed = common.ingest_and_wait(kb, media, model)
             monitor.running = False
             monitor.join()
+            texts = Paragraph.objects.filter(knowledge_base=kb, kind=ParagraphKind.TRANSCRIPT).order_by(
+                "document_id", "position"
+            )
+            error = common.wer(reference, " ".join(texts.values_list("content", flat=True)))
         finally:
             common.stop_worker(worker)
             common.clean_up(kb)
     print(f"worker tree RSS: when ready {idle / 2**20:.0f} MiB, peak {monitor.peak / 2**20:.0f} MiB")
     print(f"{seconds:.0f} s of audio processed in {elapsed:.1f} s")
-    print(f"peak_rss_mib={monitor.peak / 2**20:.0f} rtf={elapsed / seconds:.3f}")
+    print(f"peak_rss_mib={monitor.peak / 2**20:.0f} rtf={elapsed / seconds:.3f} wer={error:.3f}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import socket
 import statistics
@@ -42,9 +41,9 @@ from pathlib import Path
 
 import av
 import httpx
-import jiwer
 import numpy as np
 import psutil
+from common import wer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests/fixtures"
@@ -77,12 +76,6 @@ def short_clips(folder: Path) -> list[Path]:
         piece = lecture[int(start * RATE) : int((start + (9 if start == 3 else 12.5)) * RATE)]
         clips.append(write_mp3(folder / f"clip{n:02d}.mp3", piece))
     return clips
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    ref = " ".join(re.sub(r"[^a-z0-9' ]+", " ", reference.lower()).split())
-    hyp = " ".join(re.sub(r"[^a-z0-9' ]+", " ", hypothesis.lower()).split())
-    return jiwer.wer(ref, hyp) if ref else float(bool(hyp))
 
 
 class Bare:

@@ -119,27 +119,39 @@ def load(kb, count: int, rng: random.Random, reuse: bool = False) -> np.ndarray:
         for i in range(count // per_doc + 1)
     )
     started = time.perf_counter()
-    buffer = io.StringIO()
-    for i, (text, vector) in enumerate(zip(texts, vectors, strict=True)):
-        doc = docs[i // per_doc]
-        vec = "[" + ",".join(f"{x:.6g}" for x in vector) + "]"
-        clean = text.replace("\t", " ")
-        buffer.write(
-            f"{doc.pk}\t{kb.pk}\t{i % per_doc}\ttranscript\t\t{clean}\t\t{i}\t{i + 5}\t{vec}\t{model}\t{len(vector)}\n"
-        )
     columns = ("document_id, knowledge_base_id, position, kind, title, content, raw_content, start, \"end\", "
-               "embedding, embedding_model, embedding_dimensions")  # fmt: skip
+               "embedding, embedding_model, embedding_dimensions, speaker")  # fmt: skip
     KnowledgeBase.objects.filter(pk=kb.pk).update(embedding_model=model, embedding_dimensions=vectors.shape[1])
-    with connection.cursor() as cur, cur.cursor.copy(f"COPY knowledge_paragraph ({columns}) FROM STDIN") as copy:
-        copy.write(buffer.getvalue())
+    # Past the first 100,000 rows, building the HNSW index once after the load is faster than
+    # inserting each row into it: drop it (it is rebuilt below, for every knowledge base).
+    rebuild = count > 100_000
+    if rebuild:
+        with connection.cursor() as cur:
+            cur.execute(f"DROP INDEX IF EXISTS {vector_index.index_name(model, vectors.shape[1])}")
+    dims = vectors.shape[1]
+    chunk = 20_000  # rows per COPY: the text form of 1M vectors would not fit in memory at once
+    for first in range(0, count, chunk):
+        buffer = io.StringIO()
+        for i in range(first, min(first + chunk, count)):
+            doc = docs[i // per_doc]
+            vec = "[" + ",".join(f"{x:.6g}" for x in vectors[i]) + "]"
+            clean = texts[i].replace("\t", " ")
+            buffer.write(
+                f"{doc.pk}\t{kb.pk}\t{i % per_doc}\ttranscript\t\t{clean}\t\t{i}\t{i + 5}\t{vec}\t{model}\t{dims}\t\n"
+            )
+        with connection.cursor() as cur, cur.cursor.copy(f"COPY knowledge_paragraph ({columns}) FROM STDIN") as copy:
+            copy.write(buffer.getvalue())
+    print(f"copied in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     rows = list(Paragraph.objects.filter(knowledge_base=kb).order_by("id").values_list("id", "content"))
     for start in range(0, len(rows), 5000):
         batch = rows[start : start + 5000]
         text_search.index_paragraphs([r[0] for r in batch], [r[1] for r in batch])
+    print(f"keyword-indexed in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     with connection.cursor() as cur:
-        cur.execute("SET maintenance_work_mem = '1GB'")
+        cur.execute("SET maintenance_work_mem = %s", ["1GB" if count <= 200_000 else "3GB"])
         vector_index.ensure_index(model, vectors.shape[1])
         cur.execute("ANALYZE knowledge_paragraph")
+        cur.execute("ANALYZE knowledge_posting")
     print(f"stored and indexed in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     return vectors
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class KnowledgeConfig(AppConfig):
@@ -7,3 +8,6 @@ class KnowledgeConfig(AppConfig):
 
     def ready(self) -> None:
         from knowledge import retention  # noqa: F401, PLC0415 - connects the signal that deletes originals; in ready(): the app registry is loaded
+        from knowledge.vector_index import configure_session  # noqa: PLC0415 - as the line above
+
+        connection_created.connect(configure_session, dispatch_uid="knowledge.vector_index.configure_session")

@@ -8,6 +8,7 @@ shown are read once, at the end."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -17,24 +18,25 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import connection, transaction
 
-from knowledge import embeddings, kb_embedding, language_bias, text_search
+from knowledge import embeddings, kb_embedding, language_bias, text_search, vector_index
 from knowledge.chinese_script import to_script
-from knowledge.models import KnowledgeBase, Paragraph
+from knowledge.models import Document, KnowledgeBase, Paragraph
 from knowledge.vector_index import cast_sql
 
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "vector", "keyword")
-# Threads start on first use: processes forked before any search (gunicorn and Celery workers)
-# start their own. Each keeps its database connection (CONN_MAX_AGE), like a request thread.
+# Query embeddings run here (numpy and ONNX Runtime release the GIL) while the request thread
+# ranks by keyword; the threads touch no database. They start on first use: processes forked
+# before any search (gunicorn and Celery workers) start their own.
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search")
 KEYWORD_WEIGHT = 0.05  # of the best keyword match, added to a cosine similarity (fuse)
 CANDIDATES = 50  # each ranking contributes at least this many candidates to the fusion
-EF_SEARCH_MIN = 200  # HNSW candidate list: vector recall@10 on 100,000 paragraphs 0.924 at 100, 0.955 at 200 (+1 ms)
 
 SHOWN = ("document_id", "knowledge_base_id", "position", "kind", "title", "content", "start", "end", "speaker")
+DOCUMENT_SHOWN = ("name", "file")
 Ranking = list[tuple[int, float]]  # (paragraph id, score), best first
 
 
@@ -96,12 +98,16 @@ def vector_ranking(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int
         only, limits = only + " AND lower(p.speaker) = lower(%s)", [*limits, scope.speaker]
     sql = f"SELECT p.id, {distance} AS distance {_VISIBLE} AND p.embedding_model = %s{only} ORDER BY distance LIMIT %s"
     params = [literal, knowledge_base.pk, model, *limits, depth]
-    with transaction.atomic(), connection.cursor() as cur:
-        # Keep scanning the graph until enough rows pass the knowledge-base filter.
-        cur.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cur.execute("SET LOCAL hnsw.ef_search = %s", [max(EF_SEARCH_MIN, 2 * depth)])
-        cur.execute(sql, params)
-        rows = cur.fetchall()
+    ef_search = max(vector_index.EF_SEARCH, 2 * depth)
+    if vector_index.session_ready(ef_search):  # the connection's session has the settings
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall()
+    else:
+        with transaction.atomic(), connection.cursor() as cur:
+            vector_index.set_local(cur, ef_search)
+            cur.execute(sql, params)
+            rows = cur.fetchall()
     # relaxed_order may return near-ties slightly out of order; present them sorted.
     return sorted(((pk, 1.0 - float(distance)) for pk, distance in rows), key=lambda r: -r[1])
 
@@ -113,15 +119,40 @@ def keyword_ranking(knowledge_base: KnowledgeBase, query: str, depth: int, docum
     return text_search.bm25_ranking(knowledge_base.pk, query, depth, documents=scope.documents, speaker=scope.speaker)
 
 
+@functools.cache
+def _fields(model: type, names: tuple[str, ...]) -> tuple:
+    """The concrete fields of ``model`` named in ``names`` (and its primary key), in the
+    model's order, as ``Model.from_db`` wants the values."""
+    wanted = {"id", *names}
+    return tuple(f for f in model._meta.concrete_fields if f.attname in wanted)
+
+
 def load_rows(ranking: Ranking) -> dict[int, Paragraph]:
-    """The rows (with their documents) of the paragraphs in a ranking, by id."""
+    """The rows (with their documents) of the paragraphs in a ranking, by id: what a hit shows
+    (``SHOWN``), the rest loading on use. One query, read into model instances with
+    ``Model.from_db``: the ORM's queryset took 2.6-3 ms for ten hits, this 0.7-0.9 ms."""
     ids = [pk for pk, _ in ranking]
-    rows = (
-        Paragraph.objects.filter(pk__in=ids)
-        .select_related("document")
-        .only(*SHOWN, "document__name", "document__file")  # what a hit shows; the rest loads on use
-    )
-    return {p.pk: p for p in rows}
+    if not ids:
+        return {}
+    paragraph_fields, document_fields = _fields(Paragraph, SHOWN), _fields(Document, DOCUMENT_SHOWN)
+    columns = [f"p.{connection.ops.quote_name(f.column)}" for f in paragraph_fields]
+    columns += [f"d.{connection.ops.quote_name(f.column)}" for f in document_fields]
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT {', '.join(columns)} FROM knowledge_paragraph p "
+            "JOIN knowledge_document d ON d.id = p.document_id WHERE p.id = ANY(%s)",
+            [ids],
+        )
+        rows = cur.fetchall()
+    split, alias = len(paragraph_fields), connection.alias
+    paragraph_names = [f.attname for f in paragraph_fields]
+    document_names = [f.attname for f in document_fields]
+    found = {}
+    for row in rows:
+        paragraph = Paragraph.from_db(alias, paragraph_names, row[:split])
+        paragraph.document = Document.from_db(alias, document_names, row[split:])
+        found[paragraph.pk] = paragraph
+    return found
 
 
 def vector_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
@@ -165,47 +196,20 @@ def fuse(rankings: list[Ranking], top_k: int) -> list[tuple[int, float]]:
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:top_k]
 
 
-def close_connections() -> None:
-    """Close the pool threads' database connections (before the database is dropped, or at
-    shutdown): one task per thread, held at a barrier so that each thread takes exactly one."""
-    workers = _pool._max_workers
-    barrier = threading.Barrier(workers)
-
-    def close() -> None:
-        connections.close_all()
-        barrier.wait(timeout=10)
-
-    for future in [_pool.submit(close) for _ in range(workers)]:
-        future.result(timeout=15)
-
-
-def _by_meaning(knowledge_base: KnowledgeBase, query: str, model: str, depth: int, documents: Documents) -> Ranking:
-    """Embed the query and rank by meaning, on this pool thread's own database connection."""
-    close_old_connections()  # as at the start of a request: drop it if broken or past CONN_MAX_AGE
-    return vector_ranking(knowledge_base, query_vector(knowledge_base, query, model), depth, documents)
-
-
 def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
                   vector: np.ndarray | None = None, documents: Documents = None) -> list[Hit]:  # fmt: skip
     """Both rankings fused (``fuse``); each hit also carries its cosine and BM25 score.
 
-    The query is embedded and ranked by meaning in a pool thread while this thread runs the
-    keyword ranking. Inside a transaction (whose rows another connection cannot see) only the
-    embedding goes to the thread."""
+    The query is embedded in a pool thread while this thread runs the keyword ranking; the
+    vector ranking follows on this thread's connection. (Running the two rankings on two
+    connections at once was no faster on 2 cores, bench/search.py: p50 21-27 ms against 18-22.)"""
     depth = max(CANDIDATES, 2 * top_k)
     model = kb_embedding.model_of(knowledge_base)
-    if vector is None and not connection.in_atomic_block:
-        meaning = _pool.submit(_by_meaning, knowledge_base, query, model, depth, documents)
-        keyword = keyword_ranking(knowledge_base, query, depth, documents)
-        by_meaning = meaning.result()
-    else:
-        embedding = (
-            _pool.submit(embed_query, to_script(query, knowledge_base.script), model) if vector is None else None
-        )
-        keyword = keyword_ranking(knowledge_base, query, depth, documents)
-        if embedding is not None:  # the language offset is read here: this transaction's rows count
-            vector = language_bias.neutral(knowledge_base.pk, model, embedding.result())
-        by_meaning = vector_ranking(knowledge_base, vector, depth, documents)
+    embedding = _pool.submit(embed_query, to_script(query, knowledge_base.script), model) if vector is None else None
+    keyword = keyword_ranking(knowledge_base, query, depth, documents)
+    if embedding is not None:  # the language offset is read here: a transaction's own rows count
+        vector = language_bias.neutral(knowledge_base.pk, model, embedding.result())
+    by_meaning = vector_ranking(knowledge_base, vector, depth, documents)
     best = fuse([by_meaning, keyword], top_k)
     rows = load_rows(best)
     cosine, rank = dict(by_meaning), dict(keyword)

@@ -101,19 +101,23 @@ def quote_lexeme(word: str) -> str:
 # Okapi BM25 over the postings: for each paragraph, the sum over the query's terms it holds of
 # idf(term) * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / mean length)).
 K1, B = 1.2, 0.75
+# One pass over the query terms' postings: each row counts its term's paragraphs (df) with a
+# window, then the rows are summed per paragraph. (A materialized CTE read twice, once to count
+# and once to score, took 9-10 ms p50 at 100,000 paragraphs against 7-8.5, bench/search.py.)
 BM25_SQL = """
-WITH hits AS MATERIALIZED (
-    SELECT paragraph_id, term, tf::float8 AS tf, length::float8 AS length FROM knowledge_posting
+WITH hits AS (
+    SELECT paragraph_id, tf::float8 AS tf, length::float8 AS length,
+           count(*) OVER (PARTITION BY term)::float8 AS n
+    FROM knowledge_posting
     WHERE knowledge_base_id = %(kb)s AND term <> ''{only}
       AND term = ANY(tsvector_to_array(to_tsvector('english', %(other)s) || to_tsvector('simple', %(cjk)s)))),
-df AS (SELECT term, count(*)::float8 AS n FROM hits GROUP BY term),
 scored AS (
-    SELECT hits.paragraph_id AS id,
-           sum(ln(1.0::float8 + (%(count)s::float8 - df.n + 0.5::float8) / (df.n + 0.5::float8))
-               * hits.tf * (%(k1)s::float8 + 1.0::float8)
-               / (hits.tf + %(k1)s::float8 * (1.0::float8 - %(b)s::float8
-                                              + %(b)s::float8 * hits.length / %(mean)s::float8))) AS score
-    FROM hits JOIN df USING (term) GROUP BY hits.paragraph_id ORDER BY score DESC, id LIMIT %(scan)s)
+    SELECT paragraph_id AS id,
+           sum(ln(1.0::float8 + (%(count)s::float8 - n + 0.5::float8) / (n + 0.5::float8))
+               * tf * (%(k1)s::float8 + 1.0::float8)
+               / (tf + %(k1)s::float8 * (1.0::float8 - %(b)s::float8
+                                         + %(b)s::float8 * length / %(mean)s::float8))) AS score
+    FROM hits GROUP BY paragraph_id ORDER BY score DESC, id LIMIT %(scan)s)
 SELECT s.id, s.score FROM scored s
 JOIN knowledge_paragraph p ON p.id = s.id JOIN knowledge_document d ON d.id = p.document_id
 WHERE d.searchable ORDER BY s.score DESC, s.id LIMIT %(depth)s

@@ -13,10 +13,18 @@ planner can use the index.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
 INDEX_TYPE = "halfvec"  # the cast the index is built on and the ranking orders by
+# HNSW candidate list: vector recall@10 on 100,000 paragraphs 0.924 at 100, 0.955 at 200 (+1 ms)
+EF_SEARCH = 200
+# Keep scanning the graph until enough rows pass the knowledge-base filter (pgvector >= 0.8).
+SEARCH_SETTINGS = (
+    "SELECT set_config('hnsw.ef_search', %s, {local}), set_config('hnsw.iterative_scan', 'relaxed_order', {local})"
+)
 
 
 def index_name(model: str, dims: int) -> str:
@@ -47,3 +55,24 @@ def ensure_index(model: str, dims: int) -> None:
             f"CREATE INDEX IF NOT EXISTS {name} ON knowledge_paragraph "
             f"USING hnsw ({cast_sql(dims)} {INDEX_TYPE}_cosine_ops) WHERE embedding_model = '{literal}'"
         )
+
+
+def configure_session(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """connection_created: give a new PostgreSQL connection the HNSW search settings for its
+    whole session (``SEARCH_SESSION_SETTINGS``), so that a vector query needs no transaction of
+    its own to set them (BEGIN, SET and COMMIT cost about 2 ms a search on 2 cores)."""
+    if connection.vendor != "postgresql" or not settings.SEARCH_SESSION_SETTINGS:
+        return
+    with connection.cursor() as cur:  # the connection is in autocommit here: the settings hold for the session
+        cur.execute(SEARCH_SETTINGS.format(local="false"), [str(EF_SEARCH)])
+    connection.hnsw_session = True
+
+
+def session_ready(ef_search: int) -> bool:
+    """Whether this thread's connection already searches with ``ef_search`` (or more) candidates."""
+    return getattr(connection, "hnsw_session", False) and ef_search <= EF_SEARCH and connection.connection is not None
+
+
+def set_local(cur: Any, ef_search: int) -> None:
+    """The HNSW settings for the current transaction only."""
+    cur.execute(SEARCH_SETTINGS.format(local="true"), [str(ef_search)])

@@ -381,6 +381,11 @@ DIARIZE_MAX_SPEAKERS = env_int("DIARIZE_MAX_SPEAKERS", 8)
 VOICE_MATCH = env_float("VOICE_MATCH", 0.70)
 # Web workers (gunicorn with settings/gunicorn.py) load the search models as they start.
 SEARCH_WARMUP = env_bool("SEARCH_WARMUP", True)
+# Each database connection gets the HNSW search settings once, for its whole session
+# (knowledge/vector_index.py). Turn off behind a pooler that shares server sessions between
+# clients per transaction (PgBouncer's transaction mode): each vector query then sets them in
+# its own transaction (about 2 ms more per search on 2 cores).
+SEARCH_SESSION_SETTINGS = env_bool("SEARCH_SESSION_SETTINGS", True)
 # LLM requests: attempts in all for timeouts, 429 and 5xx, and the base of the exponential
 # backoff between them (seconds, with jitter; a Retry-After header wins).
 LLM_MAX_TRIES = env_int("LLM_MAX_TRIES", 3)

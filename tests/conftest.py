@@ -71,16 +71,6 @@ def _fresh_cache():
         client.delete(*stale)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _close_search_connections(django_db_setup):
-    """Hybrid search's pool threads keep their own connections: close them before the test
-    database is dropped (this fixture is torn down before django_db_setup)."""
-    yield
-    from knowledge import search
-
-    search.close_connections()
-
-
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real Celery worker (solo pool) consuming the test queue from the real Redis broker."""

@@ -181,3 +181,82 @@ def test_keyword_ranking_is_bm25_over_postings_kept_with_their_paragraphs(kb):
 
     rare.delete()  # the database drops the postings with the paragraphs
     assert not Posting.objects.filter(paragraph_id__in=list(lengths)).exists()
+
+
+def test_bm25_scores_are_okapi_bm25_as_computed_by_hand(kb):
+    """The SQL's scores, term by term: idf = ln(1 + (N - n + 0.5) / (n + 0.5)) and
+    tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / mean length)), summed over the terms."""
+    import math
+
+    from knowledge import text_search
+    from knowledge.models import Posting
+
+    text_search._stats.clear()
+    make_document(kb, "bm25", ["Dough dough dough: the dough is the thing.", "One mention of dough and rings."])
+    count, mean = text_search.corpus_stats(kb.pk)
+    postings = list(Posting.objects.filter(knowledge_base_id=kb.pk, term__in=["dough", "ring"]).values())
+    df = {term: sum(p["term"] == term for p in postings) for term in ("dough", "ring")}
+    expected: dict[int, float] = {}
+    for p in postings:
+        idf = math.log(1 + (count - df[p["term"]] + 0.5) / (df[p["term"]] + 0.5))
+        norm = text_search.K1 * (1 - text_search.B + text_search.B * p["length"] / mean)
+        expected[p["paragraph_id"]] = expected.get(p["paragraph_id"], 0.0) + idf * p["tf"] * (text_search.K1 + 1) / (
+            p["tf"] + norm
+        )
+
+    ranking = search.keyword_ranking(kb, "dough rings", 10)
+
+    assert df == {"dough": 3, "ring": 2} and len(ranking) == 4
+    assert dict(ranking) == pytest.approx(expected, rel=1e-9)
+    assert [pk for pk, _ in ranking] == sorted(expected, key=lambda pk: (-expected[pk], pk))
+
+
+def test_vector_queries_search_with_the_sessions_hnsw_settings_or_set_their_own(kb, settings, monkeypatch):
+    """Each connection takes ef_search and the iterative scan once for its session; with
+    SEARCH_SESSION_SETTINGS off (a pooler that shares sessions) each query sets them in its own
+    transaction, and both rank alike."""
+    vector = search.query_vector(kb, "which planet has rings?", kb_embedding_model(kb))
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')")
+        assert cur.fetchone() == (str(vector_index.EF_SEARCH), "relaxed_order")
+    assert vector_index.session_ready(vector_index.EF_SEARCH)
+    assert not vector_index.session_ready(vector_index.EF_SEARCH + 1)  # a deeper search sets its own
+    with_session = search.vector_ranking(kb, vector, 3)
+    deep = search.vector_ranking(kb, vector, vector_index.EF_SEARCH)  # ef_search 400, in a transaction
+
+    # A connection made with the setting off: nothing set for the session.
+    settings.SEARCH_SESSION_SETTINGS = False
+    monkeypatch.delattr(connection, "hnsw_session")
+    with connection.cursor() as cur:
+        cur.execute("RESET hnsw.ef_search")  # (inside the test's transaction: undone after it)
+        cur.execute("RESET hnsw.iterative_scan")
+    vector_index.configure_session(None, connection)
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')")
+        assert cur.fetchone() == ("40", "off")  # pgvector's defaults
+    assert not vector_index.session_ready(vector_index.EF_SEARCH)
+    own = search.vector_ranking(kb, vector, 3)
+
+    assert [pk for pk, _ in own] == [pk for pk, _ in with_session] and own
+    assert [pk for pk, _ in deep[:3]] == [pk for pk, _ in with_session]
+
+
+def kb_embedding_model(kb) -> str:
+    from knowledge import kb_embedding
+
+    return kb_embedding.model_of(kb)
+
+
+def test_hits_read_their_rows_and_documents_in_one_query(kb, django_assert_num_queries):
+    ranking = search.keyword_ranking(kb, "bread dough oven", 5)
+
+    with django_assert_num_queries(1):
+        rows = search.load_rows(ranking)
+        shown = [(p.document.name, p.position, p.start, p.end, p.content, p.speaker) for p in rows.values()]
+
+    assert set(rows) == {pk for pk, _ in ranking} and len(rows) == 2
+    assert {name for name, *_ in shown} == {"kitchen"}
+    assert all(p.document.file.name.startswith("documents/") or p.document.file.name for p in rows.values())
+    paragraph = next(iter(rows.values()))
+    assert paragraph.raw_content == "" and paragraph.document.status == Status.SUCCESS  # the rest loads on use
+    assert search.load_rows([]) == {}
