@@ -39,7 +39,6 @@ import threading
 import time
 from pathlib import Path
 
-import av
 import httpx
 import numpy as np
 import psutil
@@ -51,24 +50,11 @@ RATE = 16000
 SETTINGS = {"beam_size": 5, "vad_filter": True, "language": "en", "condition_on_previous_text": False}
 
 
-def write_mp3(path: Path, samples: np.ndarray) -> Path:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libmp3lame", rate=RATE, layout="mono")
-        stream.bit_rate = 64000
-        pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
-        for i in range(0, len(pcm), 1152):
-            frame = av.AudioFrame.from_ndarray(pcm[None, i : i + 1152].copy(), format="s16", layout="mono")
-            frame.sample_rate = RATE
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
-
-
 def short_clips(folder: Path) -> list[Path]:
     """Twelve different short recordings: the two short fixtures and ten cuts of the lecture."""
     from faster_whisper import decode_audio
+
+    from tests.fixtures.long_media import write_mp3
 
     lecture = decode_audio(str(FIXTURES / "lecture_60s_en.mp3"))
     clips = [FIXTURES / "jupiter_en.mp3", FIXTURES / "bread_en.mp4"]
