@@ -5,11 +5,12 @@ through the full pipeline into a real Celery worker process (tiny model), and th
 memory of the worker's whole process tree is sampled every 100 ms until the document is
 SUCCESS. The worker is the one ``make run`` starts (one process, a threads pool of two, a
 one-thread speech-model replica per thread), or with ``--pool prefork`` one process with one
-pool child. The transcript's word error rate against the clips' own texts is printed too.
-Last line: ``peak_rss_mib=M rtf=R wer=W`` (target: M under 1024 with the tiny model); rtf =
-wall time from upload to SUCCESS / media duration.
+pool child. Speakers are found as for any upload over DIARIZE_MIN_SECONDS (``--diarize off``:
+not). The transcript's word error rate against the clips' own texts is printed too. Last line:
+``peak_rss_mib=M rtf=R wer=W`` (target: M under 1024 with the tiny model); rtf = wall time
+from upload to SUCCESS / media duration.
 
-    .venv/bin/python bench/long_media.py [--minutes 60] [--pool threads|prefork]
+    .venv/bin/python bench/long_media.py [--minutes 60] [--pool threads|prefork] [--diarize auto|off]
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=60)
     parser.add_argument("--pool", choices=("threads", "prefork"), default="threads")
     parser.add_argument("--concurrency", type=int, default=0, help="default: serve's (threads) or 1 (prefork)")
+    parser.add_argument("--diarize", choices=("auto", "off"), default="auto",
+                        help="auto: speakers are found, as for any upload over DIARIZE_MIN_SECONDS")  # fmt: skip
     args = parser.parse_args()
     common.setup_django()
     from knowledge.models import KnowledgeBase, Paragraph, ParagraphKind
@@ -68,12 +71,12 @@ def main() -> None:
         print(f"generated {media.name}: {seconds / 60:.1f} min, {media.stat().st_size / 2**20:.1f} MiB")
         concurrency = args.concurrency or (default_concurrency() if args.pool == "threads" else 1)
         worker = common.start_worker(pool=args.pool, concurrency=concurrency)
-        print(f"worker: {args.pool} pool, concurrency {concurrency}")
+        print(f"worker: {args.pool} pool, concurrency {concurrency}; diarize {args.diarize}")
         monitor = PeakRss(worker.pid)
         try:
             idle = monitor.sample()
             monitor.start()
-            elapsed = common.ingest_and_wait(kb, media, model)
+            elapsed = common.ingest_and_wait(kb, media, model, {"diarize": args.diarize})
             monitor.running = False
             monitor.join()
             texts = Paragraph.objects.filter(knowledge_base=kb, kind=ParagraphKind.TRANSCRIPT).order_by(

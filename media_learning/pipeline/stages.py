@@ -212,7 +212,7 @@ def diarize_stage(document: Document, task_id: str, run: ProcessingRun, payload:
     warnings: list[str] = []
     try:
         with runs.timed(run, "diarize"), local_media(document.file) as path:
-            audio = decode.load_audio(path, decode.probe(path))
+            audio = decode.load_pcm16(path, decode.probe(path))  # 16-bit: half the memory of float
             reporter = ProgressReporter(doc_id, task_id, 1.0, share=DIARIZE_SHARE, start=start)
             mode = speakers.mode_of(document.options, document.knowledge_base.diarize)
             found = speakers.diarize_document(audio, document.options, mode, on_progress=reporter)

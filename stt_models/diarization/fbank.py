@@ -42,8 +42,12 @@ def _window() -> np.ndarray:
 
 
 def fbank(samples: np.ndarray) -> np.ndarray:
-    """``(frames, 80)`` float32 log-mel features of 16 kHz mono samples, mean-normalised over time."""
-    samples = np.asarray(samples, dtype=np.float32) * 32768.0  # Kaldi works on 16-bit sample values
+    """``(frames, 80)`` float32 log-mel features of 16 kHz mono samples (float in [-1, 1), or
+    int16), mean-normalised over time."""
+    if samples.dtype == np.int16:  # Kaldi works on 16-bit sample values
+        samples = samples.astype(np.float32)
+    else:
+        samples = np.asarray(samples, dtype=np.float32) * 32768.0
     if len(samples) < FRAME:
         samples = np.pad(samples, (0, FRAME - len(samples)))
     count = 1 + (len(samples) - FRAME) // SHIFT

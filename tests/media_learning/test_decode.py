@@ -1,10 +1,11 @@
+import dataclasses
 import shutil
 
 import av
 import numpy as np
 import pytest
 
-from media_learning.pipeline.decode import SAMPLE_RATE, MediaError, iter_audio, load_audio, probe
+from media_learning.pipeline.decode import SAMPLE_RATE, MediaError, iter_audio, load_audio, load_pcm16, probe
 from tests.conftest import fixture_path
 
 
@@ -97,3 +98,16 @@ def test_load_resamples_stereo_48k_to_mono_16k(tmp_path):
     assert len(audio) / SAMPLE_RATE == pytest.approx(seconds, abs=0.05)
     spectrum = np.abs(np.fft.rfft(audio))
     assert np.argmax(spectrum) * SAMPLE_RATE / len(audio) == pytest.approx(440, abs=2)
+
+
+def test_the_whole_track_as_16_bit_samples_is_the_float_track_at_half_the_memory():
+    path = fixture_path("lecture_60s_en.mp3")
+    info = probe(path)
+
+    pcm, audio = load_pcm16(path, info), load_audio(path, info)
+
+    assert pcm.dtype == np.int16 and pcm.nbytes * 2 == audio.nbytes
+    assert np.array_equal(pcm.astype(np.float32) / 32768.0, audio)
+    # a file that holds more than it declares still comes back whole
+    short = dataclasses.replace(info, duration=2.0)
+    assert np.array_equal(load_pcm16(path, short), pcm)

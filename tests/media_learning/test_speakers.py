@@ -226,3 +226,22 @@ def test_speakers_that_cannot_be_found_leave_the_transcript_with_a_warning(speec
     assert doc.language == "zh" and len(re.findall(r"[\u4e00-\u9fff]", text)) > 20, text
     run = ProcessingRun.objects.get(document=doc)
     assert {"transcribe", "diarize", "index"} <= set(run.timings) and run.outcome == RunOutcome.SUCCESS
+
+
+def test_long_recordings_are_read_by_the_vad_in_pieces_and_diarized_from_16_bit_samples(monkeypatch):
+    """The VAD reads VAD_PIECE seconds at a time (an hour at once held ~480 MB of its buffers):
+    speech that goes on across a cut stays one region, and 16-bit samples (half the memory of
+    float) diarize as the same turns."""
+    from stt_models.diarization import diarize as diarization
+
+    samples, refs = mixes.build(["en_slt", "en_kal"], turns=8, seed=1)
+    whole = diarization.speech_regions(samples)
+    monkeypatch.setattr(diarization, "VAD_PIECE", 7.0)
+    pieces = diarization.speech_regions(samples)
+    pcm = np.round(np.clip(samples, -1, 1 - 2**-15) * 32768).astype(np.int16)
+
+    assert len(samples) / 16000 > 4 * 7.0  # six cuts, one of them inside (4.9 s, 19.0 s) twice
+    assert len(pieces) == len(whole)
+    assert np.abs(np.array(pieces) - np.array(whole)).max() < 0.1
+    error, count = _der(pcm, refs)
+    assert count == 2 and error <= 0.10, (count, error)
