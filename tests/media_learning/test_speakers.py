@@ -229,7 +229,7 @@ def test_speakers_that_cannot_be_found_leave_the_transcript_with_a_warning(speec
 
 
 def test_long_recordings_are_read_by_the_vad_in_pieces_and_diarized_from_16_bit_samples(monkeypatch):
-    """The VAD reads VAD_PIECE seconds at a time (an hour at once held ~480 MB of its buffers):
+    """The VAD reads VAD_PIECE seconds at a time (its buffers grew with what it read):
     speech that goes on across a cut stays one region, and 16-bit samples (half the memory of
     float) diarize as the same turns."""
     from stt_models.diarization import diarize as diarization
