@@ -27,10 +27,16 @@ import psutil
 
 
 class PeakRss(threading.Thread):
-    def __init__(self, pid: int) -> None:
+    """The peak RSS of a process tree, also per stage of the document being watched (read
+    every second)."""
+
+    def __init__(self, pid: int, kb_name: str) -> None:
         super().__init__(daemon=True)
+        self.kb_name = kb_name
         self.root = psutil.Process(pid)
         self.peak = 0
+        self.by_stage: dict[str, int] = {}
+        self.document_id: int | None = None
         self.running = True
 
     def sample(self) -> int:
@@ -43,9 +49,25 @@ class PeakRss(threading.Thread):
         return total
 
     def run(self) -> None:
-        while self.running:
-            self.peak = max(self.peak, self.sample())
-            time.sleep(0.1)
+        from django.db import connection
+
+        from knowledge.models import Document
+
+        stage, looked = "", 0.0
+        try:
+            while self.running:
+                rss = self.sample()
+                self.peak = max(self.peak, rss)
+                if self.document_id is None:
+                    found = Document.objects.filter(knowledge_base__name=self.kb_name).order_by("-id").first()
+                    self.document_id = found.pk if found else None
+                if self.document_id is not None and time.monotonic() - looked > 1.0:
+                    stage = Document.objects.filter(pk=self.document_id).values_list("stage", flat=True).first() or ""
+                    looked = time.monotonic()
+                self.by_stage[stage] = max(self.by_stage.get(stage, 0), rss)
+                time.sleep(0.1)
+        finally:
+            connection.close()
 
 
 def main() -> None:
@@ -72,7 +94,7 @@ def main() -> None:
         concurrency = args.concurrency or (default_concurrency() if args.pool == "threads" else 1)
         worker = common.start_worker(pool=args.pool, concurrency=concurrency)
         print(f"worker: {args.pool} pool, concurrency {concurrency}; diarize {args.diarize}")
-        monitor = PeakRss(worker.pid)
+        monitor = PeakRss(worker.pid, kb.name)
         try:
             idle = monitor.sample()
             monitor.start()
@@ -87,6 +109,8 @@ def main() -> None:
             common.stop_worker(worker)
             common.clean_up(kb)
     print(f"worker tree RSS: when ready {idle / 2**20:.0f} MiB, peak {monitor.peak / 2**20:.0f} MiB")
+    stages = ", ".join(f"{stage or 'queued'} {rss / 2**20:.0f}" for stage, rss in monitor.by_stage.items())
+    print(f"peak RSS by stage (MiB): {stages}")
     print(f"{seconds:.0f} s of audio processed in {elapsed:.1f} s")
     print(f"peak_rss_mib={monitor.peak / 2**20:.0f} rtf={elapsed / seconds:.3f} wer={error:.3f}")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def test_the_serve_worker_warms_up_then_transcribes_two_documents_at_once(speech_models, tmp_path):
     env = worker_env(process_env(f"threads-{os.getpid()}", STT_WARMUP="1"), 2)
     assert env["STT_NUM_WORKERS"] == "2" and int(env["STT_CPU_THREADS"]) == max(1, (os.cpu_count() or 1) // 2)
+    assert env["MALLOC_ARENA_MAX"] == "2" and env["MALLOC_MMAP_THRESHOLD_"] == "1048576"
+    assert worker_env({**env, "MALLOC_ARENA_MAX": "4"}, 2)["MALLOC_ARENA_MAX"] == "4"  # the environment wins
     worker = Worker(env, "threads", tmp_path, pool="threads", concurrency=2)
     try:
         deadline = time.monotonic() + 180
@@ -32,6 +35,9 @@ def test_the_serve_worker_warms_up_then_transcribes_two_documents_at_once(speech
         while not app.control.ping(destination=[worker.hostname], timeout=1.0):
             assert time.monotonic() < deadline, worker.log.read_text()[-3000:]
         (loaded,) = app.control.broadcast("stt_loaded", destination=[worker.hostname], reply=True, timeout=5)
+        environ = Path(f"/proc/{worker.proc.pid}/environ")
+        if environ.exists():  # Linux: the allocator settings reach the worker process itself
+            assert b"MALLOC_ARENA_MAX=2" in environ.read_bytes().split(b"\0")
         ids = []
         for media in (fixture_path("lecture_60s_en.mp3"), fixture_path("zh/zh_shared_meeting.wav")):
             out = manage(env, "ingest", str(media), "--knowledge", "threads", "--option", "diarize=off")
