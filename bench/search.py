@@ -124,11 +124,10 @@ def load(kb, count: int, rng: random.Random, reuse: bool = False) -> np.ndarray:
     KnowledgeBase.objects.filter(pk=kb.pk).update(embedding_model=model, embedding_dimensions=vectors.shape[1])
     # Past the first 100,000 rows, building the HNSW index once after the load is faster than
     # inserting each row into it: drop it (it is rebuilt below, for every knowledge base).
-    rebuild = count > 100_000
-    if rebuild:
-        with connection.cursor() as cur:
-            cur.execute(f"DROP INDEX IF EXISTS {vector_index.index_name(model, vectors.shape[1])}")
     dims = vectors.shape[1]
+    if count > 100_000:
+        with connection.cursor() as cur:
+            cur.execute(f"DROP INDEX IF EXISTS {vector_index.index_name(model, dims)}")
     chunk = 20_000  # rows per COPY: the text form of 1M vectors would not fit in memory at once
     for first in range(0, count, chunk):
         buffer = io.StringIO()
