@@ -29,19 +29,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-import httpx
+import common
 import numpy as np
-import psutil
 from common import wer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,63 +81,12 @@ class Bare:
         return time.perf_counter() - started, texts
 
 
-class Service:
-    """``manage.py serve`` in a private VAR_DIR and port, as ``make run`` starts it."""
+class Service(common.Service):
+    """``manage.py serve`` with a knowledge base for the runs."""
 
     def __init__(self, var: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.base = f"http://127.0.0.1:{port}"
-        self.var = var
-        self.env = {**os.environ, "VAR_DIR": str(var), "BIND": f"127.0.0.1:{port}", "HF_HUB_OFFLINE": "1",
-                    "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}  # fmt: skip
-        manage = [sys.executable, "manage.py"]
-        for step in (["migrate", "--noinput", "-v", "0"], ["bootstrap"]):
-            subprocess.run([*manage, *step], cwd=ROOT, env=self.env, check=True, stdout=subprocess.DEVNULL)
-        started = time.monotonic()
-        self.log = open(var / "serve.log", "w")
-        self.process = subprocess.Popen([*manage, "serve"], cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
-                                        stderr=self.log, text=True, start_new_session=True)  # fmt: skip
-        for line in self.process.stdout:
-            if line.startswith("ready:"):
-                break
-        else:
-            raise SystemExit(f"the service did not start: see {var / 'serve.log'}")
-        print(f"service ready in {time.monotonic() - started:.1f} s")
-        threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
-        token = (var / "dev_api_token").read_text().strip()
-        self.http = httpx.Client(base_url=self.base, headers={"Authorization": f"Token {token}"}, timeout=600)
-        answer = self.http.post("/api/knowledge/", json={"name": "peers", "duplicates": "again"})
-        answer.raise_for_status()
-        self.kb = answer.json()["id"]
-
-    def processes(self) -> list[psutil.Process]:
-        """The serve tree, and the embedded PostgreSQL and Redis (daemons of this VAR_DIR)."""
-        found = {}
-        root = psutil.Process(self.process.pid)
-        for proc in [root, *root.children(recursive=True)]:
-            found[proc.pid] = proc
-        for proc in psutil.process_iter(["cmdline"]):
-            if any(str(self.var) in part for part in proc.info["cmdline"] or []):
-                found[proc.pid] = proc
-                for child in proc.children(recursive=True):
-                    found[child.pid] = child
-        return list(found.values())
-
-    def pss(self) -> int:
-        return sum(self.pss_by_process().values())
-
-    def pss_by_process(self) -> dict[str, int]:
-        """PSS per process, named by its command (the pid makes each name unique)."""
-        found = {}
-        for proc in self.processes():
-            try:
-                command = " ".join(proc.cmdline()[1:4]).replace(str(ROOT) + "/", "")
-                found[f"{proc.pid} {proc.name()} {command}"[:90]] = proc.memory_full_info().pss
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                pass
-        return found
+        super().__init__(var)
+        self.kb = self.new_knowledge_base("peers")
 
     def run(self, paths: list[Path]) -> tuple[float, list[str]]:
         started = time.perf_counter()
@@ -158,13 +103,6 @@ class Service:
         elapsed = time.perf_counter() - started
         self.last_run = self.http.get(f"/api/knowledge/document/{doc['id']}/").json()["runs"][-1]
         return elapsed, texts
-
-    def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGINT)
-        try:
-            self.process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 class PeakPss(threading.Thread):

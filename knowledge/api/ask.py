@@ -65,8 +65,10 @@ class CitationSerializer(serializers.Serializer):
     document_name = serializers.CharField()
     paragraph_id = serializers.IntegerField()
     kind = serializers.CharField()
+    hit = serializers.BooleanField(help_text="found by the search (else a neighbouring paragraph, for context)")
     start = serializers.FloatField()
     end = serializers.FloatField()
+    speaker = serializers.CharField(allow_blank=True, help_text="who says it (a diarization label or its name)")
     text = serializers.CharField()
     media_url = serializers.CharField(allow_null=True, help_text="the media at the passage's start (#t=seconds)")
 
@@ -94,6 +96,7 @@ def citation(passage: Passage, request: Request | None) -> dict[str, Any]:
         "document_name": p.document.name,
         "paragraph_id": p.pk,
         "kind": p.kind,
+        "hit": passage.hit,
         "start": p.start,
         "end": p.end,
         "speaker": p.speaker,

@@ -84,6 +84,8 @@ class ChatServer(LoopbackServer):
         self.requests: list[dict[str, Any]] = []  # every authorised chat request as received
         self.answered_tokens = {"prompt": 0, "completion": 0}
         self.largest_request = 0  # tokens (prompt + max_tokens) of the largest request seen
+        # (received, first chunk sent) per streamed answer, time.perf_counter(): the server's own time
+        self.stream_times: list[tuple[float, float]] = []
         server = self
 
         class Handler(JsonHandler):
@@ -104,6 +106,7 @@ class ChatServer(LoopbackServer):
                     self.send_json(200, body)
 
             def do_POST(self) -> None:
+                self.received = time.perf_counter()
                 server.attempts += 1
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if self.path != "/v1/chat/completions":
@@ -169,6 +172,8 @@ class ChatServer(LoopbackServer):
                         data = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
                         self.wfile.write(f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode())
                         self.wfile.flush()
+                        if i == 0:
+                            server.stream_times.append((self.received, time.perf_counter()))
                         time.sleep(delay)
                     end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
                     usage = {**base, "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
