@@ -174,6 +174,15 @@ def embed_one(text: str, ref: str | None = None) -> np.ndarray:
     return encoder(text) if encoder is not None else query_encoder.torch_one(model, text)
 
 
+def embed_queries(texts: list[str], ref: str | None = None) -> np.ndarray:
+    """Unit-length vectors for a few short texts at query time (a question and the sentences it
+    is weighed against): one call for USE, else the fast query path text by text."""
+    model = get_model(ref)
+    if isinstance(model, UseEncoder):
+        return model.encode(texts) if texts else np.zeros((0, dimensions(ref)), dtype=np.float32)
+    return np.vstack([embed_one(t, ref) for t in texts]) if texts else np.zeros((0, dimensions(ref)), np.float32)
+
+
 def prepare_queries(ref: str) -> str:
     """Ready ``ref``'s fast query path ahead of the first search (``manage.py bootstrap``): the
     ONNX export of a sentence-transformers model; USE needs none. A few words on what it did."""

@@ -260,6 +260,10 @@ class Paragraph(models.Model):
     start = models.FloatField(help_text="seconds from the start of the media")
     end = models.FloatField(help_text="seconds from the start of the media")
     speaker = models.CharField(max_length=100, blank=True, help_text="who says it: a diarization label or its name")
+    cues = models.JSONField(
+        default=list, blank=True,
+        help_text="[start, end, text] of each transcribed segment it is made of: where in it something is said",
+    )  # fmt: skip
     # No fixed dimension: each embedding model gets a partial HNSW index on a dimension cast.
     embedding = VectorField(null=True, blank=True)
     embedding_model = models.CharField(max_length=200, blank=True)

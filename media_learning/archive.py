@@ -6,8 +6,9 @@ The archive is a zip file:
   {...settings...}, "counts": {...}, "media": true|false}``
 - ``documents.jsonl``: one finished document a line (its ``key`` is its id in the exporting
   installation; ``media`` names its file inside the archive, or is null)
-- ``paragraphs.jsonl``: ``{document, position, kind, content, raw_content, start, end,
-  embedding_model, embedding, corrected_at}`` (vectors as lists of floats)
+- ``paragraphs.jsonl``: ``{document, position, kind, content, raw_content, start, end, cues,
+  embedding_model, embedding, corrected_at}`` (vectors as lists of floats; ``cues``, the
+  ``[start, end, text]`` of each segment, may be missing in archives written before it)
 - ``transcripts.jsonl``: the stored transcript chunks (segments with their times and words)
 - ``runs.jsonl`` and ``revisions.jsonl``: every processing run, every correction
 - ``media/<key>/<name>``: the original files, when exported with media
@@ -100,7 +101,7 @@ def export(knowledge_base: KnowledgeBase, out: IO[bytes], *, media: bool = False
             for p in Paragraph.objects.filter(document__in=documents).order_by("document_id", "position").iterator():
                 embedding = None if p.embedding is None else [round(float(x), 7) for x in p.embedding]
                 fh.write(_line({"document": p.document_id, "position": p.position, "kind": p.kind, "content": p.content,
-                                "raw_content": p.raw_content, "start": p.start, "end": p.end,
+                                "raw_content": p.raw_content, "start": p.start, "end": p.end, "cues": p.cues,
                                 "embedding_model": p.embedding_model, "embedding": embedding,
                                 "corrected_at": _iso(p.corrected_at)}))  # fmt: skip
                 counts["paragraphs"] += 1
@@ -214,6 +215,19 @@ def _number(value: Any, field: str, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
         raise ArchiveError(f"{where}: {field} is not a number of seconds")
     return float(value)
+
+
+def _cues(value: Any, where: str) -> list[list]:
+    """``[[start, end, text], ...]``; missing (an older archive) is none."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(c, list) and len(c) == 3 for c in value):
+        raise ArchiveError(f"{where}: cues are not [start, end, text] lists")
+    cues = [[_number(a, "a cue's start", where), _number(b, "a cue's end", where), _text(t, "a cue's text", where)]
+            for a, b, t in value]  # fmt: skip
+    if any(end < start for start, end, _ in cues):
+        raise ArchiveError(f"{where}: a cue ends before it starts")
+    return cues
 
 
 def _when(value: Any) -> datetime | None:
@@ -350,7 +364,7 @@ def _drafts(rows: list[dict[str, Any]], where: str, keep_vectors: bool, dims: in
         kind = row.get("kind") if row.get("kind") in ("transcript", "summary") else "transcript"
         drafts.append(ParagraphDraft(content=_text(row.get("content"), "content", here, blank=False), start=start,
                                      end=end, raw_content=_text(row.get("raw_content"), "raw_content", here),
-                                     kind=kind))  # fmt: skip
+                                     kind=kind, cues=_cues(row.get("cues"), here)))  # fmt: skip
         if keep_vectors:
             vector = row.get("embedding")
             if not isinstance(vector, list) or len(vector) != dims:

@@ -68,9 +68,11 @@ class CitationSerializer(serializers.Serializer):
     hit = serializers.BooleanField(help_text="found by the search (else a neighbouring paragraph, for context)")
     start = serializers.FloatField()
     end = serializers.FloatField()
+    moment = serializers.FloatField(help_text="where in start-end the answer is said: the sentence closest to the "
+                                    "question (for passages search found), else start")  # fmt: skip
     speaker = serializers.CharField(allow_blank=True, help_text="who says it (a diarization label or its name)")
     text = serializers.CharField()
-    media_url = serializers.CharField(allow_null=True, help_text="the media at the passage's start (#t=seconds)")
+    media_url = serializers.CharField(allow_null=True, help_text="the media at the moment (#t=seconds)")
 
 
 class AnswerSerializer(serializers.Serializer):
@@ -99,9 +101,10 @@ def citation(passage: Passage, request: Request | None) -> dict[str, Any]:
         "hit": passage.hit,
         "start": p.start,
         "end": p.end,
+        "moment": passage.at,
         "speaker": p.speaker,
         "text": p.content,
-        "media_url": f"{url}#t={p.start:.2f}" if url else None,
+        "media_url": f"{url}#t={passage.at:.2f}" if url else None,
     }
 
 

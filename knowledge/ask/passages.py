@@ -34,6 +34,12 @@ class Passage:
     paragraph: Paragraph
     hit: bool  # found by the search (else a neighbour of a hit)
     max_chars: int = MAX_PASSAGE_CHARS
+    moment: float | None = None  # where in it the answer is said (moments.place), else its start
+
+    @property
+    def at(self) -> float:
+        """The second a citation of it opens the media at."""
+        return self.paragraph.start if self.moment is None else self.moment
 
     @property
     def document_name(self) -> str:

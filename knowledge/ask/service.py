@@ -18,6 +18,7 @@ from typing import Any
 from core.errors import UserError
 from knowledge import search
 from knowledge.ask import citations as citing
+from knowledge.ask import moments
 from knowledge.ask import passages as gathering
 from knowledge.ask.passages import Passage
 from knowledge.models import AnswerOutcome, Document, KnowledgeBase, Question
@@ -128,6 +129,7 @@ def prepare(knowledge_base: KnowledgeBase, question: str, *, llm_model: str | in
     scope = search.Scope(documents=only, speaker=speaker) if speaker else only
     hits = gathering.relevant_hits(knowledge_base, _search_query(question, turns), top_k, scope)
     answer.passages = gathering.gather(hits, budget, speaker) if hits else []
+    moments.place(knowledge_base, question, answer.passages)
     messages = prompts.ask_messages(gathering.render(answer.passages), question, language, turns)
     return _Prepared(answer=answer, model=model, messages=messages)
 
@@ -171,6 +173,7 @@ def _record(knowledge_base: KnowledgeBase, answer: Answer, user: Any, started: f
                 "paragraph_id": p.paragraph.pk,
                 "start": p.paragraph.start,
                 "end": p.paragraph.end,
+                "moment": p.at,
             }  # fmt: skip
             for p in answer.citations
         ],

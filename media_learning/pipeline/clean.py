@@ -80,7 +80,8 @@ def in_script(drafts: Sequence[ParagraphDraft], script: str) -> list[ParagraphDr
     for draft in drafts:
         converted = to_script(draft.content, script) if has_han(draft.content) else draft.content
         if converted != draft.content:
-            draft = replace(draft, content=converted, raw_content=draft.raw_content or draft.content)
+            cues = [[start, end, to_script(text, script)] for start, end, text in draft.cues]
+            draft = replace(draft, content=converted, raw_content=draft.raw_content or draft.content, cues=cues)
         out.append(draft)
     return out
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 from django.db import connection
 from pgvector.psycopg import register_vector
+from psycopg.types.json import Jsonb
 
 from knowledge import embeddings, kb_embedding, text_search, vector_index
 from knowledge.models import Document, Paragraph
@@ -38,10 +39,10 @@ def prepare_index(model: str, vectors: np.ndarray) -> None:
 
 COPY_COLUMNS = (
     'document_id, knowledge_base_id, position, kind, title, content, raw_content, start, "end", embedding, '
-    "embedding_model, embedding_dimensions, speaker"
+    "embedding_model, embedding_dimensions, speaker, cues"
 )
 COPY_TYPES = ["bigint", "bigint", "integer", "varchar", "varchar", "text", "text", "float8", "float8", "vector",
-              "varchar", "integer", "varchar"]  # fmt: skip
+              "varchar", "integer", "varchar", "jsonb"]  # fmt: skip
 
 
 def _copy_rows(rows: Iterable[tuple]) -> None:
@@ -69,7 +70,8 @@ def replace_paragraphs(document: Document, drafts: list[ParagraphDraft], model: 
     Paragraph.objects.filter(document=document).delete()
     rows = (
         (document.pk, document.knowledge_base_id, i, draft.kind, draft.title, draft.content, draft.raw_content,
-         round(draft.start, 3), round(draft.end, 3), vector, model, dims, names.get(draft.speaker, draft.speaker))
+         round(draft.start, 3), round(draft.end, 3), vector, model, dims, names.get(draft.speaker, draft.speaker),
+         Jsonb(draft.cues))
         for i, (draft, vector) in enumerate(zip(drafts, vectors, strict=True))
     )  # fmt: skip
     _copy_rows(rows)

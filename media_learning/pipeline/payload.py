@@ -13,7 +13,7 @@ from typing import Any
 from core.errors import RetryableError
 from media_learning.pipeline.split import ParagraphDraft
 
-VERSION = 1
+VERSION = 2  # 2: drafts carry their cues
 
 
 class NewerPayload(RetryableError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -49,6 +49,9 @@ class ParagraphDraft:
     raw_content: str = ""  # the transcribed text when ``content`` was polished by an LLM
     kind: str = ParagraphKind.TRANSCRIPT
     speaker: str = ""  # the diarization label of whoever says it (paragraphs break where the speaker changes)
+    # [start, end, text] of each segment it was made of, as transcribed: where in the paragraph
+    # something is said (an answer's citation opens the media at its sentence, knowledge/ask/moments.py)
+    cues: list[list] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -115,6 +118,7 @@ def build_paragraphs(
         else:
             current.content = join_text(current.content, seg.text)
             current.end = max(current.end, seg.end)
+        current.cues.append([round(seg.start, 3), round(seg.end, 3), seg.text])
         if weighted_length(current.content) >= min_chars and _ends_sentence(seg.text):
             paragraphs.append(current)
             current = None

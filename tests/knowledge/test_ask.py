@@ -21,7 +21,8 @@ from knowledge.ask import citations, service
 from knowledge.ask.passages import Passage
 from knowledge.models import AnswerOutcome, Document, KnowledgeBase, Membership, Paragraph, Question, Role, Status
 from media_learning.pipeline import index
-from media_learning.pipeline.split import ParagraphDraft
+from media_learning.pipeline.split import ParagraphDraft, build_paragraphs
+from stt_models.providers.base import Segment
 from tests.conftest import KEY_ENV
 from tests.factories import DocumentFactory
 from tests.llm_models.chat_server import passages_of
@@ -115,6 +116,42 @@ def test_an_answer_cites_the_moment_it_comes_from(api, kb, llm, chat_server):
     assert record.outcome == AnswerOutcome.ANSWERED and record.passages == body["passages"]
     assert body["usage"]["prompt_tokens"] == chat_server.answered_tokens["prompt"] == record.usage["prompt_tokens"]
     assert body["usage"]["requests"] == 1 and record.citations[0]["paragraph_id"] == first["paragraph_id"]
+
+
+PLANNING = [  # one paragraph of four sentences, as the splitter makes it from whisper's segments
+    Segment(start=0.0, end=6.2, text="Welcome everyone to the planning call for next year."),
+    Segment(start=6.2, end=12.8, text="First the office move: we leave the old building at the end of May."),
+    Segment(start=12.8, end=19.4, text="Then the budget, where marketing gets twenty percent more than this year."),
+    Segment(start=19.4, end=26.0, text="Finally, the holiday party is on the twelfth of December at the boat house."),
+]
+
+
+def test_a_citation_opens_the_media_at_the_sentence_that_answers(api, kb, llm, chat_server):
+    doc = DocumentFactory.build(knowledge_base=kb, name="planning.mp3", status=Status.SUCCESS, language="en")
+    doc.file.save("media.mp3", ContentFile(b"x"), save=True)
+    (draft,) = build_paragraphs(PLANNING, min_chars=1000)
+    assert [c[0] for c in draft.cues] == [0.0, 6.2, 12.8, 19.4]
+    model, vectors = index.embed_drafts(doc, [draft])
+    with transaction.atomic():
+        index.replace_paragraphs(doc, [draft], model, vectors)
+
+    for question, moment in [("When is the holiday party?", 19.4), ("市场部明年的预算增加多少？", 12.8),
+                             ("Which month do we move out of the old office?", 6.2)]:  # fmt: skip
+        events = read_events(ask(api, kb, question=question, stream=True))
+        given = events[0][1]["passages"]
+        found = next(p for p in given if p["document_name"] == "planning.mp3")
+        assert (found["start"], found["end"], found["moment"], found["hit"]) == (0.0, 26.0, moment, True), question
+        assert found["media_url"].endswith(f"/media/#t={moment:.2f}")
+        neighbours = [p for p in given if not p["hit"]]
+        assert neighbours and all(p["moment"] == p["start"] for p in neighbours)  # context opens at its start
+    chat_server.ask_answers = ["The party is on December twelfth [1]."]
+    body = ask(api, kb, question="When is the holiday party?", document=[doc.pk]).data
+    assert body["citations"][0]["moment"] == 19.4 and body["citations"][0]["media_url"].endswith("#t=19.40")
+    assert Question.objects.get(pk=body["id"]).citations[0]["moment"] == 19.4
+
+    out = StringIO()
+    call_command("ask", "When is the holiday party?", "--knowledge", "team", stdout=out)
+    assert re.search(r'^\[\d+\] planning\.mp3 0:00-0:26 \(at 0:19\) "Welcome everyone', out.getvalue(), re.M)
 
 
 def test_invented_citations_are_dropped_and_reported(api, kb, llm, chat_server):

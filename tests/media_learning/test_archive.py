@@ -41,7 +41,8 @@ def team(user):
         doc = Document(knowledge_base=kb, name=name, sha256="a" * 64, status=Status.SUCCESS, language=language,
                        duration=rows[-1][1], owner=user)  # fmt: skip
         doc.file.save(name, ContentFile(b"media of " + name.encode()), save=True)
-        drafts = [ParagraphDraft(content=t, start=s, end=e) for s, e, t in rows]
+        drafts = [ParagraphDraft(content=t, start=s, end=e, cues=[[s, (s + e) / 2, t[:9]], [(s + e) / 2, e, t[9:]]])
+                  for s, e, t in rows]  # fmt: skip
         model, vectors = index.embed_drafts(doc, drafts)
         index.prepare_index(model, vectors)
         with transaction.atomic():
@@ -84,6 +85,12 @@ def test_a_round_trip_gives_the_same_knowledge_base_and_search_results(team, dja
     original = team.documents.get(name="standup.mp3")
     assert np.allclose(np.asarray(standup.paragraphs.get(position=0).embedding),
                        np.asarray(original.paragraphs.get(position=0).embedding), atol=1e-6)  # fmt: skip
+    cues = standup.paragraphs.get(position=0).cues
+    assert cues == original.paragraphs.get(position=0).cues and cues[1] == [
+        6.0,
+        12.0,
+        RECORDINGS["standup.mp3"][1][0][2][9:],
+    ]
     fixed = standup.paragraphs.get(position=1)
     assert fixed.corrected_at is not None and fixed.revisions.get().previous.endswith("so we plan a drill.")
     assert standup.runs.get().stt_model == "auto -> bundled-base" and standup.searchable
@@ -137,7 +144,11 @@ def test_bad_archives_are_refused_with_the_reason_and_create_nothing(team, user,
     short_vectors = rewrite(data, "paragraphs.jsonl", b"".join(
         json.dumps({**json.loads(line), "embedding": [0.1, 0.2]}).encode() + b"\n"
         for line in zipfile.ZipFile(io.BytesIO(data)).read("paragraphs.jsonl").splitlines()))  # fmt: skip
+    bad_cues = rewrite(data, "paragraphs.jsonl", b"".join(
+        json.dumps({**json.loads(line), "cues": [[3.0, 1.0, "x"]]}).encode() + b"\n"
+        for line in zipfile.ZipFile(io.BytesIO(data)).read("paragraphs.jsonl").splitlines()))  # fmt: skip
     cases = {
+        bad_cues: "a cue ends before it starts",
         short_vectors: f"its embedding is not {embeddings.dimensions()} numbers",
         b"this is not a zip file": "not a readable zip file",
         data[: len(data) // 2]: "not a readable zip file",

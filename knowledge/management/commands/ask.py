@@ -69,5 +69,7 @@ class Command(BaseCommand):
             quote = " ".join(p.content.split())
             quote = quote if len(quote) <= QUOTE_CHARS else quote[: QUOTE_CHARS - 1] + "…"
             where = "summary" if p.kind == "summary" else f"{clock(p.start)}-{clock(p.end)}"
+            if passage.moment is not None and p.kind != "summary":
+                where += f" (at {clock(passage.moment)})"
             who = f" {' '.join(p.speaker.split())}:" if p.speaker else ""
             self.stdout.write(f'[{passage.number}] {passage.document_name} {where}{who} "{quote}"')

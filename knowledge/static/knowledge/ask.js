@@ -23,13 +23,18 @@ function cite(number) {
   if (!passage) return document.createTextNode(`[${number}]`);
   const button = el("button", "cite", `[${number}]`);
   button.type = "button";
-  button.title = `${passage.document_name} ${clock(passage.start)}`;
+  button.title = `${passage.document_name} ${clock(moment(passage))}`;
   button.addEventListener("click", () => openAt(passage));
   return button;
 }
 
+// Where the answer is said in the passage (the sentence closest to the question), else its start.
+function moment(passage) {
+  return passage.moment ?? passage.start;
+}
+
 function openAt(passage) {
-  openDocument(passage.document_id, passage.start, passage.document_name)
+  openDocument(passage.document_id, moment(passage), passage.document_name)
     .then(() => $("#document-view").scrollIntoView({ block: "start" })).catch((error) => alert(error.message));
 }
 
@@ -48,7 +53,7 @@ function render(text) {
 function listCitations(citations) {
   citationList.replaceChildren();
   for (const c of citations) {
-    const open = el("button", "link", `[${c.number}] ${c.document_name} ${clock(c.start)}`);
+    const open = el("button", "link", `[${c.number}] ${c.document_name} ${clock(moment(c))}`);
     open.type = "button";
     open.addEventListener("click", () => openAt(c));
     const quote = c.text.length > 160 ? c.text.slice(0, 159) + "…" : c.text;
