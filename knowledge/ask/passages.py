@@ -8,7 +8,9 @@ percentile of 0.19, while questions on subjects the knowledge base does not hold
 the question's words may be less similar in meaning), and the model is told to say so when the
 passages do not answer. Each relevant transcript hit brings its neighbouring paragraphs (the
 sentence before and after often hold the answer's subject), each its own numbered passage with
-its own moment. Passages are added in the order of their hits until the input budget is spent.
+its own moment. The hits are weighed by their sentences first (``moments``: where in each the
+answer is said, and a long paragraph ranked by its best sentence). Passages are added in the
+order of their hits until the input budget is spent.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from knowledge import search
+from knowledge import kb_embedding, search
+from knowledge.ask import moments
 from knowledge.models import KnowledgeBase, Paragraph, ParagraphKind
 from llm_models.tokens import estimate_tokens
 
@@ -74,9 +77,13 @@ def relevant(hit: search.Hit) -> bool:
 
 
 def relevant_hits(knowledge_base: KnowledgeBase, query: str, top_k: int,
-                  documents: search.Documents = None) -> list[search.Hit]:  # fmt: skip
-    hits = search.search(knowledge_base, query, top_k, mode="hybrid", documents=documents)
-    return [hit for hit in hits if relevant(hit)]
+                  documents: search.Documents = None) -> tuple[list[search.Hit], dict[int, float]]:  # fmt: skip
+    """The hybrid search's relevant hits, ordered again by their best sentence, and where in
+    each the answer is said (``moments``: seconds by paragraph id)."""
+    vector = search.query_vector(knowledge_base, query, kb_embedding.model_of(knowledge_base))
+    hits = search.hybrid_search(knowledge_base, query, top_k, vector=vector, documents=documents)
+    hits, at = moments.weigh(knowledge_base, vector, hits)
+    return [hit for hit in hits if relevant(hit)], at
 
 
 def _neighbours(hits: list[search.Hit], speaker: str | None = None) -> dict[tuple[int, int], Paragraph]:
@@ -94,10 +101,11 @@ def _neighbours(hits: list[search.Hit], speaker: str | None = None) -> dict[tupl
     return {(p.document_id, p.position): p for p in rows.only(*search.SHOWN, "document__name", "document__file")}
 
 
-def gather(hits: list[search.Hit], budget: int, speaker: str | None = None) -> list[Passage]:
+def gather(hits: list[search.Hit], budget: int, speaker: str | None = None,
+           at: dict[int, float] | None = None) -> list[Passage]:  # fmt: skip
     """The hits with their neighbours (``speaker``'s only, when given), numbered from 1 in the
     order given (each hit's group in time order), as many groups as fit ``budget`` tokens; the
-    first hit always goes in."""
+    first hit always goes in. ``at``: the moment of a hit's passage, by paragraph id."""
     around = _neighbours(hits, speaker)
     passages: list[Passage] = []
     taken: set[int] = set()
@@ -112,7 +120,8 @@ def gather(hits: list[search.Hit], budget: int, speaker: str | None = None) -> l
             after = [around.get((p.document_id, p.position + d)) for d in range(1, NEIGHBOURS + 1)]
             group = [n for n in before if n is not None] + [p] + [n for n in after if n is not None]
         group = [n for n in group if n.pk not in taken]
-        drafts = [Passage(len(passages) + i + 1, n, n.pk == p.pk) for i, n in enumerate(group)]
+        drafts = [Passage(len(passages) + i + 1, n, n.pk == p.pk, moment=(at or {}).get(n.pk) if n.pk == p.pk else None)
+                  for i, n in enumerate(group)]  # fmt: skip
         cost = sum(estimate_tokens(d.render()) + 2 for d in drafts)
         if spent + cost > budget:
             drafts = [d for d in drafts if d.hit]  # the hit alone, without its neighbours

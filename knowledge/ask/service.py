@@ -18,7 +18,6 @@ from typing import Any
 from core.errors import UserError
 from knowledge import search
 from knowledge.ask import citations as citing
-from knowledge.ask import moments
 from knowledge.ask import passages as gathering
 from knowledge.ask.passages import Passage
 from knowledge.models import AnswerOutcome, Document, KnowledgeBase, Question
@@ -127,9 +126,8 @@ def prepare(knowledge_base: KnowledgeBase, question: str, *, llm_model: str | in
     turns = _fit_history(turns, int(budget * HISTORY_SHARE))
     budget -= estimate_messages(turns) if turns else 0
     scope = search.Scope(documents=only, speaker=speaker) if speaker else only
-    hits = gathering.relevant_hits(knowledge_base, _search_query(question, turns), top_k, scope)
-    answer.passages = gathering.gather(hits, budget, speaker) if hits else []
-    moments.place(knowledge_base, question, answer.passages)
+    hits, at = gathering.relevant_hits(knowledge_base, _search_query(question, turns), top_k, scope)
+    answer.passages = gathering.gather(hits, budget, speaker, at) if hits else []
     messages = prompts.ask_messages(gathering.render(answer.passages), question, language, turns)
     return _Prepared(answer=answer, model=model, messages=messages)
 

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from knowledge.ingest import wait_until_finished
-from knowledge.models import Status
+from knowledge.models import Paragraph, Status
 from tests.conftest import fixture_path
 from tests.knowledge.test_ask import read_events
 
@@ -42,7 +42,10 @@ def test_questions_about_real_recordings_cite_their_moments(api, speech_models, 
     cited = english.data["citations"][0]
     assert cited["document_id"] == lecture and english.data["language"] == "en"
     assert re.search(r"words", cited["text"], re.I) and cited["end"] > cited["start"] > 0
-    assert cited["media_url"].endswith(f"/api/knowledge/document/{lecture}/media/#t={cited['start']:.2f}")
+    assert cited["media_url"].endswith(f"/api/knowledge/document/{lecture}/media/#t={cited['moment']:.2f}")
+    # it opens at the sentence that answers, not at the paragraph's start
+    cues = {start: text for start, _, text in Paragraph.objects.get(pk=cited["paragraph_id"]).cues}
+    assert cited["start"] <= cited["moment"] < cited["end"] and re.search(r"remember", cues[cited["moment"]], re.I)
     media = api.get(cited["media_url"].split("#")[0], HTTP_RANGE="bytes=0-99")
     assert media.status_code == 206
 
