@@ -33,7 +33,7 @@ def main() -> None:
     common.setup_django()
     from django.conf import settings
 
-    from knowledge.models import KnowledgeBase
+    from knowledge.models import KnowledgeBase, ProcessingRun
     from stt_models.providers.faster_whisper import load_model
     from stt_models.registry import resolve_speech_model
 
@@ -59,7 +59,10 @@ def main() -> None:
         for i in range(args.runs):
             pipeline_times.append(common.ingest_and_wait(kb, media, model, SAME_WORK))
             bare_times.append(bare_once())
-            print(f"run {i + 1}: pipeline {pipeline_times[-1]:.2f}s  bare faster-whisper {bare_times[-1]:.2f}s")
+            run = ProcessingRun.objects.filter(document__knowledge_base=kb).order_by("-id").first()
+            stages = " ".join(f"{k} {v:.2f}" for k, v in run.timings.items())
+            print(f"run {i + 1}: pipeline {pipeline_times[-1]:.2f}s (worker: {stages})  "
+                  f"bare faster-whisper {bare_times[-1]:.2f}s")  # fmt: skip
     finally:
         common.stop_worker(worker)
         common.clean_up(kb)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils.translation import gettext_lazy as _
 from pgvector.django import VectorField
 
@@ -261,7 +261,7 @@ class Paragraph(models.Model):
     end = models.FloatField(help_text="seconds from the start of the media")
     speaker = models.CharField(max_length=100, blank=True, help_text="who says it: a diarization label or its name")
     cues = models.JSONField(
-        default=list, blank=True,
+        default=list, db_default=Value([], output_field=models.JSONField()), blank=True,
         help_text="[start, end, text] of each transcribed segment it is made of: where in it something is said",
     )  # fmt: skip
     # No fixed dimension: each embedding model gets a partial HNSW index on a dimension cast.
