@@ -47,12 +47,23 @@ def default_concurrency() -> int:
 MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "1048576"}
 
 
+# Voice chunks decoded at once per transcription when several run side by side. Each chunk of a
+# batch holds beam_size hypotheses, each with the decoder's cache of the whole 30 s encoding
+# (tiny: about 90 MB a chunk at beam 5; base twice that). Two transcriptions of a 280 s segment
+# on one core each took 12.7 s with batches of 8 and 11.6 s with batches of 2, the same words,
+# and peaked 1144 MiB over the loaded model against 656 (docs/benchmarks.md, long media).
+SHARED_BATCH_SIZE = 2
+
+
 def worker_env(env: dict[str, str], concurrency: int) -> dict[str, str]:
     """The worker's environment: a replica of each speech model per pool thread, the cores
-    shared among them, and the allocator settings above (unless the environment says otherwise)."""
+    shared among them, smaller batches when they run side by side, and the allocator settings
+    above (unless the environment says otherwise)."""
     cores = os.cpu_count() or 1
-    return {"STT_NUM_WORKERS": str(concurrency), "STT_CPU_THREADS": str(max(1, cores // concurrency)),
-            **MALLOC_ENV, **env}  # fmt: skip
+    shared = {"STT_NUM_WORKERS": str(concurrency), "STT_CPU_THREADS": str(max(1, cores // concurrency))}
+    if concurrency > 1:
+        shared["STT_BATCH_SIZE"] = str(SHARED_BATCH_SIZE)
+    return {**shared, **MALLOC_ENV, **env}
 
 
 def ready(bind: str) -> bool:
