@@ -11,7 +11,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from knowledge import transitions
-from media_learning import control, dispatch, renditions, warmup  # noqa: F401 - registers signals and control commands
+from media_learning import control, dispatch, memory, renditions, warmup  # noqa: F401 - registers signals and control commands
 from media_learning.pipeline import runner, transcribe
 
 
