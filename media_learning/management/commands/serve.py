@@ -39,12 +39,14 @@ def default_concurrency() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
-# glibc's allocator for the threads pool: at most two arenas, and blocks of 1 MiB or more mapped
-# and unmapped on their own (not kept in an arena after use). With glibc's defaults the pool's
-# threads each grew an arena of audio and VAD buffers that was never given back: transcribing a
-# 60 min recording peaked at 2151 MiB RSS, and at 1493 MiB with these (bench/long_media.py,
-# the same words).
-MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "1048576"}
+# glibc's allocator for the threads pool: at most two arenas, and blocks of 8 MiB or more (audio,
+# VAD and decoder buffers) mapped and unmapped on their own, not kept in an arena after use. With
+# glibc's defaults the pool's threads each grew an arena that was never given back (60 min
+# recording: 2151 MiB RSS, 1493 with a 1 MiB threshold, batches of 8). With batches of 2, in one
+# sitting (bench/long_media.py 60 min, bench/peers.py batch ratio): a 1 MiB threshold 865 MiB
+# but the twelve-file batch at 0.94x bare (every buffer of a mel chunk mapped afresh); no
+# threshold 1094 MiB, 0.71x; 8 MiB 914 MiB, 0.79x. The same words in all.
+MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "8388608"}
 
 
 # Voice chunks decoded at once per transcription when several run side by side. Each chunk of a
