@@ -37,7 +37,7 @@ class Passage:
     paragraph: Paragraph
     hit: bool  # found by the search (else a neighbour of a hit)
     max_chars: int = MAX_PASSAGE_CHARS
-    moment: float | None = None  # where in it the answer is said (moments.place), else its start
+    moment: float | None = None  # where in it the answer is said (moments.weigh), else its start
 
     @property
     def at(self) -> float:
