@@ -57,8 +57,8 @@ def events(response: Any) -> list[tuple[str, dict, float]]:
     return found
 
 
-def ask(service: common.Service, kb: int, question: str) -> tuple[dict | None, float, list]:
-    """The first passage found, the seconds to the first token event, and the events."""
+def ask(service: common.Service, kb: int, question: str) -> tuple[dict | None, float]:
+    """The first passage found, and the seconds to the first token event."""
     started = time.perf_counter()
     body = {"question": question, "stream": True}
     with service.http.stream("POST", f"/api/knowledge/{kb}/ask/", json=body) as response:
@@ -70,7 +70,7 @@ def ask(service: common.Service, kb: int, question: str) -> tuple[dict | None, f
     token = next((at for name, _, at in got if name == "token"), None)
     if token is None:
         raise SystemExit(f"no token for {question!r}: {got[-1][:2] if got else 'no events'}")
-    return first, token - started, got
+    return first, token - started
 
 
 def main() -> None:
@@ -119,7 +119,7 @@ def run(chat: Any, key: str, var: Path | None) -> None:
             ask(service, kb, "What is this knowledge base about?")  # warm-up
             hits, waits = 0, []
             for case in ask_set.CASES:
-                first, wait, _ = ask(service, kb, case.question)
+                first, wait = ask(service, kb, case.question)
                 received, first_chunk = chat.stream_times[-1]
                 waits.append(wait - (first_chunk - received))
                 start, end = spans[case]

@@ -14,6 +14,7 @@ across languages: Chinese about the English lecture, English about the Mandarin 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,20 +90,21 @@ def reference_sentences(recording: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s]
 
 
-def _loud(path: Path) -> tuple[np.ndarray, float]:
+def _loud(path: Path) -> np.ndarray:
     from media_learning.pipeline.decode import iter_audio
 
     pcm = np.concatenate(list(iter_audio(path)))
     n = int(16000 * FRAME)
     frames = pcm[: len(pcm) // n * n].reshape(-1, n)
     db = 20 * np.log10(np.sqrt((frames.astype(np.float64) ** 2).mean(axis=1)) + 1e-9)
-    return db > db.max() + QUIET_DB, len(pcm) / 16000
+    return db > db.max() + QUIET_DB
 
 
+@functools.cache
 def sentence_spans(recording: str) -> list[tuple[float, float]]:
     """(start, end) in seconds of each reference sentence, found in the audio (see the module)."""
     count = len(reference_sentences(recording))
-    loud, _ = _loud(FIXTURES / recording)
+    loud = _loud(FIXTURES / recording)
     on = np.flatnonzero(loud)
     first, last = int(on[0]), int(on[-1]) + 1
     gaps = []  # (length, start, end) of each silence inside the speech, in frames

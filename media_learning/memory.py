@@ -14,12 +14,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import logging
 from typing import Any
 
 from celery.signals import task_postrun
-
-log = logging.getLogger(__name__)
 
 
 @functools.cache
