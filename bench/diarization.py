@@ -10,7 +10,9 @@ false alarm + confusion over reference speech), the NIST definition without over
 
 Last line: ``en2_der=A zh2_der=B worst_der=C rtf=R extra_rss_mib=M``; targets A, B <= 0.10 on clean
 two-speaker mixes, R <= 0.1 on 2 cores. ``extra_rss_mib`` is what loading the voice model and
-diarizing adds to a process that already holds torch and faster-whisper (a transcribing worker).
+diarizing adds to a process that already holds faster-whisper (a transcribing worker); the voice
+model runs as a worker runs it (ONNX Runtime, from the export ``manage.py bootstrap`` makes: made
+first here if missing, before the memory is read).
 """
 
 from __future__ import annotations
@@ -29,11 +31,18 @@ def peak_mib() -> float:
 
 
 def main() -> None:
-    import faster_whisper  # noqa: F401 - what a worker already holds
-    import torch
+    import os
 
-    torch.set_num_threads(2)
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.settings")
+    django.setup()  # the voice model's settings (MODELS_DIR, DIARIZE_RUNTIME); no database
+    import faster_whisper  # noqa: F401 - what a worker already holds
+
+    from stt_models.diarization import voices
     from stt_models.diarization.diarize import diarize
+
+    print(f"speaker model: {voices.prepare()}")
     from tests.fixtures import speaker_mixes as mixes
 
     cases = []

@@ -81,6 +81,7 @@ def main() -> None:
     common.setup_django()
     from knowledge.models import KnowledgeBase, Paragraph, ParagraphKind
     from media_learning.management.commands.serve import default_concurrency
+    from stt_models.diarization import voices
     from stt_models.registry import resolve_speech_model
     from tests.fixtures.long_media import build_long_speech
 
@@ -91,6 +92,8 @@ def main() -> None:
         media = Path(tmp) / f"speech_{args.minutes:g}min.mp3"
         seconds, reference = build_long_speech(media, args.minutes)
         print(f"generated {media.name}: {seconds / 60:.1f} min, {media.stat().st_size / 2**20:.1f} MiB")
+        if args.diarize != "off":  # as manage.py bootstrap (make run) does: the worker finds the export
+            print(f"speaker model: {voices.prepare()}")
         concurrency = args.concurrency or (default_concurrency() if args.pool == "threads" else 1)
         worker = common.start_worker(pool=args.pool, concurrency=concurrency)
         print(f"worker: {args.pool} pool, concurrency {concurrency}; diarize {args.diarize}")

@@ -376,6 +376,11 @@ SEARCH_MAX_TOP_K = env_int("SEARCH_MAX_TOP_K", 100)
 DIARIZATION_ENABLED = env_bool("DIARIZATION_ENABLED", True)
 DIARIZE_MIN_SECONDS = env_float("DIARIZE_MIN_SECONDS", 60.0)
 DIARIZE_MAX_SPEAKERS = env_int("DIARIZE_MAX_SPEAKERS", 8)
+# The speaker network runs on ONNX Runtime (an export made once under MODELS_DIR/onnx, by
+# manage.py bootstrap or the first diarization) with this many threads (0: one per core);
+# "torch" keeps it on torch (stt_models/diarization/onnx_runtime.py).
+DIARIZE_RUNTIME = env_str("DIARIZE_RUNTIME", "onnx")
+DIARIZE_THREADS = env_int("DIARIZE_THREADS", 0)
 # A speaker whose mean voice embedding is at least this close (cosine) to a voice the knowledge
 # base was taught (a speaker someone named) takes that name, with the score shown.
 VOICE_MATCH = env_float("VOICE_MATCH", 0.70)

