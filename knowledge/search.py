@@ -28,8 +28,8 @@ from knowledge.vector_index import cast_sql
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "vector", "keyword")
-# Query embeddings run here (numpy and ONNX Runtime release the GIL) while the request thread
-# ranks by keyword; the threads touch no database. They start on first use: processes forked
+# Query embeddings of sentence-transformers models run here (ONNX Runtime releases the GIL) while
+# the request thread ranks by keyword; the threads touch no database. They start on first use: processes forked
 # before any search (gunicorn and Celery workers) start their own.
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search")
 KEYWORD_WEIGHT = 0.05  # of the best keyword match, added to a cosine similarity (fuse)
@@ -98,7 +98,7 @@ def vector_ranking(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int
         only, limits = only + " AND lower(p.speaker) = lower(%s)", [*limits, scope.speaker]
     sql = f"SELECT p.id, {distance} AS distance {_VISIBLE} AND p.embedding_model = %s{only} ORDER BY distance LIMIT %s"
     params = [literal, knowledge_base.pk, model, *limits, depth]
-    ef_search = max(vector_index.EF_SEARCH, 2 * depth)
+    ef_search = max(embeddings.describe(model).ef_search, 2 * depth)
     if vector_index.session_ready(ef_search):  # the connection's session has the settings
         with connection.cursor() as cur:
             cur.execute(sql, params)
@@ -200,11 +200,16 @@ def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
                   vector: np.ndarray | None = None, documents: Documents = None) -> list[Hit]:  # fmt: skip
     """Both rankings fused (``fuse``); each hit also carries its cosine and BM25 score.
 
-    The query is embedded in a pool thread while this thread runs the keyword ranking; the
-    vector ranking follows on this thread's connection. (Running the two rankings on two
-    connections at once was no faster on 2 cores, bench/search.py: p50 21-27 ms against 18-22.)"""
+    A sentence-transformers query is embedded in a pool thread while this thread runs the
+    keyword ranking; USE's (numpy, about 1 ms) is embedded here first, where handing it to a
+    thread cost more than it saved (bench/search.py at 100,000 paragraphs, three rounds: p95
+    13.3-13.6 ms inline against 15.6-16.4 in the pool, p50 the same). The vector ranking follows
+    on this thread's connection. (Running the two rankings on two connections at once was no
+    faster on 2 cores, bench/search.py: p50 21-27 ms against 18-22.)"""
     depth = max(CANDIDATES, 2 * top_k)
     model = kb_embedding.model_of(knowledge_base)
+    if vector is None and embeddings.describe(model).provider == embeddings.USEM3:
+        vector = query_vector(knowledge_base, query, model)
     embedding = _pool.submit(embed_query, to_script(query, knowledge_base.script), model) if vector is None else None
     keyword = keyword_ranking(knowledge_base, query, depth, documents)
     if embedding is not None:  # the language offset is read here: a transaction's own rows count
