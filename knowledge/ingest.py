@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import FieldErrors, UserError
-from knowledge import transitions
+from knowledge import finish_notice, transitions
 from knowledge.fetch import url_file_name
 from knowledge.models import TERMINAL_STATUSES, Document, KnowledgeBase, Status
 from knowledge.names import clean_file_name, clean_name
@@ -270,16 +270,18 @@ def wait_until_finished(
     unfinished poll's ``{id, status, stage, progress}`` rows. Raises TimeoutError naming the
     states after ``timeout`` seconds (0: after one look; None: no limit). The looks come the
     more often the sooner the documents may finish (every 20 ms at first, 70 ms after 1 s, and
-    ``poll`` from about 5 s on), so a short file is not kept waiting for the next look."""
+    ``poll`` from about 5 s on), and a document that finishes wakes the wait at once
+    (``finish_notice``), so a short file is not kept waiting for the next look."""
     started = time.monotonic()
     deadline = started + timeout if timeout is not None else None
-    while True:
-        rows = list(Document.objects.filter(pk__in=ids).order_by("id").values("id", "status", "stage", "progress"))
-        if all(row["status"] in TERMINAL_STATUSES for row in rows):
-            return list(Document.objects.with_counts().filter(pk__in=ids).order_by("id"))
-        if on_poll is not None:
-            on_poll(rows)
-        if deadline is not None and time.monotonic() > deadline:
-            states = ", ".join(f"{r['id']}: {r['status']} {r['stage']} {r['progress']:.0%}" for r in rows)
-            raise TimeoutError(f"documents not finished after {timeout:.0f}s: {states}")
-        time.sleep(min(poll, 0.02 + 0.05 * (time.monotonic() - started)))
+    with finish_notice.Listener() as listener:  # a finishing document ends a sleep at once
+        while True:
+            rows = list(Document.objects.filter(pk__in=ids).order_by("id").values("id", "status", "stage", "progress"))
+            if all(row["status"] in TERMINAL_STATUSES for row in rows):
+                return list(Document.objects.with_counts().filter(pk__in=ids).order_by("id"))
+            if on_poll is not None:
+                on_poll(rows)
+            if deadline is not None and time.monotonic() > deadline:
+                states = ", ".join(f"{r['id']}: {r['status']} {r['stage']} {r['progress']:.0%}" for r in rows)
+                raise TimeoutError(f"documents not finished after {timeout:.0f}s: {states}")
+            listener.sleep(min(poll, 0.02 + 0.05 * (time.monotonic() - started)))
