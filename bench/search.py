@@ -136,7 +136,7 @@ def load(kb, count: int, rng: random.Random, reuse: bool = False) -> np.ndarray:
             vec = "[" + ",".join(f"{x:.6g}" for x in vectors[i]) + "]"
             clean = texts[i].replace("\t", " ")
             buffer.write(
-                f"{doc.pk}\t{kb.pk}\t{i % per_doc}\ttranscript\t\t{clean}\t\t{i}\t{i + 5}\t{vec}\t{model}\t{dims}\t\n"
+                f"{doc.pk}\t{kb.pk}\t{i % per_doc}\ttranscript\t\t{clean}\t\t{i}\t{i + 5}\t{vec}\t\t{dims}\t\n"
             )
         with connection.cursor() as cur, cur.cursor.copy(f"COPY knowledge_paragraph ({columns}) FROM STDIN") as copy:
             copy.write(buffer.getvalue())
@@ -144,7 +144,9 @@ def load(kb, count: int, rng: random.Random, reuse: bool = False) -> np.ndarray:
     rows = list(Paragraph.objects.filter(knowledge_base=kb).order_by("id").values_list("id", "content"))
     for start in range(0, len(rows), 5000):
         batch = rows[start : start + 5000]
-        text_search.index_paragraphs([r[0] for r in batch], [r[1] for r in batch])
+        # as the pipeline does (index.replace_paragraphs): rows named with their model here, so
+        # that each enters the HNSW graph once
+        text_search.index_paragraphs([r[0] for r in batch], [r[1] for r in batch], embedding_model=model)
     print(f"keyword-indexed in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     with connection.cursor() as cur:
         cur.execute("SET maintenance_work_mem = %s", ["1GB" if count <= 200_000 else "3GB"])

@@ -78,18 +78,26 @@ WHERE p.id = ANY(%s) AND p.search_vector IS NOT NULL
 """
 
 
-def index_paragraphs(ids: list[int], texts: list[str]) -> None:
-    """Store the search vectors of these paragraphs and their postings."""
+def index_paragraphs(ids: list[int], texts: list[str], embedding_model: str | None = None) -> None:
+    """Store the search vectors of these paragraphs and their postings; with ``embedding_model``,
+    also give them that model's name in the same UPDATE.
+
+    The UPDATE writes each row anew, and a new row version goes into every index on the table
+    whose entry could change: new paragraphs are therefore written without their model's name
+    (outside the model's partial HNSW index) and get it here, so that each enters the HNSW graph
+    once, not twice (an insert into the graph is the costliest write of indexing)."""
     if not ids:
         return
     other, cjk = zip(*(split_terms(t) for t in texts), strict=True)
+    named = ", embedding_model = %s" if embedding_model is not None else ""
     with connection.cursor() as cur:
         cur.execute(
             "UPDATE knowledge_paragraph p SET search_vector = "
-            "to_tsvector('english', v.other) || to_tsvector('simple', v.cjk) "
+            f"to_tsvector('english', v.other) || to_tsvector('simple', v.cjk){named} "
             "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, other, cjk) WHERE p.id = v.id",
-            [ids, [_as_text(o) for o in other], [_as_text(c) for c in cjk]],
-        )
+            [*([embedding_model] if embedding_model is not None else []), ids,
+             [_as_text(o) for o in other], [_as_text(c) for c in cjk]],
+        )  # fmt: skip
         cur.execute("DELETE FROM knowledge_posting WHERE paragraph_id = ANY(%s)", [ids])
         cur.execute(POSTINGS_SQL, [ids])
 

@@ -70,11 +70,11 @@ def replace_paragraphs(document: Document, drafts: list[ParagraphDraft], model: 
     Paragraph.objects.filter(document=document).delete()
     rows = (
         (document.pk, document.knowledge_base_id, i, draft.kind, draft.title, draft.content, draft.raw_content,
-         round(draft.start, 3), round(draft.end, 3), vector, model, dims, names.get(draft.speaker, draft.speaker),
+         round(draft.start, 3), round(draft.end, 3), vector, "", dims, names.get(draft.speaker, draft.speaker),
          Jsonb(draft.cues))
         for i, (draft, vector) in enumerate(zip(drafts, vectors, strict=True))
     )  # fmt: skip
-    _copy_rows(rows)
+    _copy_rows(rows)  # without the model's name: the rows enter its HNSW index with the UPDATE below
     stored = list(Paragraph.objects.filter(document=document).order_by("position").values_list("id", "content"))
-    text_search.index_paragraphs([pk for pk, _ in stored], [content for _, content in stored])
+    text_search.index_paragraphs([pk for pk, _ in stored], [content for _, content in stored], embedding_model=model)
     return len(drafts)

@@ -76,6 +76,26 @@ def test_replace_paragraphs_replaces_not_appends(kb):
     assert list(doc.paragraphs.values_list("content", flat=True)) == ["Only one now."]
 
 
+def test_new_paragraphs_get_their_model_with_their_search_vectors_and_are_found(kb):
+    """replace_paragraphs writes the rows without the model's name (outside its partial HNSW
+    index) and names them in the UPDATE that stores their search vectors: one graph insert each."""
+    doc = Document.objects.get(name="kitchen")
+    drafts = [
+        ParagraphDraft("Saturn's rings are made of ice and rock.", 0, 4),
+        ParagraphDraft("烤面包需要两个小时。", 4, 8),
+    ]
+    model, vectors = index.embed_drafts(doc, drafts)
+
+    index.replace_paragraphs(doc, drafts, model, vectors)
+
+    rows = list(doc.paragraphs.order_by("position").values_list("embedding_model", "search_vector"))
+    assert [m for m, _ in rows] == [model, model] and all(v for _, v in rows)
+    [hit] = search.vector_search(kb, "what are the rings of Saturn made of?", 1)
+    assert hit.paragraph.document_id == doc.pk and hit.paragraph.position == 0
+    [hit] = search.keyword_search(kb, "面包", 1)
+    assert hit.paragraph.document_id == doc.pk and hit.paragraph.position == 1
+
+
 def test_partial_hnsw_index_exists_and_is_used_by_the_search_query(kb):
     model, dims = embeddings.model_name(), embeddings.dimensions()
     name = vector_index.index_name(model, dims)
