@@ -155,7 +155,11 @@ def main() -> None:
                     peak.active = False
                     base, bare_texts = bare.timed(paths)
                     times[name][0].append(svc), times[name][1].append(base)
-                    mismatch += [wer(b, s) for b, s in zip(bare_texts, svc_texts, strict=True)]
+                    for path, b, s in zip(paths, bare_texts, svc_texts, strict=True):
+                        mismatch.append(wer(b, s))
+                        if mismatch[-1] > 0.05:  # which file the service heard differently, and how
+                            print(f"  {path.name}: WER against bare {mismatch[-1]:.3f}\n    bare:    {b}\n"
+                                  f"    service: {' '.join(s.split())}")  # fmt: skip
                     print(f"run {i + 1} {name} ({len(paths)} files): service {svc:.2f} s, bare {base:.2f} s")
                     if name == "single":
                         timings = " ".join(f"{k} {v:.3f}" for k, v in service.last_run["timings"].items())
