@@ -191,8 +191,12 @@ class Service:
         return found
 
     def stop(self) -> None:
+        """The serve tree, then the embedded PostgreSQL and Redis of its VAR_DIR (daemons that
+        outlive it: a kept ``--var`` folder's would otherwise run on)."""
         os.killpg(self.process.pid, signal.SIGINT)
         try:
             self.process.wait(timeout=120)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
+        subprocess.run([sys.executable, "manage.py", "embedded", "stop"], cwd=ROOT, env=self.env, check=False,
+                       stdout=subprocess.DEVNULL, timeout=120)  # fmt: skip
