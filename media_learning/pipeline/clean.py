@@ -33,7 +33,8 @@ _CREDITS = (
 # The whole segment, and nothing else.
 _WHOLE_TEXTS = (
     "thankyouforwatching thanksforwatching thankyouverymuchforwatching pleasesubscribe likeandsubscribe "
-    "pleaselikeandsubscribe 谢谢观看 感谢观看 谢谢大家观看 感谢您的观看 请订阅 订阅我的频道 欢迎订阅 "
+    "pleaselikeandsubscribe clickthelinkinthedescription "
+    "谢谢观看 感谢观看 谢谢大家观看 感谢您的观看 请订阅 订阅我的频道 欢迎订阅 "
     "谢谢收看 感谢收看 下期再见 我们下期再见 ご視聴ありがとうございました".split()
 )
 _NOT_WORD = re.compile(r"[\W_]+")
