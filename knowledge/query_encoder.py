@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import threading
 import warnings
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 
-from stt_models.bundled import folder_lock
+from stt_models.bundled import made_once, package_versions
 
 log = logging.getLogger(__name__)
 
@@ -143,33 +141,13 @@ def _digest(ref: str, folder: str) -> str:
             if file.is_file():
                 stat = file.stat()
                 parts.append(f"{file.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}")
-    for package in _VERSIONED:
-        try:
-            parts.append(f"{package}=={metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            parts.append(f"{package} missing")
+    parts += package_versions(_VERSIONED)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 
 def _exported(ref: str, model: Any, source: str) -> Path:
     """The model's ONNX file, exported once per model and versions (under a file lock, atomically)."""
-    path = _path(ref, source)
-    folder, stem = path.parent, _stem(ref)
-    if path.exists():
-        return path
-    with folder_lock(folder):
-        if path.exists():  # another process exported it while we waited
-            return path
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        try:
-            _export(model, tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        for older in folder.glob(f"{stem}-*.onnx"):  # exports of this model by other versions
-            if older != path:
-                older.unlink(missing_ok=True)
-    return path
+    return made_once(_path(ref, source), f"{_stem(ref)}-*.onnx", lambda tmp: _export(model, tmp))
 
 
 def _path(ref: str, source: str) -> Path:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import import_module
+from importlib import import_module, metadata
 from pathlib import Path
 
 from django.conf import settings
@@ -63,6 +63,39 @@ def folder_lock(folder: Path) -> Iterator[None]:
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(folder / ".lock"):
         yield
+
+
+def made_once(path: Path, older: str, make: Callable[[Path], None]) -> Path:
+    """``path``, made by ``make(tmp)`` when missing: under the folder's lock (another process that
+    made it meanwhile is found), renamed into place only when ``make`` returned, and the files of
+    the folder matching ``older`` (the same model made by other versions) removed."""
+    if path.exists():
+        return path
+    folder = path.parent
+    with folder_lock(folder):
+        if path.exists():  # another process made it while we waited
+            return path
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            make(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        for stale in folder.glob(older):
+            if stale != path:
+                stale.unlink(missing_ok=True)
+    return path
+
+
+def package_versions(packages: Iterable[str]) -> list[str]:
+    """``name==version`` (or ``name missing``) of each package: what names a file made by them."""
+    found = []
+    for package in packages:
+        try:
+            found.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{package} missing")
+    return found
 
 
 def _base() -> Path:

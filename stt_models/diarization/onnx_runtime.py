@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import warnings
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 
-from stt_models.bundled import folder_lock
+from stt_models.bundled import made_once, package_versions
 
 from .fbank import fbank
 
@@ -59,12 +57,7 @@ def enabled() -> bool:
 def export_path(weights: Path) -> Path:
     """Where the export of ``weights`` by the installed versions lies (named by their digest)."""
     stat = weights.stat()
-    parts = [str(weights), f"{stat.st_size}:{stat.st_mtime_ns}"]
-    for package in _VERSIONED:
-        try:
-            parts.append(f"{package}=={metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            parts.append(f"{package} missing")
+    parts = [str(weights), f"{stat.st_size}:{stat.st_mtime_ns}", *package_versions(_VERSIONED)]
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
     return Path(settings.MODELS_DIR) / "onnx" / f"{STEM}-{digest}.onnx"
 
@@ -116,20 +109,12 @@ def export(weights: Path, load_torch_model) -> Path:  # noqa: ANN001 - a callabl
     path = export_path(weights)
     if path.exists():
         return path
-    folder = path.parent
-    with folder_lock(folder):
-        if path.exists():  # another process exported it while we waited
-            return path
+
+    def make(tmp: Path) -> None:
         model = load_torch_model()
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        try:
-            _export(model, tmp)
-            _check(Session(tmp), model)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        for older in folder.glob(f"{STEM}-*.onnx"):
-            if older != path:
-                older.unlink(missing_ok=True)
+        _export(model, tmp)
+        _check(Session(tmp), model)
+
+    made_once(path, f"{STEM}-*.onnx", make)
     log.info("speaker model exported for ONNX Runtime (%s)", path.name)
     return path
