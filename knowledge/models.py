@@ -10,7 +10,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q, Value
 from django.utils.translation import gettext_lazy as _
-from pgvector.django import VectorField
+from pgvector.django import HalfVectorField, VectorField
 
 from knowledge.chinese_script import SCRIPTS, SIMPLIFIED
 
@@ -268,6 +268,9 @@ class Paragraph(models.Model):
     embedding = VectorField(null=True, blank=True)
     embedding_model = models.CharField(max_length=200, blank=True)
     embedding_dimensions = models.PositiveIntegerField(null=True, blank=True)
+    # English text only: its all-MiniLM-L6-v2 vector, read for a search's candidates (no index;
+    # knowledge/english_vectors.py).
+    english_embedding = HalfVectorField(dimensions=384, null=True, blank=True)
     # English words stemmed, Chinese segmented with jieba (knowledge/text_search.py).
     search_vector = SearchVectorField(null=True, blank=True)
     corrected_at = models.DateTimeField(

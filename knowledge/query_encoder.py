@@ -117,15 +117,27 @@ def torch_one(model: Any, text: str) -> np.ndarray:
     return vector.cpu().numpy().astype(np.float32, copy=False)
 
 
+def export_path(ref: str, source: str) -> Path:
+    """Where the export of the model ``ref`` (from ``source``) by the installed versions lies."""
+    return _path(ref, source)
+
+
+def checked_export(ref: str, model: Any, source: str) -> tuple[Path, QueryEncoder]:
+    """The export of the CPU ``model``, made when missing, and its encoder, checked against
+    torch on the probe texts (``ValueError`` where they differ)."""
+    path = _exported(ref, model, source)
+    encoder = QueryEncoder(model, path)
+    difference = max(float(np.abs(encoder(text) - torch_one(model, text)).max()) for text in PROBES)
+    if difference > TOLERANCE:
+        raise ValueError(f"its vectors differ from torch's by up to {difference:.2g}")
+    return path, encoder
+
+
 def _load(ref: str, model: Any, source: str) -> QueryEncoder | None:
     if not _enabled(model.device):
         return None
     try:
-        path = _exported(ref, model, source)
-        encoder = QueryEncoder(model, path)
-        difference = max(float(np.abs(encoder(text) - torch_one(model, text)).max()) for text in PROBES)
-        if difference > TOLERANCE:
-            raise ValueError(f"its vectors differ from torch's by up to {difference:.2g}")
+        path, encoder = checked_export(ref, model, source)
     except Exception as exc:  # noqa: BLE001 - an optional speed-up: any failure leaves queries on torch
         log.warning("search queries of %s stay on torch (no ONNX Runtime export: %s)", ref, exc)
         return None

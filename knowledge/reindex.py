@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from knowledge import embeddings, kb_embedding, vector_index
+from knowledge import embeddings, english_vectors, kb_embedding, vector_index
 from knowledge.models import KnowledgeBase, Paragraph, StagedEmbedding
 
 BATCH = 256
@@ -77,6 +77,7 @@ def reindex_knowledge_base(kb: KnowledgeBase, model: str | None = None,
         kb.embedding_model, kb.embedding_dimensions = model, dims
         kb.save(update_fields=["embedding_model", "embedding_dimensions"])
         StagedEmbedding.objects.filter(knowledge_base=kb).delete()
+    english_vectors.fill_missing(kb.pk, model)  # independent of the switch: search reads them when there
     return Reindexed(kb, old_model, model, dims, switched)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
-from knowledge import embeddings, kb_embedding, language_bias, text_search, vector_index
+from knowledge import embeddings, english_vectors, kb_embedding, language_bias, text_search, vector_index
 from knowledge.chinese_script import to_script
 from knowledge.models import Document, KnowledgeBase, Paragraph
 from knowledge.vector_index import cast_sql
@@ -158,11 +158,16 @@ def load_rows(ranking: Ranking) -> dict[int, Paragraph]:
 def vector_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
                   vector: np.ndarray | None = None, documents: Documents = None) -> list[Hit]:  # fmt: skip
     """The ``top_k`` paragraphs closest in meaning to ``query`` (or to its ``vector`` when already
-    embedded), best first (score = cosine)."""
-    vector = query_vector(knowledge_base, query, kb_embedding.model_of(knowledge_base)) if vector is None else vector
-    ranking = vector_ranking(knowledge_base, vector, top_k, documents)
+    embedded), best first (score = cosine, mixed with MiniLM's for an English question over
+    English paragraphs: english_vectors; vector_score = the knowledge base's model's own)."""
+    model = kb_embedding.model_of(knowledge_base)
+    vector = query_vector(knowledge_base, query, model) if vector is None else vector
+    english = english_vectors.query_vector(query, model)
+    ranking = vector_ranking(knowledge_base, vector, top_k if english is None else max(top_k, CANDIDATES), documents)
+    cosine = dict(ranking)
+    ranking = english_vectors.mix(ranking, english, model)[:top_k]
     rows = load_rows(ranking)
-    return [Hit(rows[pk], score, vector_score=score) for pk, score in ranking if pk in rows]
+    return [Hit(rows[pk], score, vector_score=cosine[pk]) for pk, score in ranking if pk in rows]
 
 
 def keyword_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
@@ -203,11 +208,16 @@ def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
     A sentence-transformers query is embedded in a pool thread while this thread runs the
     keyword ranking; USE's (numpy, about 1 ms) is embedded here first, where handing it to a
     thread cost more than it saved (bench/search.py at 100,000 paragraphs, three rounds: p95
-    13.3-13.6 ms inline against 15.6-16.4 in the pool, p50 the same). The vector ranking follows
-    on this thread's connection. (Running the two rankings on two connections at once was no
-    faster on 2 cores, bench/search.py: p50 21-27 ms against 18-22.)"""
+    13.3-13.6 ms inline against 15.6-16.4 in the pool, p50 the same). An English question's
+    MiniLM vector (ONNX Runtime, about 3 ms) is made in the pool meanwhile and mixed into the
+    English paragraphs' cosines (english_vectors.mix). The vector ranking follows on this
+    thread's connection. (Running the two rankings on two connections at once was no faster on
+    2 cores, bench/search.py: p50 21-27 ms against 18-22.)"""
     depth = max(CANDIDATES, 2 * top_k)
     model = kb_embedding.model_of(knowledge_base)
+    english = None
+    if english_vectors.weight(model) > 0 and english_vectors.is_english(query):
+        english = _pool.submit(english_vectors.query_vector, query, model)
     if vector is None and embeddings.describe(model).provider == embeddings.USEM3:
         vector = query_vector(knowledge_base, query, model)
     embedding = _pool.submit(embed_query, to_script(query, knowledge_base.script), model) if vector is None else None
@@ -215,9 +225,12 @@ def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
     if embedding is not None:  # the language offset is read here: a transaction's own rows count
         vector = language_bias.neutral(knowledge_base.pk, model, embedding.result())
     by_meaning = vector_ranking(knowledge_base, vector, depth, documents)
+    cosine = dict(by_meaning)
+    if english is not None:
+        by_meaning = english_vectors.mix(by_meaning, english.result(), model)
     best = fuse([by_meaning, keyword], top_k)
     rows = load_rows(best)
-    cosine, rank = dict(by_meaning), dict(keyword)
+    rank = dict(keyword)
     return [Hit(rows[pk], score, cosine.get(pk), rank.get(pk)) for pk, score in best if pk in rows]
 
 
@@ -225,11 +238,13 @@ WARMED = threading.Event()  # set once this process has warmed up (or tried to)
 
 
 def warm_up() -> None:
-    """Load what a first search needs: the default embedding model with its query encoder, and
-    jieba's dictionary (web workers call it before they take requests, see settings/gunicorn.py)."""
+    """Load what a first search needs: the default embedding model with its query encoder (and
+    MiniLM's, where it gives English questions a second opinion), and jieba's dictionary (web
+    workers call it before they take requests, see settings/gunicorn.py)."""
     started = time.perf_counter()
     try:
         embed_query("warm up", embeddings.model_name())
+        english_vectors.query_vector("warm up", embeddings.model_name())
         text_search.split_terms("预热 warm up")
     except Exception:  # best effort: the first search reports real errors
         log.exception("search warm-up failed")

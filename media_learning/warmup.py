@@ -97,7 +97,7 @@ def warm_up(model_ref: str | None = None, role: str | None = None) -> str:
     """Load the models of this worker's role (role_models): a speech model (default: the default
     model), the speaker model, the embedding model. Returns the speech model's name, or what was
     loaded in words when no speech model was."""
-    from knowledge import embeddings  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
+    from knowledge import embeddings, english_vectors  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
     from stt_models.diarization import voices  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
     from stt_models.registry import get_provider, resolve_speech_model  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
 
@@ -114,7 +114,10 @@ def warm_up(model_ref: str | None = None, role: str | None = None) -> str:
         loaded.append("the speaker model")
     if "embeddings" in wanted:
         embeddings.embed(["warm up"])
-        loaded.append(f"embeddings {embeddings.model_name()}")
+        english = english_vectors.paragraph_vectors(["warm up the English encoder"], embeddings.model_name())
+        loaded.append(
+            f"embeddings {embeddings.model_name()}" + (" with MiniLM for English" if english[0] is not None else "")
+        )
     summary = " and ".join(loaded) or "nothing (this role uses no local model)"
     log.info("warmed up %s", summary)
     return name or summary
@@ -133,11 +136,12 @@ def _models_behind(model: object) -> list:
 
 def unload() -> int:
     """Drop every loaded speech, speaker and embedding model of this process and free (GPU) memory."""
-    from knowledge import embeddings  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
+    from knowledge import embeddings, english_vectors  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
     from stt_models.diarization import voices  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
     from stt_models.providers import faster_whisper  # noqa: PLC0415 - models load only in a worker that warms them (web processes import this module)
 
     count = faster_whisper.unload_all() + embeddings.unload_all() + voices.unload()
+    english_vectors.forget()
     gc.collect()
     try:
         import torch

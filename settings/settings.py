@@ -351,6 +351,10 @@ EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32)
 # the model, made once under MODELS_DIR/onnx) on CPU: "torch" keeps them on torch. Threads per query.
 EMBEDDING_QUERY_RUNTIME = env_str("EMBEDDING_QUERY_RUNTIME", "onnx")
 EMBEDDING_QUERY_THREADS = env_int("EMBEDDING_QUERY_THREADS", min(2, os.cpu_count() or 1))
+# English paragraphs also keep an all-MiniLM-L6-v2 vector (ONNX Runtime, no torch), mixed into
+# English questions' cosines where the knowledge base's model asks for it (the multilingual
+# default does: knowledge/english_vectors.py). false: the knowledge base's model alone.
+EMBEDDING_ENGLISH = env_bool("EMBEDDING_ENGLISH", True)
 STT_WARMUP = env_bool("STT_WARMUP", True)
 STT_CPU_THREADS = env_int("STT_CPU_THREADS", min(4, os.cpu_count() or 1))
 # Replicas of each loaded whisper model in a process (CTranslate2 workers, sharing the weights):

@@ -258,9 +258,10 @@ def index_stage(document: Document, task_id: str, run: ProcessingRun, payload: S
     transitions.report(doc_id, task_id, stage=Stage.INDEXING, progress=INDEX_START)
     started = time.monotonic()
     model, vectors = index.embed_drafts(document, drafts)
+    english = index.english_drafts(drafts, model)
     index.prepare_index(model, vectors)
     with transaction.atomic():
-        index.replace_paragraphs(document, drafts, model, vectors)
+        index.replace_paragraphs(document, drafts, model, vectors, english)
         if not transitions.succeed(doc_id, task_id):
             raise transitions.not_owned(doc_id)  # rolls the paragraphs back
         run.timings["index"] = round(time.monotonic() - started, 3)

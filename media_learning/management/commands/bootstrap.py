@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
-from knowledge import embeddings
+from knowledge import embeddings, english_vectors
 from stt_models.bundled import ensure_bundled_models
 from stt_models.diarization import voices
 from stt_models.models import SpeechModel
@@ -45,4 +45,5 @@ class Command(BaseCommand):
         self.stdout.write(f"API token for {admin.get_username()!r} is in {settings.VAR_DIR / 'dev_api_token'}")
         prepared = embeddings.prepare_queries(embeddings.model_name())
         self.stdout.write(f"search query encoder ({embeddings.model_name()}): {prepared}")
+        self.stdout.write(f"English second opinion ({english_vectors.MODEL}): {english_vectors.prepare()}")
         self.stdout.write(f"speaker model: {voices.prepare()}")
