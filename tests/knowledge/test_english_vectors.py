@@ -49,14 +49,18 @@ def test_is_english_tells_english_from_other_languages(text, english):
     assert english_vectors.is_english(text) is english
 
 
-def test_the_encoder_gives_sentence_transformers_vectors_without_torch_in_the_batch():
-    texts = ["a", MOVE, "How do I rebuild the index after a schema change?", " ".join([MOVE] * 12)]
+def test_the_encoder_gives_sentence_transformers_vectors_in_8_bits():
+    texts = ["a", MOVE, "How do I rebuild the index after a schema change?", " ".join([MOVE] * 12), OUTING]
     reference = embeddings.embed(texts, embeddings.MINILM)  # sentence-transformers on torch
 
-    ours = english_vectors.encoder()(texts)
+    encoder = english_vectors.encoder()
+    ours = encoder(texts)
+    one_by_one = np.vstack([encoder([t]) for t in texts])
 
-    assert ours.shape == (4, 384)
-    assert np.abs(ours - reference).max() < 1e-4  # padding in a batch and truncation at 256 tokens included
+    assert encoder.path.name.startswith(english_vectors.QUANTIZED_STEM)
+    assert ours.shape == (5, 384)
+    assert np.min(np.sum(ours * reference, axis=1)) > english_vectors.MIN_AGREEMENT
+    assert np.abs(ours - one_by_one).max() < 1e-6  # a text's vector does not depend on the others
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
 
 
