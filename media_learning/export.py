@@ -4,7 +4,10 @@ document was diarized (``NAME: text`` in text and SRT, a ``<v NAME>`` voice tag 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
+
+import srt
 
 from media_learning.pipeline.transcribe import MediaTranscript
 from stt_models.providers.base import Segment
@@ -17,12 +20,13 @@ FORMATS = {
 }
 
 
-def _clock(seconds: float, separator: str) -> str:
-    millis = int(round(max(0.0, seconds) * 1000))
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+def _time(seconds: float) -> timedelta:
+    return timedelta(milliseconds=round(max(0.0, seconds) * 1000))
+
+
+def _vtt_clock(seconds: float) -> str:
+    """WebVTT's clock is SubRip's with a full stop before the milliseconds."""
+    return srt.timedelta_to_srt_timestamp(_time(seconds)).replace(",", ".")
 
 
 def _one_line(text: str) -> str:
@@ -39,11 +43,9 @@ def to_txt(transcript: MediaTranscript) -> str:
 
 
 def to_srt(transcript: MediaTranscript) -> str:
-    cues = [
-        f"{n}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n{_said(s)}\n"
-        for n, s in enumerate(transcript.segments, 1)
-    ]
-    return "\n".join(cues)
+    """SubRip, written by the ``srt`` library (cues numbered from 1, in the transcript's order)."""
+    cues = [srt.Subtitle(n, _time(s.start), _time(s.end), _said(s)) for n, s in enumerate(transcript.segments, 1)]
+    return srt.compose(cues, reindex=False)
 
 
 def _vtt_text(text: str) -> str:
@@ -56,7 +58,7 @@ def _vtt_cue(segment: Segment) -> str:
 
 
 def to_vtt(transcript: MediaTranscript) -> str:
-    cues = [f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{_vtt_cue(s)}\n" for s in transcript.segments]
+    cues = [f"{_vtt_clock(s.start)} --> {_vtt_clock(s.end)}\n{_vtt_cue(s)}\n" for s in transcript.segments]
     return "WEBVTT\n\n" + "\n".join(cues)
 
 
