@@ -156,7 +156,13 @@ def _quantize(full: Path, target: Path) -> None:
     checked against the float export on the probe texts before it is kept."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(full), str(target), weight_type=QuantType.QInt8, per_channel=True)
+    # It logs each tensor it leaves alone, and a hint, on the root logger: not for the operator's log.
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        quantize_dynamic(str(full), str(target), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        logging.disable(previous)
     tokenizer = Path(_source()) / "tokenizer.json"
     small, exact = Encoder(target, tokenizer), Encoder(full, tokenizer)
     agreement = float(np.min(np.sum(small(query_encoder.PROBES) * exact(query_encoder.PROBES), axis=1)))
