@@ -7,10 +7,12 @@ import json
 import os
 import subprocess
 import sys
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 
@@ -210,3 +212,19 @@ def test_reindex_gives_english_paragraphs_without_one_their_vector(offsite):
     kept = dict(Paragraph.objects.filter(knowledge_base=kb).values_list("id", "english_embedding"))
     assert kept[rows["retreat"].pk] is not None and kept[rows["move"].pk] is not None
     assert kept[rows["outing"].pk] is None
+
+
+def test_the_reindex_command_gives_english_paragraphs_their_vector_without_re_embedding(offsite):
+    kb, rows = offsite
+    Paragraph.objects.filter(knowledge_base=kb).update(english_embedding=None)
+    before = dict(Paragraph.objects.filter(knowledge_base=kb).values_list("id", "embedding"))
+    out = StringIO()
+
+    call_command("reindex", "--knowledge", kb.name, stdout=out)
+
+    kept = dict(Paragraph.objects.filter(knowledge_base=kb).values_list("id", "english_embedding"))
+    assert f"knowledge base {kb.name!r}: 2 English paragraph(s) given MiniLM vectors" in out.getvalue()
+    assert "re-embedded 0 paragraph(s)" in out.getvalue()
+    assert kept[rows["move"].pk] is not None and kept[rows["outing"].pk] is None
+    after = dict(Paragraph.objects.filter(knowledge_base=kb).values_list("id", "embedding"))
+    assert all(np.array_equal(before[pk], after[pk]) for pk in before)

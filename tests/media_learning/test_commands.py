@@ -91,14 +91,14 @@ def test_bootstrap_creates_admin_token_and_is_idempotent(speech_models, settings
     # So is MiniLM, the default's second opinion on English (knowledge/english_vectors.py).
     assert "English second opinion (bundled:all-MiniLM-L6-v2): exported" in first.getvalue()
     assert "English second opinion (bundled:all-MiniLM-L6-v2): export ready" in second.getvalue()
-    exports = sorted(p.name.split("-")[0] for p in (tmp_path / "models" / "onnx").glob("*.onnx"))
-    assert exports == ["bundled_all_MiniLM_L6_v2_9fb5d60d", "campplus"]
+    exports = sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / "models" / "onnx").glob("*.onnx"))
+    assert exports == ["bundled_all_MiniLM_L6_v2_9fb5d60d", "campplus", "english-minilm-int8"]  # float, then 8-bit
     # A sentence-transformers default finds its query export: the same file, made once.
     settings.EMBEDDING_MODEL = "bundled:all-MiniLM-L6-v2"
     third = StringIO()
     call_command("bootstrap", stdout=third)
     assert "search query encoder (bundled:all-MiniLM-L6-v2): export ready" in third.getvalue()
-    assert len([p for p in (tmp_path / "models" / "onnx").glob("*.onnx") if not p.name.startswith("campplus-")]) == 1
+    assert len(list((tmp_path / "models" / "onnx").glob("*.onnx"))) == 3
 
     assert (tmp_path / "dev_api_token").read_text().strip() == token
     assert Token.objects.get(key=token).user.is_superuser

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from knowledge import embeddings, selection
+from knowledge import embeddings, english_vectors, selection
 from knowledge.kb_embedding import EmbeddingMismatch
 from knowledge.models import KnowledgeBase
 from knowledge.reindex import needs_reindex, reindex_knowledge_base
@@ -14,7 +14,8 @@ from knowledge.selection import SelectionError, knowledge_base_named
 class Command(BaseCommand):
     help = (
         "Move knowledge bases to an embedding model (default EMBEDDING_MODEL) without downtime: every paragraph "
-        "is re-embedded first, then all are switched at once."
+        "is re-embedded first, then all are switched at once. English paragraphs without an English vector "
+        "(indexed before they were kept) get one."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,6 +34,9 @@ class Command(BaseCommand):
         total = 0
         for kb in bases:
             if not opts["all"] and not needs_reindex(kb, model):
+                filled = english_vectors.fill_missing(kb.pk, model)
+                if filled:
+                    self.stdout.write(f"knowledge base {kb.name!r}: {filled} English paragraph(s) given MiniLM vectors")
                 continue
             try:
                 done = reindex_knowledge_base(kb, model, on_batch=lambda n, kb=kb: self.stderr.write(
