@@ -111,7 +111,7 @@ class Encoder:
 
         self.path = path  # names the weights (and the versions that made them)
         self.tokenizer = Tokenizer.from_file(str(tokenizer))
-        self.tokenizer.no_padding()  # the file pads every text to 128 tokens; batches pad to their longest
+        self.tokenizer.no_padding()  # the file pads every text to 128 tokens; each text runs alone, unpadded
         self.tokenizer.enable_truncation(MAX_TOKENS)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = settings.EMBEDDING_QUERY_THREADS
@@ -198,7 +198,7 @@ def encoder() -> Encoder | None:
 
 
 def forget() -> None:
-    """Drop the loaded encoder (with ``embeddings.unload_all``)."""
+    """Drop the loaded encoder (a worker's ``warmup.unload``, with the other models)."""
     global _encoder, _failed
     with _lock:
         _encoder, _failed = None, False
