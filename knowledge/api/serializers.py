@@ -127,7 +127,6 @@ class DocumentSerializer(serializers.ModelSerializer):
     )
     llm_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
     paragraph_count = serializers.IntegerField(read_only=True, default=0)
-    file_url = serializers.SerializerMethodField(help_text="deprecated alias of media_url")
     media_url = serializers.SerializerMethodField(help_text="the original media, for authorised users (Range)")
     reused_from = serializers.SerializerMethodField(
         help_text="the document whose transcript was reused (same media, model and options), when you may read it"
@@ -144,7 +143,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "id", "knowledge_base", "name", "status", "stage", "progress", "error", "warnings", "language", "duration",
             "detected_language", "mime", "size", "sha256", "stt_model", "stt_model_used", "llm_model", "options",
             "priority", "source_url", "callback_url",
-            "summary", "llm_usage", "status_meta", "paragraph_count", "file_url", "media_url", "reused_from",
+            "summary", "llm_usage", "status_meta", "paragraph_count", "media_url", "reused_from",
             "speakers", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
@@ -167,9 +166,6 @@ class DocumentSerializer(serializers.ModelSerializer):
 
     def get_media_url(self, obj: Document) -> str | None:
         return media_url(obj, self.context.get("request"))
-
-    def get_file_url(self, obj: Document) -> str | None:
-        return self.get_media_url(obj)
 
 
 def media_url(document: Document, request: object = None) -> str | None:

@@ -89,6 +89,9 @@ def test_upload_by_url_is_downloaded_by_the_worker_when_allowed(api, kb, web, se
     doc = Document.objects.get(pk=created["id"])
     assert created["status"] == "SUCCESS" and created["paragraph_count"] >= 1
     assert doc.name == "jupiter_en.mp3" and doc.source_url == f"{web.root}/media/jupiter_en.mp3"
+    # the address shows as source_url; file_url is only an upload field (no second name of media_url)
+    assert created["source_url"] == doc.source_url and "file_url" not in created
+    assert created["media_url"].endswith(f"/api/knowledge/document/{doc.pk}/media/")
     assert doc.priority == "low" and doc.file.read() == fixture_path("jupiter_en.mp3").read_bytes()
     assert doc.size == len(fixture_path("jupiter_en.mp3").read_bytes()) and len(doc.sha256) == 64
     assert "fetch" in doc.runs.get().timings
