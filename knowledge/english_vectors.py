@@ -136,6 +136,10 @@ def _source() -> str:
     return embeddings.resolve(MODEL)
 
 
+def _tokenizer() -> Path:
+    return Path(_source()) / "tokenizer.json"
+
+
 def _full_export() -> Path:
     """MiniLM's float export (the query encoder's), made with torch, once, where missing."""
     path = query_encoder.export_path(MODEL, _source())
@@ -163,8 +167,7 @@ def _quantize(full: Path, target: Path) -> None:
         quantize_dynamic(str(full), str(target), weight_type=QuantType.QInt8, per_channel=True)
     finally:
         logging.disable(previous)
-    tokenizer = Path(_source()) / "tokenizer.json"
-    small, exact = Encoder(target, tokenizer), Encoder(full, tokenizer)
+    small, exact = Encoder(target, _tokenizer()), Encoder(full, _tokenizer())
     agreement = float(np.min(np.sum(small(query_encoder.PROBES) * exact(query_encoder.PROBES), axis=1)))
     if agreement < MIN_AGREEMENT:
         raise ValueError(f"8-bit vectors agree with the float ones only to cosine {agreement:.3f}")
@@ -190,7 +193,7 @@ def encoder() -> Encoder | None:
     with _lock:
         if _encoder is None and not _failed:
             try:
-                _encoder = Encoder(_export(), Path(_source()) / "tokenizer.json")
+                _encoder = Encoder(_export(), _tokenizer())
             except Exception as exc:  # noqa: BLE001 - a second opinion: without it search still works
                 _failed = True
                 log.warning("English paragraphs get no MiniLM vectors (%s: %s)", type(exc).__name__, exc)

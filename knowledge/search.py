@@ -90,18 +90,23 @@ def vector_ranking(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int
     return [(pk, cosine) for pk, cosine, _ in _closest(knowledge_base, vector, depth, documents)]
 
 
+def _literal(vector: np.ndarray) -> str:
+    """pgvector's text form of a vector, cast to the column's type in the query."""
+    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+
+
 def _closest(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int, documents: Documents = None,
              english: np.ndarray | None = None) -> list[tuple[int, float, float | None]]:  # fmt: skip
     """``vector_ranking``'s rows, each with its MiniLM cosine with ``english`` (None without one,
     or for a paragraph without an English vector), read in the same query."""
     model = kb_embedding.model_of(knowledge_base)
     dims = len(vector)
-    literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+    literal = _literal(vector)
     distance = f"{cast_sql(dims, 'p.embedding')} <=> {cast_sql(dims, '%s')}"
     other, params = "NULL::float8", [literal]
     if english is not None:
         other = "1 - (p.english_embedding <=> %s::halfvec)"
-        params.append("[" + ",".join(f"{x:.7g}" for x in english) + "]")
+        params.append(_literal(english))
     scope, only, limits = scope_of(documents), "", []
     if scope.documents is not None:
         only, limits = " AND p.document_id = ANY(%s)", [list(scope.documents)]
