@@ -58,6 +58,14 @@ def test_mandarin_and_english_with_the_defaults(api, speech_models, celery_worke
         assert hits[0]["document_id"] == meeting.pk, (question, hits[0])
         assert hits[0]["media_url"].endswith(f"#t={hits[0]['start']:.2f}")
 
+    # The worker gave the English transcript MiniLM's vector and the Mandarin ones none
+    # (knowledge/english_vectors.py); an English question's cosine with English text is mixed.
+    kept = {doc.pk: [p.english_embedding is not None for p in doc.paragraphs.all()] for doc in (meeting, jupiter)}
+    assert kept[jupiter.pk] and all(kept[jupiter.pk]) and not any(kept[meeting.pk])
+    (hit,) = api.get(f"/api/knowledge/{kb}/search/", {"q": "how big is the storm on Jupiter", "top_k": 1,
+                                                       "mode": "vector"}).data  # fmt: skip
+    assert hit["document_id"] == jupiter.pk and hit["score"] != pytest.approx(hit["vector_score"], abs=1e-4)
+
 
 def test_a_traditional_chinese_knowledge_base_gets_traditional_transcripts(api, speech_models, celery_worker):
     kb = api.post("/api/knowledge/", {"name": "台灣團隊", "script": "zh-Hant", "language": "zh"}, format="json").data
