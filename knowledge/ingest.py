@@ -7,7 +7,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +46,13 @@ class DuplicateMedia(UserError):
 
 @dataclass
 class Processing:
-    """How an upload is to be processed: its models and validated options."""
+    """How an upload is to be processed: its models and validated options, the speech model's
+    (``Document.options``) apart from the LLM's (``Document.llm_options``)."""
 
     stt_model: SpeechModel
     llm_model: LanguageModel | None
     options: dict[str, Any]
+    llm_options: dict[str, Any] = field(default_factory=dict)
 
 
 def resolve_processing(stt_model: str | int | None, llm_model: str | int | None, raw: dict[str, Any],
@@ -68,19 +70,19 @@ def resolve_processing(stt_model: str | int | None, llm_model: str | int | None,
         raise FieldErrors({"stt_model_id": str(exc)})
     errors: dict[str, str] = {}
     options: dict[str, Any] = {}
+    llm_options: dict[str, Any] = {}
     language_model = None
     try:
-        options.update(validate_options(speech_model, raw))
+        options = validate_options(speech_model, raw)
     except FieldErrors as exc:
         errors.update(exc.errors)
     try:
         language_model, llm_options = validate_llm_options(llm_model, raw)
-        options.update(llm_options)
     except FieldErrors as exc:
         errors.update(exc.errors)
     if errors:
         raise FieldErrors(errors)
-    return Processing(speech_model, language_model, options)
+    return Processing(speech_model, language_model, options, llm_options)
 
 
 MEDIA_SUFFIXES = frozenset(
@@ -113,6 +115,7 @@ def create_documents(
     stt_model: SpeechModel,
     llm_model: LanguageModel | None = None,
     options: dict[str, Any] | None = None,
+    llm_options: dict[str, Any] | None = None,
     owner: Any = None,
     name: str | None = None,
     priority: str = "normal",
@@ -129,7 +132,8 @@ def create_documents(
         chosen = clean_name(name) if name and single else ""
         return Document(
             knowledge_base=knowledge_base, name=chosen or clean_name(filename) or "upload", stt_model=stt_model,
-            llm_model=llm_model, options=dict(options or {}), priority=priority, callback_url=callback_url,
+            llm_model=llm_model, options=dict(options or {}), llm_options=dict(llm_options or {}),
+            priority=priority, callback_url=callback_url,
             owner=owner if getattr(owner, "is_authenticated", False) else None, task_id=str(uuid.uuid4()),
             status_meta={Status.PENDING: timezone.now().isoformat()}, **fields,
         )  # fmt: skip
@@ -198,7 +202,8 @@ def attach_download(document: Document, task_id: str, download: File) -> None:
 
 def _apply(document: Document, plan: Processing) -> None:
     Document.objects.filter(pk=document.pk).update(
-        stt_model=plan.stt_model, llm_model=plan.llm_model, options=plan.options, reused_from=None,
+        stt_model=plan.stt_model, llm_model=plan.llm_model, options=plan.options, llm_options=plan.llm_options,
+        reused_from=None,
         detected_language="", stt_model_used=None, warnings=[],
     )  # fmt: skip
 
@@ -223,7 +228,7 @@ def plan_for(document: Document, stt_model: str | int | None = None, llm_model: 
     given = dict(raw or {})
     stt = stt_model if stt_model not in (None, "") else document.stt_model_id
     llm = llm_model if llm_model not in (None, "") else (document.llm_model_id if keep_llm else None)
-    options = {**document.options, **given}
+    options = {**document.options, **document.llm_options, **given}
     if llm is None:
         options = without_llm_options(options)
     return resolve_processing(stt, llm, options, knowledge_base=document.knowledge_base)

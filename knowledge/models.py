@@ -171,7 +171,12 @@ class Document(models.Model):
     warnings = models.JSONField(default=list, blank=True, help_text="one-line notes, e.g. 'no speech detected'")
     # {"PENDING": iso time, "STARTED": ..., ...}: when each status was last entered.
     status_meta = models.JSONField(default=dict, blank=True)
-    options = models.JSONField(default=dict, blank=True)
+    # What the speech model is asked (language, task, segment_duration, speakers, ...): a change
+    # here makes a new transcript (its fingerprint, media_learning/pipeline/transcribe.py).
+    options = models.JSONField(default=dict, blank=True, help_text="transcription options")
+    # What the LLM is asked (enable_punctuation, enable_summary, summary_prompt): a change here
+    # polishes and summarises the stored transcript again, nothing more.
+    llm_options = models.JSONField(default=dict, blank=True, help_text="LLM options")
     stt_model = models.ForeignKey(
         "stt_models.SpeechModel",
         null=True,

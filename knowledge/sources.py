@@ -144,7 +144,7 @@ def poll_folder(source: Source, look: Look) -> None:
         with open(path, "rb") as fh:
             (doc,) = ingest.create_documents(
                 source.knowledge_base, [File(fh, name=name)], stt_model=plan.stt_model, llm_model=plan.llm_model,
-                options=plan.options, owner=source.owner,
+                options=plan.options, llm_options=plan.llm_options, owner=source.owner,
             )  # fmt: skip
         _record(source, digest, name, doc)
         look.ingested.append(doc)
@@ -236,7 +236,8 @@ def poll_feed(source: Source, look: Look) -> None:
             look.skipped.append((name, str(exc)))
             continue
         (doc,) = ingest.create_documents(source.knowledge_base, [], urls=[url], stt_model=plan.stt_model,
-                                         llm_model=plan.llm_model, options=plan.options, owner=source.owner,
+                                         llm_model=plan.llm_model, options=plan.options,
+                                         llm_options=plan.llm_options, owner=source.owner,
                                          name=title or None)  # fmt: skip
         _record(source, key, name, doc)
         look.ingested.append(doc)

@@ -51,6 +51,7 @@ from knowledge.models import (
     Status,
 )
 from knowledge.names import clean_file_name, clean_name
+from llm_models.options import LLM_OPTION_NAMES
 from media_learning.models import TranscriptChunk
 from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft
@@ -62,7 +63,7 @@ MAX_UNCOMPRESSED = 20 * 1024**3  # bytes, all members together (a zip bomb stops
 MAX_LINE = 64 * 1024**2  # bytes of one JSON line
 KB_FIELDS = ("name", "description", "language", "script", "duplicates", "embedding_model", "embedding_dimensions")
 DOC_FIELDS = ("name", "sha256", "size", "mime", "duration", "language", "detected_language", "warnings", "summary",
-              "options", "llm_usage", "source_url", "created_at")  # fmt: skip
+              "options", "llm_options", "llm_usage", "source_url", "created_at")  # fmt: skip
 
 
 class ArchiveError(UserError):
@@ -320,7 +321,11 @@ def _document(kb: KnowledgeBase, owner: Any, row: dict[str, Any], where: str, zf
     doc.detected_language = clean_name(_text(row.get("detected_language"), "detected_language", where), 16)
     doc.summary = _text(row.get("summary"), "summary", where)
     doc.warnings = [w[:500] for w in row.get("warnings") or [] if isinstance(w, str)][:50]
-    doc.options = row["options"] if isinstance(row.get("options"), dict) else {}
+    options = row["options"] if isinstance(row.get("options"), dict) else {}
+    llm_options = row["llm_options"] if isinstance(row.get("llm_options"), dict) else {}
+    # Archives written before the LLM's options were stored apart hold them in "options".
+    doc.options = {k: v for k, v in options.items() if k not in LLM_OPTION_NAMES}
+    doc.llm_options = {**{k: v for k, v in options.items() if k in LLM_OPTION_NAMES}, **llm_options}
     doc.llm_usage = row["llm_usage"] if isinstance(row.get("llm_usage"), dict) else {}
     doc.stt_model = speech.get(row.get("stt_model"))
     doc.stt_model_used = speech.get(row.get("stt_model_used"))

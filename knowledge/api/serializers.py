@@ -142,7 +142,7 @@ class DocumentSerializer(serializers.ModelSerializer):
         fields = [
             "id", "knowledge_base", "name", "status", "stage", "progress", "error", "warnings", "language", "duration",
             "detected_language", "mime", "size", "sha256", "stt_model", "stt_model_used", "llm_model", "options",
-            "priority", "source_url", "callback_url",
+            "llm_options", "priority", "source_url", "callback_url",
             "summary", "llm_usage", "status_meta", "paragraph_count", "media_url", "reused_from",
             "speakers", "created_at", "updated_at",
         ]  # fmt: skip

@@ -166,8 +166,8 @@ def upload(request: Request, kb: KnowledgeBase | None) -> Response:
     try:
         docs = ingest.create_documents(
             kb, data.get("file", []), urls=urls, stt_model=plan.stt_model, llm_model=plan.llm_model,
-            options=plan.options, owner=request.user, name=data.get("name"), priority=data["priority"],
-            callback_url=data.get("callback_url", ""),
+            options=plan.options, llm_options=plan.llm_options, owner=request.user, name=data.get("name"),
+            priority=data["priority"], callback_url=data.get("callback_url", ""),
         )  # fmt: skip
     except ingest.DuplicateMedia as exc:
         body = error_body("conflict", str(exc))

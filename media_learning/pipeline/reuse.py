@@ -14,10 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from knowledge.models import Document, Status
-from llm_models.options import without_llm_options
 from media_learning.models import TranscriptChunk
-
-CANDIDATES = 20  # donors looked at, newest first
 
 
 def find_donor(document: Document) -> Document | None:
@@ -25,22 +22,19 @@ def find_donor(document: Document) -> Document | None:
     options whose transcript is still stored; None when there is none."""
     if not document.sha256 or document.stt_model_id is None or document.knowledge_base.duplicates == "again":
         return None
-    wanted = without_llm_options(document.options)
-    candidates = (
+    return (
         Document.objects.filter(
             sha256=document.sha256,
             status=Status.SUCCESS,
             stt_model_id=document.stt_model_id,
+            options=document.options,  # the LLM's are apart (Document.llm_options)
             transcript_chunks__isnull=False,
         )  # fmt: skip
         .exclude(pk=document.pk)
         .distinct()
-        .order_by("-updated_at")[:CANDIDATES]
+        .order_by("-updated_at")
+        .first()
     )
-    for donor in candidates:
-        if without_llm_options(donor.options) == wanted:
-            return donor
-    return None
 
 
 def copy_transcript(donor: Document, document: Document) -> int:

@@ -55,7 +55,7 @@ def _polish(document: Document, task_id: str, model: LanguageModel, drafts: list
     except LlmError as exc:
         record_problem(model, exc)
         return polish.LlmOutcome(drafts=drafts, warnings=[f"LLM step incomplete, raw transcript kept: {exc}"]), {}
-    options = document.options
+    options = document.llm_options
     with client:
         outcome = polish.polish_and_summarize(
             client, drafts, language,

@@ -17,7 +17,6 @@ from typing import Any
 from django.conf import settings
 
 from knowledge.models import Document, Status
-from llm_models.options import without_llm_options
 from media_learning.models import TranscriptChunk
 from media_learning.pipeline import decode, fanout
 from media_learning.pipeline.segment import iter_segments, segment_length
@@ -41,8 +40,9 @@ class MediaTranscript:
 
 def fingerprint(model: SpeechModel, options: dict[str, Any]) -> str:
     """What the stored transcript was made with: the model and the transcription options (not the
-    LLM's or the speakers': a new summary prompt or speaker count reuses the same transcript)."""
-    transcription = {k: v for k, v in without_llm_options(options).items() if k not in DIARIZATION_OPTION_NAMES}
+    speakers', nor the LLM's, which are stored apart: a new summary prompt or speaker count reuses
+    the same transcript)."""
+    transcription = {k: v for k, v in options.items() if k not in DIARIZATION_OPTION_NAMES}
     settings = {
         "model": [model.pk, model.provider, model.model, model.device, model.compute_type, model.options],
         "options": transcription,

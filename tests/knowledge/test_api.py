@@ -226,6 +226,7 @@ def test_upload_options_are_validated_and_recorded(api, kb_id):
         "temperature": [0.0, 0.2],
         "word_timestamps": True,
     }
+    assert good.data["documents"][0]["llm_options"] == {}
     assert good.data["documents"][0]["stt_model"] == "bundled-base"
 
 

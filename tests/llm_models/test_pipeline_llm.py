@@ -42,7 +42,9 @@ def test_upload_with_llm_polishes_keeps_timestamps_and_indexes_the_summary(
     detail = api.get(f"/api/knowledge/document/{doc_id}/").data
     assert detail["status"] == Status.SUCCESS, detail["error"]
     assert detail["warnings"] == [] and detail["llm_model"] == "editor"
-    assert detail["options"]["enable_punctuation"] is True and detail["options"]["enable_summary"] is True
+    assert detail["llm_options"] == {"enable_punctuation": True, "enable_summary": True,
+                                     "summary_prompt": "Summarise briefly."}  # fmt: skip
+    assert not set(detail["options"]) & {"enable_punctuation", "enable_summary", "summary_prompt"}
     # the stages in order, with polishing's own progress between transcribing and indexing
     # (indexing can take 20 ms, shorter than a poll: the run's timings record every stage it ran)
     stages = [stage for i, (stage, _) in enumerate(seen) if stage and (i == 0 or seen[i - 1][0] != stage)]
@@ -149,7 +151,8 @@ def test_upload_llm_choices_are_validated(api, kb_id, language_model):
     assert summary_only.status_code == 201, summary_only.data
     created = summary_only.data["documents"][0]
     assert created["llm_model"] == "editor"
-    assert created["options"] == {"enable_punctuation": False, "enable_summary": True}
+    assert created["llm_options"] == {"enable_punctuation": False, "enable_summary": True}
+    assert created["options"] == {}
 
 
 def test_ingest_command_takes_an_llm_and_its_options(speech_models, language_model, chat_server, celery_worker,
@@ -167,6 +170,8 @@ def test_ingest_command_takes_an_llm_and_its_options(speech_models, language_mod
     (doc,) = json.loads(capsys.readouterr().out)
     assert doc["status"] == Status.SUCCESS and doc["warnings"] == []
     assert doc["llm_model"] == "editor" and doc["summary"].startswith("Summary: ")
+    assert doc["llm_options"] == {"enable_punctuation": False, "enable_summary": True,
+                                  "summary_prompt": "One line, please."}  # fmt: skip
     assert chat_server.polish_requests() == [] and len(chat_server.summary_requests()) == 1
     assert chat_server.summary_requests()[0]["messages"][0]["content"].startswith("One line, please.")
     kinds = [p["kind"] for p in doc["paragraphs"]]

@@ -188,3 +188,22 @@ def test_owners_download_the_archive(team, api, django_user_model):
     client = APIClient()
     client.force_authenticate(editor)
     assert client.get(f"/api/knowledge/{team.pk}/export/").status_code == 403
+
+
+def test_the_llm_options_travel_apart_and_an_older_archive_s_are_moved_out(team, user):
+    team.documents.filter(name="standup.mp3").update(
+        options={"language": "en"}, llm_options={"enable_punctuation": False, "enable_summary": True}
+    )
+    data = exported(team)
+    lines = zipfile.ZipFile(io.BytesIO(data)).read("documents.jsonl").decode().splitlines()
+    rows = [json.loads(line) for line in lines]
+    for row in rows:  # as written before Document.llm_options: both in "options"
+        row["options"] = {**row["options"], **row.pop("llm_options")}
+    older = rewrite(data, "documents.jsonl", "\n".join(json.dumps(r) for r in rows).encode())
+
+    for imported in (archive.import_archive(io.BytesIO(data), owner=user),
+                     archive.import_archive(io.BytesIO(older), owner=user)):  # fmt: skip
+        standup = imported.knowledge_base.documents.get(name="standup.mp3")
+        assert standup.options == {"language": "en"}
+        assert standup.llm_options == {"enable_punctuation": False, "enable_summary": True}
+        assert imported.knowledge_base.documents.get(name="lecture.mp4").llm_options == {}

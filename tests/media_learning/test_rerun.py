@@ -60,12 +60,20 @@ def test_a_finished_document_is_re_run_without_losing_search(api, speech_models,
     assert set(TranscriptChunk.objects.filter(document=doc).values_list("pk", flat=True)) == chunks
     assert doc.llm_model.name == "editor" and chat_server.polish_requests()
     assert all(p.content.endswith((".", "!", "?")) for p in doc.paragraphs.filter(kind="transcript"))
+    # a new summary prompt is an LLM option: stored apart, the transcript kept again
+    options = dict(doc.options)
+    assert api.post(url, {"summary_prompt": "In one line."}, format="json").status_code == 202
+    doc = done(doc.pk)
+    assert set(TranscriptChunk.objects.filter(document=doc).values_list("pk", flat=True)) == chunks
+    assert doc.llm_options == {"enable_punctuation": True, "enable_summary": True, "summary_prompt": "In one line."}
+    assert doc.options == options and doc.runs.count() == 4
 
     # the command does the same; "none" drops the LLM
     out = StringIO()
     call_command("reprocess", "--document", str(doc.pk), "--model", "bundled-tiny-en", "--llm", "none", stdout=out)
     assert f"document {doc.pk} (lecture.mp3): queued with bundled-tiny-en" in out.getvalue()
     doc = done(doc.pk)
-    assert doc.llm_model is None and doc.stt_model_used.name == "bundled-tiny-en" and doc.runs.count() == 4
+    assert doc.llm_model is None and doc.stt_model_used.name == "bundled-tiny-en" and doc.runs.count() == 5
+    assert doc.llm_options == {}
     bad = api.post(url, {"stt_model_id": "no-such-model"}, format="json")
     assert bad.status_code == 400 and "stt_model_id" in bad.data["errors"]

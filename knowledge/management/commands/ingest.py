@@ -97,7 +97,8 @@ class Command(BaseCommand):
         handles: list[File] = [File(open(path, "rb"), name=path.name) for path in files]
         try:
             docs = create_documents(kb, handles, urls=urls, stt_model=plan.stt_model, llm_model=plan.llm_model,
-                                    options=plan.options, priority=opts["priority"])  # fmt: skip
+                                    options=plan.options, llm_options=plan.llm_options,
+                                    priority=opts["priority"])  # fmt: skip
         except DuplicateMedia as exc:
             raise CommandError(str(exc)) from None
         finally:
