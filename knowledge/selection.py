@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
@@ -88,6 +89,36 @@ def option_pairs(items: list[str]) -> dict[str, str]:
             raise SelectionError(f"--option expects KEY=VALUE, got {item!r}")
         pairs[key.strip()] = value.strip()
     return pairs
+
+
+def add_processing_arguments(parser: CommandParser) -> None:
+    """The commands' choice of models and options for what they queue: --model (--stt-model),
+    --llm (--llm-model), --language and --option KEY=VALUE (any upload option, the LLM's too)."""
+    parser.add_argument(
+        "--model",
+        "--stt-model",
+        dest="model",
+        default="",
+        help="speech model, name or id (default: the knowledge base's, then the default model)",
+    )
+    parser.add_argument(
+        "--llm",
+        "--llm-model",
+        dest="llm",
+        default="",
+        help="LLM, name or id, to polish and summarise (reprocess: 'none' drops the document's)",
+    )
+    parser.add_argument("--language", default="", help="spoken language (ISO 639-1, or 'auto'; default: detected)")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="an upload option, e.g. segment_duration=120, temperature=0,0.2 or "
+                             "enable_summary=false (repeatable)")  # fmt: skip
+
+
+def processing_options(opts: dict[str, Any]) -> dict[str, str]:
+    """The upload options named by ``add_processing_arguments``' --option and --language;
+    SelectionError for an --option without "="."""
+    raw = option_pairs([str(o) for o in opts.get("option") or []])
+    return {**raw, "language": str(opts["language"])} if opts.get("language") else raw
 
 
 def add_arguments(parser: CommandParser, *, since: bool = True) -> None:

@@ -3,8 +3,10 @@
 by accident (the transcript reuse and the duplicate check compare it)."""
 
 import factory
+from django.db import transaction
 
 from knowledge.models import Document, KnowledgeBase
+from media_learning.pipeline import index
 
 
 class KnowledgeBaseFactory(factory.django.DjangoModelFactory):
@@ -21,3 +23,13 @@ class DocumentFactory(factory.django.DjangoModelFactory):
     knowledge_base = factory.SubFactory(KnowledgeBaseFactory)
     name = factory.Sequence(lambda n: f"recording-{n}.mp3")
     sha256 = factory.Sequence(lambda n: f"{n + 1:064x}")
+
+
+def index_drafts(document: Document, drafts: list) -> Document:
+    """Give ``document`` these paragraphs (media_learning.pipeline.split.ParagraphDraft) as the
+    pipeline's index stage does: embedded with the knowledge base's model, searchable."""
+    model, vectors = index.embed_drafts(document, drafts)
+    index.prepare_index(model, vectors)
+    with transaction.atomic():
+        index.replace_paragraphs(document, drafts, model, vectors)
+    return document

@@ -15,10 +15,10 @@ log = logging.getLogger(__name__)
 
 
 class _SettingRateThrottle(UserRateThrottle):
-    setting = ""
+    """A limit whose rate is the setting named after its scope: scope "upload", UPLOAD_RATE."""
 
     def get_rate(self) -> str | None:
-        return getattr(settings, self.setting) or None
+        return getattr(settings, f"{self.scope.upper()}_RATE") or None
 
     def allow_request(self, request, view) -> bool:  # noqa: ANN001 - DRF's signature
         if request.method in ("GET", "HEAD", "OPTIONS") and self.scope == "upload":
@@ -48,30 +48,25 @@ class _SettingRateThrottle(UserRateThrottle):
 
 class UploadRateThrottle(_SettingRateThrottle):
     scope = "upload"
-    setting = "UPLOAD_RATE"
 
 
 class SearchRateThrottle(_SettingRateThrottle):
     scope = "search"
-    setting = "SEARCH_RATE"
 
 
 class AskRateThrottle(_SettingRateThrottle):
     """Questions asked (each may cost LLM tokens)."""
 
     scope = "ask"
-    setting = "ASK_RATE"
 
 
 class AudioRateThrottle(_SettingRateThrottle):
     """Audio renditions asked for (finished ones are served without counting)."""
 
     scope = "audio"
-    setting = "AUDIO_RATE"
 
 
 class HighPriorityThrottle(_SettingRateThrottle):
     """Documents a user (not staff) may upload at priority high: they overtake everyone's queue."""
 
     scope = "high_priority"
-    setting = "HIGH_PRIORITY_RATE"

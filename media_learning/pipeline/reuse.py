@@ -40,19 +40,9 @@ def find_donor(document: Document) -> Document | None:
 def copy_transcript(donor: Document, document: Document) -> int:
     """The donor's transcript chunks, as this document's own (replacing any it had)."""
     TranscriptChunk.objects.filter(document=document).delete()
-    chunks = [
-        TranscriptChunk(
-            document=document,
-            index=c.index,
-            start=c.start,
-            end=c.end,
-            language=c.language,
-            segments=c.segments,
-            fingerprint=c.fingerprint,
-            worker=c.worker,
-        )  # fmt: skip
-        for c in TranscriptChunk.objects.filter(document=donor).order_by("index")
-    ]
+    chunks = list(TranscriptChunk.objects.filter(document=donor).order_by("index"))
+    for chunk in chunks:  # Django's way to copy a row: no primary key, a new owner
+        chunk.pk, chunk._state.adding, chunk.document = None, True, document
     TranscriptChunk.objects.bulk_create(chunks)
     return len(chunks)
 

@@ -20,7 +20,7 @@ from typing import Any
 import av
 import numpy as np
 
-from core import model_servers
+from core import model_servers, pcm
 from core.model_servers import OPENAI_BASE_URL
 from stt_models.providers.base import Segment, SegmentCallback, SttRefused, SttUnavailable, Transcript, Word
 
@@ -49,14 +49,8 @@ def encode_flac(audio: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="flac") as out:
         stream = out.add_stream("flac", rate=SAMPLE_RATE, layout="mono")
-        pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
-        for i in range(0, len(pcm), 4608):
-            frame = av.AudioFrame.from_ndarray(pcm[None, i : i + 4608].copy(), format="s16", layout="mono")
-            frame.sample_rate = SAMPLE_RATE
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+        pcm.encode(out, stream, audio, SAMPLE_RATE)
+        pcm.flush(out, stream)
     return buffer.getvalue()
 
 

@@ -24,7 +24,7 @@ from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft, build_paragraphs
 from stt_models.providers.base import Segment
 from tests.conftest import KEY_ENV
-from tests.factories import DocumentFactory
+from tests.factories import DocumentFactory, index_drafts
 from tests.llm_models.chat_server import passages_of
 
 STANDUP = [  # (start, end, text): a meeting, as whisper writes it
@@ -49,10 +49,7 @@ def add_document(kb, name, rows, language="en"):
                    duration=rows[-1][1])  # fmt: skip
     doc.file.save("media.mp3", ContentFile(b"x"), save=True)
     drafts = [ParagraphDraft(content=text, start=start, end=end) for start, end, text in rows]
-    model, vectors = index.embed_drafts(doc, drafts)
-    index.prepare_index(model, vectors)
-    with transaction.atomic():
-        index.replace_paragraphs(doc, drafts, model, vectors)
+    index_drafts(doc, drafts)
     return doc
 
 

@@ -3,13 +3,11 @@ either language find paragraphs in either language, either Chinese script finds 
 knowledge bases carry their own speech model, language and script."""
 
 import pytest
-from django.db import transaction
 
 from knowledge import embeddings, language_bias, search
 from knowledge.models import KnowledgeBase, Status
-from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft
-from tests.factories import DocumentFactory
+from tests.factories import DocumentFactory, index_drafts
 
 ENGLISH = {
     "backups": "We take a full database snapshot every night at two and nobody has tried a restore since March.",
@@ -33,10 +31,7 @@ def add(kb, name, language, text):
     doc = DocumentFactory(knowledge_base=kb, name=name, status=Status.SUCCESS,
                                   language=language, duration=30.0)  # fmt: skip
     drafts = [ParagraphDraft(content=text, start=3.0, end=12.0)]
-    model, vectors = index.embed_drafts(doc, drafts)
-    index.prepare_index(model, vectors)
-    with transaction.atomic():
-        index.replace_paragraphs(doc, drafts, model, vectors)
+    index_drafts(doc, drafts)
     return doc
 
 

@@ -6,15 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
-from django.db import transaction
 from rest_framework.test import APIClient
 
 from knowledge import embeddings, search
 from knowledge.models import Document, KnowledgeBase, Membership, Paragraph, Role, Status
 from media_learning.models import TranscriptChunk
-from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft
-from tests.factories import DocumentFactory
+from tests.factories import DocumentFactory, index_drafts
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +26,7 @@ def meeting(user):
             (9.0, 20.0, "The data base migration ran on Jupyter nodes."),
             (20.0, 30.0, "会议纪要今天下午发给大家")]  # fmt: skip
     drafts = [ParagraphDraft(content=t, start=s, end=e) for s, e, t in rows]
-    model, vectors = index.embed_drafts(doc, drafts)
-    index.prepare_index(model, vectors)
-    with transaction.atomic():
-        index.replace_paragraphs(doc, drafts, model, vectors)
+    index_drafts(doc, drafts)
     segments = [{"start": s, "end": e, "text": t, "words": None} for s, e, t in
                 [(0.0, 9.0, rows[0][2]), (9.0, 14.0, "The data base migration"), (14.0, 20.0, "ran on Jupyter nodes."),
                  (20.0, 30.0, rows[2][2])]]  # fmt: skip

@@ -13,14 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 from django.test import override_settings
 
 from knowledge import corrections, embeddings, english_vectors, language_bias, reindex, search
 from knowledge.models import KnowledgeBase, Paragraph, Status
-from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft
-from tests.factories import DocumentFactory
+from tests.factories import DocumentFactory, index_drafts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,10 +86,7 @@ def as_array(stored) -> np.ndarray:
 def add(kb, name, text, language="en"):
     doc = DocumentFactory(knowledge_base=kb, name=name, status=Status.SUCCESS, language=language, duration=30.0)
     drafts = [ParagraphDraft(content=text, start=3.0, end=12.0)]
-    model, vectors = index.embed_drafts(doc, drafts)
-    index.prepare_index(model, vectors)
-    with transaction.atomic():
-        index.replace_paragraphs(doc, drafts, model, vectors)
+    index_drafts(doc, drafts)
     return Paragraph.objects.get(document=doc)
 
 

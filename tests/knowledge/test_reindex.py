@@ -12,7 +12,7 @@ from knowledge.models import KnowledgeBase, Paragraph, StagedEmbedding, Status
 from knowledge.reindex import reindex_knowledge_base
 from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft
-from tests.factories import DocumentFactory
+from tests.factories import DocumentFactory, index_drafts
 
 pytestmark = pytest.mark.django_db(transaction=True)  # HNSW indexes are created outside transactions
 
@@ -45,10 +45,7 @@ def add_document(kb, name, texts):
     doc = DocumentFactory.build(knowledge_base=kb, name=name, status=Status.SUCCESS)
     doc.file.save(f"{name}.mp3", ContentFile(b"x"), save=True)
     drafts = [ParagraphDraft(content=t, start=5.0 * i, end=5.0 * i + 4) for i, t in enumerate(texts)]
-    model, vectors = index.embed_drafts(doc, drafts)
-    index.prepare_index(model, vectors)
-    with transaction.atomic():
-        index.replace_paragraphs(doc, drafts, model, vectors)
+    index_drafts(doc, drafts)
     return doc
 
 

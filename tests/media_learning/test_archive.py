@@ -13,14 +13,13 @@ import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
-from django.db import transaction
 
 from knowledge import corrections, embeddings, language_bias, search
 from knowledge.models import Document, KnowledgeBase, ProcessingRun, Status
 from media_learning import archive
 from media_learning.models import TranscriptChunk
-from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft
+from tests.factories import index_drafts
 
 pytestmark = pytest.mark.django_db
 
@@ -43,10 +42,7 @@ def team(user):
         doc.file.save(name, ContentFile(b"media of " + name.encode()), save=True)
         drafts = [ParagraphDraft(content=t, start=s, end=e, cues=[[s, (s + e) / 2, t[:9]], [(s + e) / 2, e, t[9:]]])
                   for s, e, t in rows]  # fmt: skip
-        model, vectors = index.embed_drafts(doc, drafts)
-        index.prepare_index(model, vectors)
-        with transaction.atomic():
-            index.replace_paragraphs(doc, drafts, model, vectors)
+        index_drafts(doc, drafts)
         TranscriptChunk.objects.create(document=doc, index=0, start=0, end=rows[-1][1], language=language,
                                        segments=[{"start": s, "end": e, "text": t, "words": None} for s, e, t in rows],
                                        fingerprint="f")  # fmt: skip

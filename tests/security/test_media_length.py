@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from django.conf import settings as django_settings
 
+from core import pcm
 from knowledge.models import Status
 from media_learning.pipeline.decode import probe
 from tests.conftest import wait_for_documents
@@ -30,14 +31,8 @@ def mp3(seconds: float, bitrate: int, rate: int = 44100) -> bytes:
         stream = out.add_stream("mp3", rate=rate, layout="mono")
         stream.bit_rate = bitrate
         t = np.arange(int(seconds * rate)) / rate
-        pcm = (0.3 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16)
-        for i in range(0, len(pcm), 9216):
-            frame = av.AudioFrame.from_ndarray(pcm[None, i : i + 9216].copy(), format="s16", layout="mono")
-            frame.sample_rate = rate
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+        pcm.encode(out, stream, 0.3 * np.sin(2 * np.pi * 440 * t), rate)
+        pcm.flush(out, stream)
     return buffer.getvalue()
 
 

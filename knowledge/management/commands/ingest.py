@@ -1,4 +1,4 @@
-"""manage.py ingest PATH_OR_URL... --knowledge NAME [--owner USER] [--stt-model NAME] [--llm-model NAME] [--language xx]
+"""manage.py ingest PATH_OR_URL... --knowledge NAME [--owner USER] [--model NAME] [--llm NAME] [--language xx]
 [--priority high|normal|low] [--wait] [--json]"""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from knowledge.fetch import FetchError, check_url
 from knowledge.ingest import DuplicateMedia, create_documents, resolve_processing, wait_until_finished
 from knowledge.models import Document, Status
 from knowledge.queue import PRIORITIES
-from knowledge.selection import SelectionError, knowledge_base_named, option_pairs
+from knowledge.selection import SelectionError, add_processing_arguments, knowledge_base_named, processing_options
 
 
 def _files(paths: list[str]) -> list[Path]:
@@ -36,13 +36,6 @@ def _files(paths: list[str]) -> list[Path]:
     return found
 
 
-def _option_pairs(items: list[str]) -> dict[str, str]:
-    try:
-        return option_pairs([str(i) for i in items])
-    except SelectionError as exc:
-        raise CommandError(str(exc)) from None
-
-
 def document_json(document: Document) -> dict:
     data = dict(DocumentSerializer(document).data)
     data["paragraphs"] = ParagraphSerializer(document.paragraphs.order_by("position"), many=True).data
@@ -57,13 +50,7 @@ class Command(BaseCommand):
         parser.add_argument("--knowledge", required=True, help="knowledge base name (created if missing)")
         parser.add_argument("--owner", default="", help="the knowledge base's owner (user name): picks it among "
                             "several of that name, and owns it when it is created")  # fmt: skip
-        parser.add_argument("--stt-model", default="", help="speech model name or id (default model if omitted)")
-        parser.add_argument("--llm-model", default="", help="LLM name or id to polish and summarise (none if omitted)")
-        parser.add_argument("--language", default="", help="language code, or 'auto'")
-        parser.add_argument(
-            "--option", action="append", default=[], metavar="KEY=VALUE",
-            help="an option, e.g. segment_duration=120, temperature=0,0.2 or enable_summary=false (repeatable)",
-        )  # fmt: skip
+        add_processing_arguments(parser)
         parser.add_argument("--priority", choices=PRIORITIES, default="normal", help="queue priority")
         parser.add_argument("--wait", action="store_true", help="wait until every document has finished")
         parser.add_argument("--timeout", type=float, default=0, help="with --wait: give up after N seconds")
@@ -76,13 +63,8 @@ class Command(BaseCommand):
         except SelectionError:
             existing = None  # made below, once the options are known to be good
         try:
-            plan = resolve_processing(
-                opts["stt_model"],
-                opts["llm_model"],
-                {"language": opts["language"], **_option_pairs(opts["option"])},
-                knowledge_base=existing,
-            )
-        except FieldErrors as exc:
+            plan = resolve_processing(opts["model"], opts["llm"], processing_options(opts), knowledge_base=existing)
+        except (FieldErrors, SelectionError) as exc:
             raise CommandError(str(exc))
         urls = [p for p in opts["paths"] if p.startswith(("http://", "https://"))]
         try:

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from core.errors import FieldErrors
 from knowledge import ingest
 from knowledge.models import Document, Status
-from knowledge.selection import SelectionError, knowledge_base_named, option_pairs
+from knowledge.selection import SelectionError, add_processing_arguments, knowledge_base_named, processing_options
 
 
 class Command(BaseCommand):
@@ -23,10 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--document", type=int, action="append", default=[], help="a document id (repeatable)")
         parser.add_argument("--knowledge", default="", help="every document of this knowledge base")
         parser.add_argument("--owner", default="", help="the knowledge base's owner, when several share its name")
-        parser.add_argument("--model", default="", help="the speech model (name or id)")
-        parser.add_argument("--llm", default="", help="the LLM (name or id), or 'none' for no LLM")
-        parser.add_argument("--language", default="", help="the spoken language (ISO 639-1)")
-        parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="an option (repeatable)")
+        add_processing_arguments(parser)
         parser.add_argument("--replace-corrections", action="store_true", help="re-run even over corrected paragraphs")
         parser.add_argument("--dry-run", action="store_true", help="say what would be done")
 
@@ -43,11 +40,9 @@ class Command(BaseCommand):
         else:
             raise CommandError("name the documents: --document ID or --knowledge NAME")
         try:
-            changes: dict[str, object] = dict(option_pairs([str(o) for o in list(opts["option"])]))
+            changes: dict[str, object] = dict(processing_options(opts))
         except SelectionError as exc:
             raise CommandError(str(exc)) from None
-        if opts["language"]:
-            changes["language"] = opts["language"]
         llm = str(opts["llm"])
         done = 0
         for doc in documents:

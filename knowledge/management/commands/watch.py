@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from core.errors import FieldErrors
 from knowledge import fetch, ingest, sources
 from knowledge.models import Source, SourceKind
-from knowledge.selection import SelectionError, knowledge_base_named, option_pairs
+from knowledge.selection import SelectionError, add_processing_arguments, knowledge_base_named, processing_options
 
 
 class Command(BaseCommand):
@@ -35,10 +35,7 @@ class Command(BaseCommand):
         where.add_argument("--feed", help="a podcast RSS or Atom feed URL")
         add.add_argument("--knowledge", required=True, help="knowledge base name (created if missing)")
         add.add_argument("--owner", default="", help="the knowledge base's owner (user name)")
-        add.add_argument("--model", default="", help="speech model (default: the knowledge base's)")
-        add.add_argument("--llm", default="", help="LLM to polish and summarise")
-        add.add_argument("--language", default="", help="spoken language (ISO 639-1; default: detected)")
-        add.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="an upload option")
+        add_processing_arguments(add)
         add.add_argument("--move-to", default="", help="folders: move each ingested file here")
         add.add_argument("--interval", type=int, default=300, help="seconds between looks (default 300)")
         sub.add_parser("list", help="the sources")
@@ -56,7 +53,7 @@ class Command(BaseCommand):
     def _add(self, opts: dict) -> None:
         try:
             kb = knowledge_base_named(opts["knowledge"], opts["owner"], create=True)
-            raw = {**option_pairs(opts["option"]), **({"language": opts["language"]} if opts["language"] else {})}
+            raw = processing_options(opts)
         except SelectionError as exc:
             raise CommandError(str(exc)) from None
         try:
