@@ -86,6 +86,13 @@ def celery_worker(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def empty_models_dir(settings, tmp_path):
+    """MODELS_DIR set to an empty folder; the folder where model exports are written in it."""
+    settings.MODELS_DIR = tmp_path / "models"
+    return tmp_path / "models" / "onnx"
+
+
+@pytest.fixture
 def speech_models(db):
     """The bundled models as registered by migrations (re-created after a transactional flush)."""
     from stt_models.bundled import ensure_bundled_models

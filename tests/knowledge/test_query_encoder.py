@@ -19,11 +19,10 @@ QUERIES = [
 
 
 @pytest.fixture
-def fresh(settings, tmp_path):
+def fresh(empty_models_dir):
     """An empty MODELS_DIR and no loaded sessions, before and after."""
-    settings.MODELS_DIR = tmp_path / "models"
     query_encoder.forget()
-    yield tmp_path / "models" / "onnx"
+    yield empty_models_dir
     query_encoder.forget()
 
 

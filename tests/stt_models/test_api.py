@@ -3,21 +3,12 @@
 import pytest
 
 from stt_models.models import SpeechModel
-from tests.stt_models.openai_server import OpenAIAudioServer
-
-SECRET = "sk-test-77aa55"
-
-
-@pytest.fixture
-def server(monkeypatch):
-    monkeypatch.setenv("STT_KEY", SECRET)
-    with OpenAIAudioServer(api_key=SECRET) as srv:
-        yield srv
+from tests.stt_models.conftest import KEY_ENV, SECRET
 
 
 def remote(server, **extra):
     return {"name": "remote", "provider": "openai_compatible", "model": "whisper-1", "base_url": server.base_url,
-            "api_key_env": "STT_KEY", **extra}  # fmt: skip
+            "api_key_env": KEY_ENV, **extra}  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -33,11 +24,11 @@ def test_create_api_model_checks_the_server_and_never_shows_the_key(staff, api, 
 
 @pytest.mark.django_db
 def test_check_reports_a_rejected_key_and_an_unreachable_server(staff, server, monkeypatch):
-    monkeypatch.setenv("STT_KEY", "sk-wrong")
+    monkeypatch.setenv(KEY_ENV, "sk-wrong")
     rejected = staff.post("/api/stt-models/", remote(server), format="json").data
     down = staff.post("/api/stt-models/", remote(server, name="down", base_url="http://127.0.0.1:9/v1"), format="json")
 
-    assert rejected["check_error"] == f"{server.base_url} rejected the key from STT_KEY (401)"
+    assert rejected["check_error"] == f"{server.base_url} rejected the key from TEST_STT_KEY (401)"
     assert down.data["check_error"].startswith("cannot reach http://127.0.0.1:9/v1")
 
 

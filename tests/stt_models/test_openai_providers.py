@@ -8,16 +8,6 @@ from media_learning.pipeline import runner
 from stt_models.models import SpeechModel
 from tests.conftest import fixture_path, reference_text, word_error_rate
 from tests.factories import DocumentFactory
-from tests.stt_models.openai_server import OpenAIAudioServer
-
-SECRET = "sk-test-4f9c2b7e1d"
-
-
-@pytest.fixture
-def server(monkeypatch):
-    monkeypatch.setenv("TEST_STT_KEY", SECRET)
-    with OpenAIAudioServer(api_key=SECRET) as srv:
-        yield srv
 
 
 def document_for(model, name="jupiter_en.mp3", **options):

@@ -15,10 +15,9 @@ from tests.fixtures import speaker_mixes as mixes
 
 
 @pytest.fixture
-def fresh(settings, tmp_path):
-    settings.MODELS_DIR = tmp_path / "models"
+def fresh(empty_models_dir):
     voices.unload()
-    yield tmp_path / "models" / "onnx"
+    yield empty_models_dir
     voices.unload()
 
 
