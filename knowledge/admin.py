@@ -33,6 +33,7 @@ from knowledge.models import (
     Voice,
     WebhookDelivery,
 )
+from llm_models.options import LLM_OPTION_NAMES
 from stt_models.options import language_or_auto
 
 STATUS_COLOURS = {
@@ -84,6 +85,39 @@ class KnowledgeBaseForm(forms.ModelForm):
             return language_or_auto(self.cleaned_data.get("language") or "")
         except ValidationError:
             raise forms.ValidationError(_("Unknown language code; use an ISO 639-1 code such as zh or en."))
+
+
+class DocumentForm(forms.ModelForm):
+    """A document's models and options, when edited here, are checked as an upload's are
+    (``ingest.resolve_processing``) and stored cleaned: the reprocess action runs them as
+    stored."""
+
+    class Meta:
+        model = Document
+        exclude = ("speakers",)  # noqa: DJ006 - DocumentAdmin chooses the fields; this form checks the options
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors or not {"stt_model", "llm_model", "options", "llm_options"} & set(self.changed_data):
+            return data
+        options, llm_options, llm = data.get("options"), data.get("llm_options"), data.get("llm_model")
+        for name, value in (("options", options), ("llm_options", llm_options)):
+            if not isinstance(value, dict):
+                raise forms.ValidationError({name: _("An object of options, e.g. {}.").format('{"language": "en"}')})
+        misplaced = sorted(set(options) & set(LLM_OPTION_NAMES)) or sorted(set(llm_options) - set(LLM_OPTION_NAMES))
+        if misplaced:
+            text = _("%(names)s: transcription options go in options, the LLM's (%(llm)s) in llm_options.")
+            raise forms.ValidationError(text % {"names": ", ".join(misplaced), "llm": ", ".join(LLM_OPTION_NAMES)})
+        if llm is None and llm_options:
+            raise forms.ValidationError({"llm_options": _("LLM options need an LLM: choose one, or empty them.")})
+        stt = data.get("stt_model")
+        try:
+            plan = ingest.resolve_processing(stt.pk if stt else None, llm.pk if llm else None,
+                                             {**options, **llm_options})  # fmt: skip
+        except FieldErrors as exc:
+            raise forms.ValidationError("; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
+        data["options"], data["llm_options"] = plan.options, plan.llm_options
+        return data
 
 
 @admin.register(KnowledgeBase)
@@ -170,6 +204,7 @@ class VoiceAdmin(admin.ModelAdmin):
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
+    form = DocumentForm
     list_display = ("name", "knowledge_base", "status_badge", "stage", "progress_bar", "attempts", "duration",
                     "language", "stt_model_used", "priority", "short_error", "created_at")  # fmt: skip
     list_filter = ("status", "stage", "priority", "language", "knowledge_base", "stt_model", "stt_model_used",

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.core.files.base import ContentFile
 
@@ -102,3 +104,34 @@ def test_admin_staff_see_and_act_only_where_they_hold_a_role(client, documents, 
     assert Document.objects.get(pk=documents[1].pk).status == Status.FAILURE  # not theirs: untouched
     assert Document.objects.get(pk=own_doc.pk).status == Status.PENDING
     assert viewer_delete.status_code == 403 and Document.objects.filter(pk=documents[0].pk).exists()
+
+
+def test_admin_checks_edited_options_as_an_upload_s(rf, admin_user, documents, speech_models, language_model):
+    from django.contrib import admin as django_admin
+
+    good = documents[0]
+    request = rf.get("/")
+    request.user = admin_user
+    form_class = django_admin.site._registry[Document].get_form(request, good)
+
+    def submit(**changes):
+        blank = form_class(instance=good)
+        data = {name: field.prepare_value(blank.initial.get(name)) for name, field in blank.fields.items()}
+        data.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in changes.items()})
+        return form_class(data=data, instance=good)
+
+    wrong = submit(options={"beam_size": 99})
+    misplaced = submit(options={"summary_prompt": "x"})
+    no_llm = submit(llm_options={"enable_summary": True})
+    not_an_object = submit(options=["en"])
+    assert not wrong.is_valid() and "beam_size" in str(wrong.errors)
+    assert not misplaced.is_valid() and "transcription options go in options" in str(misplaced.errors)
+    assert not no_llm.is_valid() and "need an LLM" in str(no_llm.errors)
+    assert not not_an_object.is_valid() and "An object of options" in str(not_an_object.errors)
+
+    fine = submit(options={"beam_size": "3", "language": "en"}, llm_model=str(language_model.pk),
+                  llm_options={"summary_prompt": "Two lines."})  # fmt: skip
+    assert fine.is_valid(), fine.errors
+    saved = fine.save()
+    assert saved.options == {"beam_size": 3, "language": "en"}
+    assert saved.llm_options == {"enable_punctuation": True, "enable_summary": True, "summary_prompt": "Two lines."}
