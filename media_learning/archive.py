@@ -323,9 +323,10 @@ def _document(kb: KnowledgeBase, owner: Any, row: dict[str, Any], where: str, zf
     doc.warnings = [w[:500] for w in row.get("warnings") or [] if isinstance(w, str)][:50]
     options = row["options"] if isinstance(row.get("options"), dict) else {}
     llm_options = row["llm_options"] if isinstance(row.get("llm_options"), dict) else {}
-    # Archives written before the LLM's options were stored apart hold them in "options".
+    # Archives written before the LLM's options were stored apart hold them in "options"; each
+    # part keeps only its own keys (a re-run checks their values as an upload's).
     doc.options = {k: v for k, v in options.items() if k not in LLM_OPTION_NAMES}
-    doc.llm_options = {**{k: v for k, v in options.items() if k in LLM_OPTION_NAMES}, **llm_options}
+    doc.llm_options = {k: v for k, v in {**options, **llm_options}.items() if k in LLM_OPTION_NAMES}
     doc.llm_usage = row["llm_usage"] if isinstance(row.get("llm_usage"), dict) else {}
     doc.stt_model = speech.get(row.get("stt_model"))
     doc.stt_model_used = speech.get(row.get("stt_model_used"))

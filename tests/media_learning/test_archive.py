@@ -196,6 +196,9 @@ def test_the_llm_options_travel_apart_and_an_older_archive_s_are_moved_out(team,
     for row in rows:  # as written before Document.llm_options: both in "options"
         row["options"] = {**row["options"], **row.pop("llm_options")}
     older = rewrite(data, "documents.jsonl", "\n".join(json.dumps(r) for r in rows).encode())
+    rows[0]["llm_options"] = {"language": "xx", "enable_summary": False}  # a key in the wrong part is dropped
+    rows[0]["options"] = {"language": "en"}
+    crossed = rewrite(data, "documents.jsonl", "\n".join(json.dumps(r) for r in rows).encode())
 
     for imported in (archive.import_archive(io.BytesIO(data), owner=user),
                      archive.import_archive(io.BytesIO(older), owner=user)):  # fmt: skip
@@ -203,3 +206,5 @@ def test_the_llm_options_travel_apart_and_an_older_archive_s_are_moved_out(team,
         assert standup.options == {"language": "en"}
         assert standup.llm_options == {"enable_punctuation": False, "enable_summary": True}
         assert imported.knowledge_base.documents.get(name="lecture.mp4").llm_options == {}
+    first = archive.import_archive(io.BytesIO(crossed), owner=user).knowledge_base.documents.get(name=rows[0]["name"])
+    assert first.options == {"language": "en"} and first.llm_options == {"enable_summary": False}
