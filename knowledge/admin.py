@@ -116,7 +116,8 @@ class DocumentForm(forms.ModelForm):
                                              {**options, **llm_options})  # fmt: skip
         except FieldErrors as exc:
             raise forms.ValidationError("; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
-        data["options"], data["llm_options"] = plan.options, plan.llm_options
+        # as for an upload: an LLM with polishing and the summary both switched off is no LLM
+        data["options"], data["llm_options"], data["llm_model"] = plan.options, plan.llm_options, plan.llm_model
         return data
 
 

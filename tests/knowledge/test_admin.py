@@ -135,3 +135,6 @@ def test_admin_checks_edited_options_as_an_upload_s(rf, admin_user, documents, s
     saved = fine.save()
     assert saved.options == {"beam_size": 3, "language": "en"}
     assert saved.llm_options == {"enable_punctuation": True, "enable_summary": True, "summary_prompt": "Two lines."}
+    off = submit(llm_model=str(language_model.pk), llm_options={"enable_punctuation": False, "enable_summary": False})
+    assert off.is_valid(), off.errors
+    assert off.save().llm_model is None  # as an upload: nothing left for the LLM to do
