@@ -212,7 +212,7 @@ def test_bm25_scores_are_okapi_bm25_as_computed_by_hand(kb):
     from knowledge.models import Posting
 
     text_search._stats.clear()
-    make_document(kb, "bm25", ["Dough dough dough: the dough is the thing.", "One mention of dough and rings."])
+    doc = make_document(kb, "bm25", ["Dough dough dough: the dough is the thing.", "One mention of dough and rings."])
     count, mean = text_search.corpus_stats(kb.pk)
     postings = list(Posting.objects.filter(knowledge_base_id=kb.pk, term__in=["dough", "ring"]).values())
     df = {term: sum(p["term"] == term for p in postings) for term in ("dough", "ring")}
@@ -229,6 +229,10 @@ def test_bm25_scores_are_okapi_bm25_as_computed_by_hand(kb):
     assert df == {"dough": 3, "ring": 2} and len(ranking) == 4
     assert dict(ranking) == pytest.approx(expected, rel=1e-9)
     assert [pk for pk, _ in ranking] == sorted(expected, key=lambda pk: (-expected[pk], pk))
+    # limited to one document, a paragraph scores as it does in the whole knowledge base
+    limited = dict(search.keyword_ranking(kb, "dough rings", 10, documents=[doc.pk]))
+    assert set(limited) == set(doc.paragraphs.values_list("pk", flat=True))
+    assert limited == pytest.approx({pk: expected[pk] for pk in limited}, rel=1e-9)
 
 
 def test_vector_queries_search_with_the_sessions_hnsw_settings_or_set_their_own(kb, settings, monkeypatch):
