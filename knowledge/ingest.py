@@ -7,7 +7,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ class Processing:
     stt_model: SpeechModel
     llm_model: LanguageModel | None
     options: dict[str, Any]
-    llm_options: dict[str, Any] = field(default_factory=dict)
+    llm_options: dict[str, Any]
 
 
 def resolve_processing(stt_model: str | int | None, llm_model: str | int | None, raw: dict[str, Any],

@@ -51,7 +51,7 @@ from knowledge.models import (
     Status,
 )
 from knowledge.names import clean_file_name, clean_name
-from llm_models.options import LLM_OPTION_NAMES
+from llm_models.options import LLM_OPTION_NAMES, without_llm_options
 from media_learning.models import TranscriptChunk
 from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft
@@ -325,7 +325,7 @@ def _document(kb: KnowledgeBase, owner: Any, row: dict[str, Any], where: str, zf
     llm_options = row["llm_options"] if isinstance(row.get("llm_options"), dict) else {}
     # Archives written before the LLM's options were stored apart hold them in "options"; each
     # part keeps only its own keys (a re-run checks their values as an upload's).
-    doc.options = {k: v for k, v in options.items() if k not in LLM_OPTION_NAMES}
+    doc.options = without_llm_options(options)
     doc.llm_options = {k: v for k, v in {**options, **llm_options}.items() if k in LLM_OPTION_NAMES}
     doc.llm_usage = row["llm_usage"] if isinstance(row.get("llm_usage"), dict) else {}
     doc.stt_model = speech.get(row.get("stt_model"))
