@@ -12,6 +12,7 @@ from django.db.models import Q, Value
 from django.utils.translation import gettext_lazy as _
 from pgvector.django import HalfVectorField, VectorField
 
+from core.model_fields import optional_link
 from knowledge.chinese_script import SCRIPTS, SIMPLIFIED
 
 
@@ -22,9 +23,7 @@ def new_webhook_secret() -> str:
 class KnowledgeBase(models.Model):
     name = models.CharField(max_length=200, help_text="unique per owner")
     description = models.TextField(blank=True)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="knowledge_bases"
-    )
+    owner = optional_link(settings.AUTH_USER_MODEL, "knowledge_bases")
     callback_url = models.URLField(
         max_length=2000, blank=True, help_text="Webhook called when a document finishes, unless the upload names one."
     )
@@ -37,13 +36,8 @@ class KnowledgeBase(models.Model):
     embedding_dimensions = models.PositiveIntegerField(null=True, blank=True)
     # Defaults for its uploads: the speech model (blank: the site's default, normally "auto") and
     # the spoken language (blank: detected); Chinese transcripts are written in ``script``.
-    stt_model = models.ForeignKey(
-        "stt_models.SpeechModel",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="speech model for uploads that name none (blank: the default model)",
+    stt_model = optional_link(
+        "stt_models.SpeechModel", "+", help_text="speech model for uploads that name none (blank: the default model)"
     )
     language = models.CharField(
         max_length=16, blank=True, help_text="spoken language of uploads that name none (blank: detect it)"
@@ -177,30 +171,19 @@ class Document(models.Model):
     # What the LLM is asked (enable_punctuation, enable_summary, summary_prompt): a change here
     # polishes and summarises the stored transcript again, nothing more.
     llm_options = models.JSONField(default=dict, blank=True, help_text="LLM options")
-    stt_model = models.ForeignKey(
-        "stt_models.SpeechModel",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="documents",
-        help_text="the speech model asked for (e.g. auto)",
-    )
+    stt_model = optional_link("stt_models.SpeechModel", "documents", help_text="the speech model asked for (e.g. auto)")
     # What "auto" (or the check before an English-only model) found and chose.
     detected_language = models.CharField(
         max_length=16, blank=True, help_text="language detected on the first 30 s of speech (blank: none relied on)"
     )
-    stt_model_used = models.ForeignKey(
-        "stt_models.SpeechModel",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="the speech model that wrote the transcript",
+    stt_model_used = optional_link(
+        "stt_models.SpeechModel", "+", help_text="the speech model that wrote the transcript"
     )
-    llm_model = models.ForeignKey(
-        "llm_models.LanguageModel", null=True, blank=True, on_delete=models.SET_NULL, related_name="documents",
+    llm_model = optional_link(
+        "llm_models.LanguageModel",
+        "documents",
         help_text="The LLM that polishes the transcript and writes the summary (none: raw transcript only).",
-    )  # fmt: skip
+    )
     summary = models.TextField(blank=True)
     speakers = models.JSONField(
         default=dict, blank=True,
@@ -211,16 +194,13 @@ class Document(models.Model):
     callback_url = models.URLField(max_length=2000, blank=True, help_text="Webhook for this document.")
     # {"model", "prompt_tokens", "completion_tokens", "total_tokens", "requests", "failed_requests"}
     llm_usage = models.JSONField(default=dict, blank=True)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
-    )
+    owner = optional_link(settings.AUTH_USER_MODEL, "documents")
     searchable = models.BooleanField(
         default=False, help_text="its paragraphs are in search: from its first SUCCESS on, also while it is re-run"
     )
-    reused_from = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="the finished document with the same media and transcription whose transcript was reused",
-    )  # fmt: skip
+    reused_from = optional_link(
+        "self", "+", help_text="the finished document with the same media and transcription whose transcript was reused"
+    )
     task_id = models.CharField(max_length=64, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -315,8 +295,7 @@ class ParagraphRevision(models.Model):
     paragraph = models.ForeignKey(Paragraph, on_delete=models.CASCADE, related_name="revisions")
     previous = models.TextField(help_text="the text before this correction")
     content = models.TextField(help_text="the text this correction wrote")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+")  # fmt: skip
+    user = optional_link(settings.AUTH_USER_MODEL, "+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -462,9 +441,7 @@ class Question(models.Model):
     its citations, which LLM answered and the tokens it used."""
 
     knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="questions")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    user = optional_link(settings.AUTH_USER_MODEL, "+")
     question = models.TextField()
     language = models.CharField(max_length=8, blank=True, help_text="the language the answer was asked in")
     answer = models.TextField(blank=True)
@@ -502,16 +479,13 @@ class Source(models.Model):
     kind = models.CharField(max_length=8, choices=SourceKind.choices)
     knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="sources")
     location = models.CharField(max_length=2000, help_text="a folder on the workers' machine, or a feed's URL")
-    stt_model = models.ForeignKey("stt_models.SpeechModel", null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+")  # fmt: skip
-    llm_model = models.ForeignKey("llm_models.LanguageModel", null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+")  # fmt: skip
+    stt_model = optional_link("stt_models.SpeechModel", "+")
+    llm_model = optional_link("llm_models.LanguageModel", "+")
     options = models.JSONField(default=dict, blank=True)
     move_to = models.CharField(max_length=2000, blank=True, help_text="folders: move each ingested file here")
     interval = models.PositiveIntegerField(default=300, help_text="seconds between two looks")
     enabled = models.BooleanField(default=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")  # fmt: skip
+    owner = optional_link(settings.AUTH_USER_MODEL, "+")
     checked_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True, help_text="why the last look failed (blank: it did not)")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -531,7 +505,7 @@ class SourceItem(models.Model):
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="items")
     key = models.CharField(max_length=80, help_text="the file's SHA-256, or that of the feed item's id")
     name = models.CharField(max_length=500)
-    document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    document = optional_link(Document, "+")
     ingested = models.BooleanField()
     reason = models.CharField(max_length=500, blank=True, help_text="why it was skipped")
     created_at = models.DateTimeField(auto_now_add=True)

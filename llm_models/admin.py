@@ -14,6 +14,10 @@ class LanguageModelAdmin(admin.ModelAdmin):
                     "checked_at")  # fmt: skip
     list_filter = ("provider", "is_default")
     search_fields = ("name", "model", "description")
+    # The provider's own fields before the shared ones (declared on RegisteredModel, they would come first).
+    fields = ("provider", "name", "model", "base_url", "api_key_env",
+              "timeout", "max_tokens", "context_window", "temperature", "options",
+              "is_default", "description", "check_error", "checked_at", "created_at", "updated_at")  # fmt: skip
     readonly_fields = ("check_error", "checked_at", "created_at", "updated_at")
     actions = ["test_models"]
 
