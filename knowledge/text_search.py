@@ -107,7 +107,9 @@ def quote_lexeme(word: str) -> str:
 
 
 # Okapi BM25 over the postings: for each paragraph, the sum over the query's terms it holds of
-# idf(term) * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / mean length)).
+# idf(term) * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / mean length)), the denominator
+# computed per posting as tf + c0 + c1 * length (c0 = K1 * (1 - B), c1 = K1 * B / mean length:
+# two operations a row instead of five).
 K1, B = 1.2, 0.75
 # The query's terms (stemmed and segmented as the paragraphs were) each with its idf, from the
 # number of the knowledge base's paragraphs that hold it (an index-only count), then one pass
@@ -124,8 +126,7 @@ WITH q AS MATERIALIZED (
     WHERE t.term <> ''),
 scored AS (
     SELECT p.paragraph_id AS id,
-           sum(q.idf * p.tf / (p.tf + %(k1)s::float8 * (1.0::float8 - %(b)s::float8
-                                                         + %(b)s::float8 * p.length / %(mean)s::float8))) AS score
+           sum(q.idf * p.tf / (p.tf + %(c0)s::float8 + %(c1)s::float8 * p.length)) AS score
     FROM q JOIN knowledge_posting p ON p.knowledge_base_id = %(kb)s AND p.term = q.term
     WHERE true{only}
     GROUP BY p.paragraph_id ORDER BY score DESC, id LIMIT %(scan)s)
@@ -173,7 +174,7 @@ def bm25_ranking(knowledge_base_id: int, query: str, depth: int,
         return []
     count, mean = corpus_stats(knowledge_base_id)
     values = {"kb": knowledge_base_id, "other": _as_text(other), "cjk": _as_text(cjk), "count": max(count, 1),
-              "mean": mean, "k1": K1, "b": B, "scan": 4 * depth, "depth": depth}  # fmt: skip
+              "k1": K1, "c0": K1 * (1 - B), "c1": K1 * B / mean, "scan": 4 * depth, "depth": depth}  # fmt: skip
     values["documents"], values["speaker"] = list(documents or []), speaker
     only = (_ONLY_DOCUMENTS if documents is not None else "") + (_ONLY_SPEAKER if speaker is not None else "")
     sql = BM25_SQL.replace("{only}", only)
