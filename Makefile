@@ -44,7 +44,6 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(MANAGE) makemigrations --check --dry-run  # every model change has its migration
 
 format: $(STAMP)
 	$(BIN)/ruff format .
