@@ -30,6 +30,8 @@ def test_the_language_switch_sticks_over_accept_language(client, user):
 
     assert switched.status_code == 302 and switched["Location"] == "/"
     assert "把音频或视频文件拖到这里" in page and "自动（检测语言）" in page and 'id="language-switch"' in page
+    # the offered languages and the status filter come from the view's lists, translated too
+    assert '<option value="zh">中文（普通话）</option>' in page and '<option value="SUCCESS">完成</option>' in page
     assert "\\u4e0a\\u4f20\\u4e2d" in catalog or "上传中" in catalog  # "uploading"
 
 
