@@ -177,7 +177,7 @@ def test_keyword_ranking_is_bm25_over_postings_kept_with_their_paragraphs(kb):
     from knowledge import text_search
     from knowledge.models import Paragraph, Posting
 
-    text_search._stats.clear()
+    text_search.forget_stats()
     rare = make_document(kb, "bm25", ["Dough dough dough: the dough is the thing.", "One mention of dough here."])
     postings = Posting.objects.filter(paragraph__document=rare)
     lengths = dict(postings.filter(term="").values_list("paragraph_id", "length"))
@@ -211,7 +211,7 @@ def test_bm25_scores_are_okapi_bm25_as_computed_by_hand(kb):
     from knowledge import text_search
     from knowledge.models import Posting
 
-    text_search._stats.clear()
+    text_search.forget_stats()
     doc = make_document(kb, "bm25", ["Dough dough dough: the dough is the thing.", "One mention of dough and rings."])
     count, mean = text_search.corpus_stats(kb.pk)
     postings = list(Posting.objects.filter(knowledge_base_id=kb.pk, term__in=["dough", "ring"]).values())
