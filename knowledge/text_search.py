@@ -135,7 +135,7 @@ WHERE d.searchable ORDER BY s.score DESC, s.id LIMIT %(depth)s
 STATS_SECONDS = 60.0
 _stats: dict[int, tuple[float, int, float]] = {}
 _term_counts: dict[tuple[int, str], tuple[float, int]] = {}  # (knowledge base, term): (when, paragraphs)
-MAX_TERM_COUNTS = 200_000  # kept per process; all are dropped when there are more
+MAX_TERM_COUNTS = 50_000  # kept per process (a few MB); all are dropped when there are more
 
 
 def forget_stats() -> None:
