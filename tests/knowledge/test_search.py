@@ -235,6 +235,30 @@ def test_bm25_scores_are_okapi_bm25_as_computed_by_hand(kb):
     assert limited == pytest.approx({pk: expected[pk] for pk in limited}, rel=1e-9)
 
 
+def test_a_terms_paragraph_count_is_counted_once_and_kept_for_a_while(kb, monkeypatch):
+    """idf's paragraph counts come from the postings, stemmed as the paragraphs were, and are
+    kept per process for STATS_SECONDS (as the corpus statistics are), then counted again."""
+    from knowledge import text_search
+    from knowledge.models import Posting
+
+    def held(term):  # paragraphs of the knowledge base holding the term, from the postings themselves
+        return Posting.objects.filter(knowledge_base_id=kb.pk, term=term).count()
+
+    text_search.forget_stats()
+    make_document(kb, "bakery", ["Kneading the dough.", "The doughs rest overnight.", "Ovens and bread."])
+    terms = text_search.query_terms(["kneaded", "doughs", "the"], [])
+    assert terms == ["dough", "knead"]  # PostgreSQL's english stemming, stop words dropped
+    before = {"dough": held("dough"), "knead": held("knead")}
+    assert before["dough"] >= 2 and before["knead"] >= 1
+    assert text_search.term_counts(kb.pk, terms) == before
+
+    make_document(kb, "more", ["More dough."])
+    assert held("dough") == before["dough"] + 1
+    assert text_search.term_counts(kb.pk, ["dough"]) == {"dough": before["dough"]}  # kept
+    monkeypatch.setattr(text_search, "STATS_SECONDS", 0.0)
+    assert text_search.term_counts(kb.pk, ["dough"]) == {"dough": before["dough"] + 1}  # counted again when old
+
+
 def test_vector_queries_search_with_the_sessions_hnsw_settings_or_set_their_own(kb, settings, monkeypatch):
     """Each connection takes ef_search and the iterative scan once for its session; with
     SEARCH_SESSION_SETTINGS off (a pooler that shares sessions) each query sets them in its own
