@@ -134,6 +134,9 @@ def load(kb, count: int, rng: random.Random, reuse: bool = False) -> tuple[np.nd
         np.save(cache, vectors)
     english = english_load(texts, model, digest)
     if reuse:
+        held = Paragraph.objects.filter(knowledge_base=kb).count()
+        if held != count:  # the reference vectors would not be this knowledge base's
+            raise SystemExit(f"{kb.name} holds {held} paragraphs: run with --paragraphs {held}")
         return vectors, english
     per_doc = 100
     docs = Document.objects.bulk_create(
