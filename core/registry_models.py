@@ -11,7 +11,8 @@ from django.db.models import Q
 from core.model_servers import configuration_errors
 
 ENV_NAME = RegexValidator(r"^[A-Za-z_][A-Za-z0-9_]*$", "an environment variable name, e.g. OPENAI_API_KEY")
-OPENAI, OPENAI_COMPATIBLE = "openai", "openai_compatible"  # the API providers both registries know
+# The API providers both registries know (their Provider enums take these values; api_errors checks them).
+OPENAI, OPENAI_COMPATIBLE = "openai", "openai_compatible"
 
 
 def one_default(name: str) -> models.UniqueConstraint:

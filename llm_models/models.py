@@ -7,12 +7,13 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core import registry_models
 from core.registry_models import RegisteredModel, one_default
 
 
 class Provider(models.TextChoices):
-    OPENAI = "openai", "OpenAI chat API"
-    OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible chat API (vLLM, Ollama, llama.cpp, ...)"
+    OPENAI = registry_models.OPENAI, "OpenAI chat API"
+    OPENAI_COMPATIBLE = registry_models.OPENAI_COMPATIBLE, "OpenAI-compatible chat API (vLLM, Ollama, llama.cpp, ...)"
 
 
 class LanguageModel(RegisteredModel):

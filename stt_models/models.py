@@ -6,14 +6,15 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core import registry_models
 from core.registry_models import RegisteredModel, one_default
 from stt_models.bundled import model_problem
 
 
 class Provider(models.TextChoices):
     FASTER_WHISPER = "faster_whisper", "faster-whisper (local)"
-    OPENAI = "openai", "OpenAI audio API"
-    OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible server (speaches, vLLM, ...)"
+    OPENAI = registry_models.OPENAI, "OpenAI audio API"
+    OPENAI_COMPATIBLE = registry_models.OPENAI_COMPATIBLE, "OpenAI-compatible server (speaches, vLLM, ...)"
     AUTO = "auto", "Automatic: detect the language, then pick the model for it"
 
 
