@@ -248,6 +248,9 @@ def test_a_terms_paragraph_count_is_counted_once_and_kept_for_a_while(kb, monkey
     make_document(kb, "bakery", ["Kneading the dough.", "The doughs rest overnight.", "Ovens and bread."])
     terms = text_search.query_terms(["kneaded", "doughs", "the"], [])
     assert terms == ["dough", "knead"]  # PostgreSQL's english stemming, stop words dropped
+    make_document(kb, "会议", ["发布日期定在十二月。", "發布會在下午。"])  # either script meets the other
+    chinese = text_search.query_terms(*text_search.split_terms("发布"))
+    assert chinese == ["发布"] and text_search.term_counts(kb.pk, chinese) == {"发布": held("发布")} == {"发布": 2}
     before = {"dough": held("dough"), "knead": held("knead")}
     assert before["dough"] >= 2 and before["knead"] >= 1
     assert text_search.term_counts(kb.pk, terms) == before
