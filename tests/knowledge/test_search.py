@@ -1,11 +1,9 @@
-import threading
-
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import connection
 
-from knowledge import embeddings, kb_embedding, search, side_connection, vector_index
+from knowledge import embeddings, kb_embedding, search, vector_index
 from knowledge.models import Document, KnowledgeBase, Status
 from media_learning.pipeline import index
 from media_learning.pipeline.split import ParagraphDraft
@@ -336,76 +334,3 @@ def test_hits_read_their_rows_and_documents_in_one_query(kb, django_assert_num_q
     paragraph = next(iter(rows.values()))
     assert paragraph.raw_content == "" and paragraph.document.status == Status.SUCCESS  # the rest loads on use
     assert search.load_rows([]) == {}
-
-
-@pytest.fixture
-def committed_kb(transactional_db):
-    """The mixed knowledge base, committed (the side connection sees committed rows only)."""
-    vector_index.ensure_index(embeddings.model_name(), embeddings.dimensions())
-    kb = KnowledgeBase.objects.create(name="beside-kb")
-    for name, texts in {**TEXTS, "中文": ["向量数据库把句子变成一串数字。", "做面包时要先揉面十分钟。"]}.items():
-        with transaction.atomic():  # as the pipeline writes them
-            make_document(kb, name, texts)
-    yield kb
-    side_connection.close()
-
-
-def test_a_large_knowledge_base_ranks_by_keyword_on_a_second_connection_with_the_same_hits(
-    committed_kb, settings, monkeypatch
-):
-    ranked_on = []
-    keyword_ranking = search.keyword_ranking
-
-    def spy(*args, **kwargs):
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_backend_pid()")
-            ranked_on.append((threading.current_thread().name, cur.fetchone()[0]))
-        return keyword_ranking(*args, **kwargs)
-
-    monkeypatch.setattr(search, "keyword_ranking", spy)
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_backend_pid()")
-        own = cur.fetchone()[0]
-    queries = ["bread dough oven", "怎么揉面", "数据库 vector", "?!"]
-    settings.SEARCH_BESIDE_FROM = 0
-    alone = [search.search(committed_kb, q, top_k=5) for q in queries]
-    settings.SEARCH_BESIDE_FROM = 6  # the knowledge base's paragraph count
-    beside = [search.search(committed_kb, q, top_k=5) for q in queries]
-    settings.SEARCH_BESIDE_FROM = 7
-    again_alone = search.search(committed_kb, queries[0], top_k=5)
-
-    def shown(hits):
-        return [(h.paragraph.pk, round(h.score, 6), h.vector_score, h.keyword_score) for h in hits]
-
-    assert [shown(h) for h in beside] == [shown(h) for h in alone] and alone[0] and alone[1]
-    assert alone[1][0].paragraph.content.startswith("做面包时要先揉面")
-    on_side = ranked_on[len(queries) : 2 * len(queries)]
-    assert all(name.startswith("search-beside") and pid != own for name, pid in on_side)
-    assert all(pid == own for _, pid in ranked_on[: len(queries)] + ranked_on[2 * len(queries) :])
-    assert shown(again_alone) == shown(alone[0])
-
-
-def test_inside_a_transaction_or_while_the_side_connection_is_busy_the_keyword_ranking_runs_here(
-    committed_kb, settings, monkeypatch
-):
-    names = []
-    keyword_ranking = search.keyword_ranking
-
-    def spy(*args, **kwargs):
-        names.append(threading.current_thread().name)
-        return keyword_ranking(*args, **kwargs)
-
-    monkeypatch.setattr(search, "keyword_ranking", spy)
-    settings.SEARCH_BESIDE_FROM = 1
-    with transaction.atomic():
-        in_transaction = search.search(committed_kb, "bread dough", top_k=3)
-    with side_connection._busy:  # another search holds it
-        busy = search.search(committed_kb, "bread dough", top_k=3)
-    beside = search.search(committed_kb, "bread dough", top_k=3)
-
-    here = threading.current_thread().name
-    assert names[:2] == [here, here] and names[2].startswith("search-beside")
-    assert (
-        [h.paragraph.pk for h in in_transaction] == [h.paragraph.pk for h in busy] == [h.paragraph.pk for h in beside]
-    )
-    assert in_transaction[0].paragraph.content.startswith("Knead the bread dough")
